@@ -1,0 +1,19 @@
+//! Synpunkt's IO-free core, shared by the server and the wasm client.
+//!
+//! - [`id`]: document and peer identifiers, validated at the edge.
+//! - [`message`]: the automerge-repo wire messages (protocol "1").
+//! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
+//!
+//! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
+//! builds for native targets and for `wasm32-unknown-unknown` alike.
+
+pub mod codec;
+pub mod id;
+pub mod message;
+
+pub use codec::{DecodeError, decode, encode};
+pub use id::{DocumentId, InvalidDocumentId, InvalidPeerId, PeerId};
+pub use message::{EphemeralMessage, Message, PeerMetadata, SyncKind, SyncMessage};
+
+/// The only protocol version automerge-repo 2.x speaks, and so do we.
+pub const PROTOCOL_VERSION: &str = "1";

@@ -1,0 +1,331 @@
+//! One WebSocket connection speaking the automerge-repo protocol.
+//!
+//! The socket is split: this reader loop decodes frames and forwards them
+//! to document actors; a writer task drains a bounded [`Outbox`] queue and
+//! sends keepalive pings. Any bad input ends the connection with an `error`
+//! message; nothing else is affected.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use protocol::{DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::AppState;
+use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
+
+/// Why a connection is closed. The text is what the peer reads.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("malformed message: {0}")]
+    Decode(#[from] protocol::DecodeError),
+    #[error("message too large (limit {limit} bytes)")]
+    TooLarge { limit: usize },
+    #[error("text frames are not supported; send CBOR in binary frames")]
+    TextFrame,
+    #[error("the first message must be `join`")]
+    NotJoined,
+    #[error("already joined")]
+    AlreadyJoined,
+    #[error("unsupported protocol versions {0:?}; this server speaks \"1\"")]
+    UnsupportedVersion(Vec<String>),
+    #[error("senderId `{got}` does not match the joined peer `{joined}`")]
+    SenderMismatch { got: PeerId, joined: PeerId },
+    #[error("unexpected `{0}` message from a client")]
+    Unexpected(&'static str),
+    #[error("websocket error: {0}")]
+    Socket(String),
+}
+
+pub async fn serve(socket: WebSocket, app: Arc<AppState>) {
+    let conn_id = app.next_conn_id();
+    let span = tracing::info_span!("conn", conn_id, peer = tracing::field::Empty);
+    app.shared.metrics.connections.inc();
+    Connection::new(conn_id, app.clone())
+        .run(socket)
+        .instrument(span)
+        .await;
+    app.shared.metrics.connections.dec();
+}
+
+struct Connection {
+    conn_id: u64,
+    app: Arc<AppState>,
+    cancel: CancellationToken,
+    outbox: Outbox,
+    outbox_rx: Option<mpsc::Receiver<Outbound>>,
+    peer: Option<PeerId>,
+    docs: HashSet<DocumentId>,
+    /// Set by any incoming frame, cleared by each ping: a peer that has not
+    /// answered since the previous ping is dead.
+    alive: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn new(conn_id: u64, app: Arc<AppState>) -> Self {
+        let cancel = app.shutdown.child_token();
+        let (tx, rx) = mpsc::channel(app.shared.config.outbound_queue);
+        Self {
+            conn_id,
+            outbox: Outbox::new(tx, cancel.clone()),
+            cancel,
+            app,
+            outbox_rx: Some(rx),
+            peer: None,
+            docs: HashSet::new(),
+            alive: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let (sink, mut stream) = socket.split();
+        let Some(rx) = self.outbox_rx.take() else {
+            return;
+        };
+        let writer = tokio::spawn(
+            write_loop(
+                sink,
+                rx,
+                self.cancel.clone(),
+                self.alive.clone(),
+                self.app.clone(),
+            )
+            .in_current_span(),
+        );
+        let result = loop {
+            let frame = tokio::select! {
+                () = self.cancel.cancelled() => break Ok(()),
+                frame = stream.next() => frame,
+            };
+            let Some(frame) = frame else { break Ok(()) };
+            self.alive.store(true, Ordering::Relaxed);
+            let outcome = match frame {
+                Ok(WsMessage::Binary(bytes)) => {
+                    self.app.shared.metrics.messages_in.inc();
+                    self.app.shared.metrics.bytes_in.inc_by(bytes.len() as u64);
+                    self.handle(&bytes).await
+                }
+                Ok(WsMessage::Text(_)) => Err(ConnError::TextFrame),
+                Ok(WsMessage::Close(_)) => break Ok(()),
+                Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Ok(()),
+                Err(e) => Err(self.socket_error(e)),
+            };
+            if let Err(e) = outcome {
+                break Err(e);
+            }
+        };
+        match result {
+            Ok(()) => self.cancel.cancel(),
+            Err(e) => {
+                tracing::warn!(error = %e, "closing connection after bad input");
+                self.app.shared.metrics.protocol_errors.inc();
+                self.outbox.fail(e.to_string());
+            }
+        }
+        self.leave().await;
+        // The writer ends after sending the error, or on cancellation; one
+        // stuck on a dead socket is aborted.
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(2), &mut writer)
+            .await
+            .is_err()
+        {
+            self.cancel.cancel();
+            writer.abort();
+            let _ = writer.await;
+        }
+        self.cancel.cancel();
+    }
+
+    fn socket_error(&self, e: axum::Error) -> ConnError {
+        let limit = self.app.shared.config.max_message_bytes;
+        let text = e.to_string();
+        // tungstenite reports its size limits as "Space limit exceeded".
+        if text.contains("Space limit exceeded") || text.contains("too long") {
+            ConnError::TooLarge { limit }
+        } else {
+            ConnError::Socket(text)
+        }
+    }
+
+    async fn handle(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        let message = protocol::decode(bytes)?;
+        let Some(joined) = self.peer.clone() else {
+            return self.join(message);
+        };
+        if let Some(sender) = message.sender_id()
+            && *sender != joined
+        {
+            return Err(ConnError::SenderMismatch {
+                got: sender.clone(),
+                joined,
+            });
+        }
+        let link = PeerLink {
+            peer_id: joined,
+            conn_id: self.conn_id,
+            outbox: self.outbox.clone(),
+        };
+        match message {
+            Message::Join { .. } => Err(ConnError::AlreadyJoined),
+            Message::Sync(m) => {
+                self.docs.insert(m.document_id);
+                let command = DocCommand::Sync {
+                    from: link,
+                    kind: m.kind,
+                    data: m.data,
+                };
+                self.app.docs.send(m.document_id, command).await;
+                Ok(())
+            }
+            Message::Ephemeral(m) => {
+                self.docs.insert(m.document_id);
+                let doc = m.document_id;
+                self.app
+                    .docs
+                    .send(
+                        doc,
+                        DocCommand::Ephemeral {
+                            from: link,
+                            message: m,
+                        },
+                    )
+                    .await;
+                Ok(())
+            }
+            // The peer does not have a document we offered: nothing to do.
+            Message::DocUnavailable { .. } | Message::Ignored { .. } => Ok(()),
+            Message::Peer { .. } => Err(ConnError::Unexpected("peer")),
+            Message::Error { message, .. } => {
+                tracing::info!(%message, "peer reported an error");
+                Err(ConnError::Unexpected("error"))
+            }
+        }
+    }
+
+    fn join(&mut self, message: Message) -> Result<(), ConnError> {
+        let Message::Join {
+            sender_id,
+            supported_protocol_versions,
+            ..
+        } = message
+        else {
+            return Err(ConnError::NotJoined);
+        };
+        if let Some(versions) = supported_protocol_versions
+            && !versions.iter().any(|v| v == PROTOCOL_VERSION)
+        {
+            return Err(ConnError::UnsupportedVersion(versions));
+        }
+        tracing::Span::current().record("peer", tracing::field::display(&sender_id));
+        // A second join with the same peer id replaces the old connection.
+        if let Some(old) = self
+            .app
+            .register_peer(&sender_id, self.conn_id, &self.cancel)
+        {
+            tracing::info!("peer reconnected; closing its previous connection");
+            old.cancel();
+        }
+        self.outbox.send(Message::Peer {
+            sender_id: self.app.shared.peer_id.clone(),
+            target_id: sender_id.clone(),
+            peer_metadata: PeerMetadata {
+                storage_id: Some(self.app.storage_id.clone()),
+                is_ephemeral: false,
+            },
+            selected_protocol_version: PROTOCOL_VERSION.to_owned(),
+        });
+        self.peer = Some(sender_id);
+        Ok(())
+    }
+
+    /// Tells every document this connection used that it is gone.
+    async fn leave(&mut self) {
+        let Some(peer_id) = self.peer.take() else {
+            return;
+        };
+        for doc in self.docs.drain() {
+            let command = DocCommand::Leave {
+                peer_id: peer_id.clone(),
+                conn_id: self.conn_id,
+            };
+            self.app.docs.send(doc, command).await;
+        }
+        self.app.unregister_peer(&peer_id, self.conn_id);
+    }
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, WsMessage>,
+    mut rx: mpsc::Receiver<Outbound>,
+    cancel: CancellationToken,
+    alive: Arc<AtomicBool>,
+    app: Arc<AppState>,
+) {
+    let metrics = &app.shared.metrics;
+    let mut ping = tokio::time::interval(app.shared.config.ping_interval);
+    ping.tick().await;
+    loop {
+        let outbound = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            outbound = rx.recv() => outbound,
+            _ = ping.tick() => {
+                if !alive.swap(false, Ordering::Relaxed) {
+                    tracing::info!("peer did not answer the last ping; dropping it");
+                    break;
+                }
+                if sink.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(outbound) = outbound else { break };
+        // Send everything already queued in one write.
+        let mut next = Some(outbound);
+        let mut fatal = None;
+        while let Some(item) = next.take() {
+            match item {
+                Outbound::Message(message) => {
+                    let bytes = protocol::encode(&message);
+                    metrics.messages_out.inc();
+                    metrics.bytes_out.inc_by(bytes.len() as u64);
+                    if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                        cancel.cancel();
+                        return;
+                    }
+                }
+                Outbound::Fatal(reason) => {
+                    fatal = Some(reason);
+                    break;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Some(reason) = fatal {
+            let error = Message::Error {
+                sender_id: Some(app.shared.peer_id.clone()),
+                target_id: None,
+                message: reason,
+            };
+            let _ = sink
+                .feed(WsMessage::Binary(protocol::encode(&error).into()))
+                .await;
+            let _ = sink.flush().await;
+            break;
+        }
+        if sink.flush().await.is_err() {
+            break;
+        }
+    }
+    cancel.cancel();
+    let _ = sink.send(WsMessage::Close(None)).await;
+    let _ = sink.close().await;
+}

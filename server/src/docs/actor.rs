@@ -1,0 +1,328 @@
+//! One document's actor: it owns the automerge document and the sync state
+//! of every peer of it.
+//!
+//! Each turn takes every queued command (up to a bound), applies them, and,
+//! if the document changed, stores the new changes and waits for them to be
+//! durable *before* generating any message that advertises the new heads.
+//! Batching a turn's commands under one flush is what keeps durable
+//! acknowledgements fast.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::{DocCommand, Docs, PeerLink};
+use crate::Shared;
+use crate::store::StoreError;
+
+/// Most commands handled in one turn (and so under one flush).
+const MAX_BATCH: usize = 256;
+
+struct PeerState {
+    conn_id: u64,
+    outbox: super::Outbox,
+    sync: sync::State,
+    /// The peer asked for a document that did not exist; it hears again only
+    /// once the document comes into being.
+    awaiting_doc: bool,
+}
+
+pub(super) struct DocActor {
+    id: DocumentId,
+    generation: u64,
+    docs: Arc<Docs>,
+    shared: Arc<Shared>,
+    doc: Automerge,
+    /// Whether the store holds anything for this document.
+    exists: bool,
+    next_seq: u64,
+    chunks_since_snapshot: u64,
+    peers: HashMap<PeerId, PeerState>,
+    /// Highest ephemeral `count` relayed per (sender, session).
+    ephemeral_seen: HashMap<(PeerId, String), u64>,
+}
+
+impl DocActor {
+    pub(super) fn new(
+        id: DocumentId,
+        generation: u64,
+        docs: Arc<Docs>,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Self {
+            id,
+            generation,
+            docs,
+            shared,
+            doc: Automerge::new(),
+            exists: false,
+            next_seq: 0,
+            chunks_since_snapshot: 0,
+            peers: HashMap::new(),
+            ephemeral_seen: HashMap::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self, rx: mpsc::Receiver<DocCommand>) {
+        let span = tracing::info_span!("doc", doc_id = %self.id);
+        self.shared.metrics.resident_documents.inc();
+        async move {
+            let rx = match self.load().await {
+                Ok(()) => self.serve(rx).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not load document");
+                    self.fail_all(&format!("document {} could not be loaded", self.id));
+                    self.docs.forget(self.id, self.generation);
+                    rx
+                }
+            };
+            self.shared.metrics.resident_documents.dec();
+            self.hand_over(rx).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn load(&mut self) -> Result<(), StoreError> {
+        let store = self.shared.store.clone();
+        let id = self.id;
+        let loaded = tokio::task::spawn_blocking(move || {
+            let Some(stored) = store.load(&id)? else {
+                return Ok(None);
+            };
+            let mut doc = Automerge::new();
+            for chunk in &stored.chunks {
+                if let Err(e) = doc.load_incremental(chunk) {
+                    // Keep what loads; a damaged chunk must not hide the rest.
+                    tracing::error!(error = %e, "skipping an unreadable chunk");
+                }
+            }
+            Ok::<_, StoreError>(Some((doc, stored.next_seq, stored.chunks.len() as u64)))
+        })
+        .await
+        .map_err(|e| StoreError::Transaction(e.to_string()))??;
+        if let Some((doc, next_seq, chunks)) = loaded {
+            self.doc = doc;
+            self.exists = true;
+            self.next_seq = next_seq;
+            self.chunks_since_snapshot = chunks;
+            tracing::debug!(chunks, "document loaded");
+        }
+        Ok(())
+    }
+
+    /// Serves commands until shutdown or idle eviction; returns the inbox so
+    /// that commands which raced with eviction can be handed over.
+    async fn serve(&mut self, mut rx: mpsc::Receiver<DocCommand>) -> mpsc::Receiver<DocCommand> {
+        let idle = self.shared.config.idle_evict;
+        let shutdown = self.docs.shutdown.clone();
+        loop {
+            let first = tokio::select! {
+                biased;
+                command = rx.recv() => command,
+                () = shutdown.cancelled() => None,
+                () = tokio::time::sleep(idle), if self.peers.is_empty() => {
+                    if self.try_evict(&mut rx) { None } else { continue }
+                }
+            };
+            let Some(first) = first else { return rx };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.turn(batch).await {
+                tracing::error!(error = %e, "storing changes failed; dropping the document's peers");
+                self.fail_all("the server could not store your changes; please reconnect");
+                self.docs.forget(self.id, self.generation);
+                return rx;
+            }
+        }
+    }
+
+    /// Leaves the registry if nothing is queued. Returns true if evicted.
+    fn try_evict(&self, rx: &mut mpsc::Receiver<DocCommand>) -> bool {
+        if !rx.is_empty() {
+            return false;
+        }
+        if self.docs.forget(self.id, self.generation) {
+            rx.close();
+            tracing::debug!("evicting idle document");
+        }
+        true
+    }
+
+    /// Commands that reached this inbox after it left the registry go to the
+    /// document's next actor.
+    async fn hand_over(&self, mut rx: mpsc::Receiver<DocCommand>) {
+        rx.close();
+        while let Ok(command) = rx.try_recv() {
+            if self.docs.shutdown.is_cancelled() {
+                return;
+            }
+            self.docs.send(self.id, command).await;
+        }
+    }
+
+    async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), StoreError> {
+        let before = self.doc.get_heads();
+        for command in batch {
+            match command {
+                DocCommand::Sync { from, kind, data } => self.receive_sync(from, kind, &data),
+                DocCommand::Ephemeral { from, message } => self.relay_ephemeral(from, message),
+                DocCommand::Leave { peer_id, conn_id } => {
+                    if self
+                        .peers
+                        .get(&peer_id)
+                        .is_some_and(|p| p.conn_id == conn_id)
+                    {
+                        self.peers.remove(&peer_id);
+                    }
+                }
+            }
+        }
+        if self.doc.get_heads() != before {
+            self.persist(&before).await?;
+        }
+        self.send_sync_messages();
+        if self.chunks_since_snapshot >= self.shared.config.compact_after_chunks {
+            self.compact();
+        }
+        Ok(())
+    }
+}
+
+/// The state of the peer behind `from`, created (or reset, for a new
+/// connection of the same peer) as needed.
+fn attach<'a>(peers: &'a mut HashMap<PeerId, PeerState>, from: &PeerLink) -> &'a mut PeerState {
+    let fresh = || PeerState {
+        conn_id: from.conn_id,
+        outbox: from.outbox.clone(),
+        sync: sync::State::new(),
+        awaiting_doc: false,
+    };
+    let state = peers.entry(from.peer_id.clone()).or_insert_with(fresh);
+    if state.conn_id != from.conn_id {
+        // A reconnect: sync state starts fresh on the new connection.
+        *state = fresh();
+    }
+    state
+}
+
+impl DocActor {
+    fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) {
+        let message = match sync::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => return self.reject(&from, format!("invalid automerge sync message: {e}")),
+        };
+        let unknown = !self.exists && self.doc.get_heads().is_empty();
+        if unknown && kind == SyncKind::Request && message.heads.is_empty() {
+            attach(&mut self.peers, &from).awaiting_doc = true;
+            from.outbox.send(Message::DocUnavailable {
+                sender_id: self.shared.peer_id.clone(),
+                target_id: from.peer_id.clone(),
+                document_id: self.id,
+            });
+            return;
+        }
+        let state = attach(&mut self.peers, &from);
+        state.awaiting_doc = false;
+        if let Err(e) = self.doc.receive_sync_message(&mut state.sync, message) {
+            self.reject(&from, format!("automerge rejected the sync message: {e}"));
+        }
+    }
+
+    fn reject(&mut self, from: &PeerLink, reason: String) {
+        tracing::warn!(peer = %from.peer_id, %reason, "rejecting a sync message");
+        self.shared.metrics.protocol_errors.inc();
+        from.outbox.fail(reason);
+        if self
+            .peers
+            .get(&from.peer_id)
+            .is_some_and(|p| p.conn_id == from.conn_id)
+        {
+            self.peers.remove(&from.peer_id);
+        }
+    }
+
+    fn relay_ephemeral(&mut self, from: PeerLink, message: EphemeralMessage) {
+        attach(&mut self.peers, &from);
+        let key = (message.sender_id.clone(), message.session_id.clone());
+        match self.ephemeral_seen.get(&key) {
+            Some(&seen) if seen >= message.count => return,
+            _ => {
+                self.ephemeral_seen.insert(key, message.count);
+            }
+        }
+        for (peer_id, peer) in &self.peers {
+            if *peer_id == from.peer_id {
+                continue;
+            }
+            peer.outbox.send(Message::Ephemeral(EphemeralMessage {
+                target_id: peer_id.clone(),
+                ..message.clone()
+            }));
+        }
+    }
+
+    /// Stores the changes made since `before` and waits until they are
+    /// durable.
+    async fn persist(&mut self, before: &[ChangeHash]) -> Result<(), StoreError> {
+        let chunk = self.doc.save_after(before);
+        self.shared.store.append(&self.id, self.next_seq, &chunk)?;
+        self.next_seq += 1;
+        self.chunks_since_snapshot += 1;
+        self.shared.metrics.changes_stored.inc();
+        self.shared.commit.durable().await?;
+        self.exists = true;
+        Ok(())
+    }
+
+    fn send_sync_messages(&mut self) {
+        let server = &self.shared.peer_id;
+        self.peers.retain(|peer_id, peer| {
+            if peer.awaiting_doc && !self.exists {
+                return !peer.outbox.is_closed();
+            }
+            peer.awaiting_doc = false;
+            let Some(message) = self.doc.generate_sync_message(&mut peer.sync) else {
+                return !peer.outbox.is_closed();
+            };
+            peer.outbox.send(Message::Sync(SyncMessage {
+                kind: SyncKind::Sync,
+                sender_id: server.clone(),
+                target_id: peer_id.clone(),
+                document_id: self.id,
+                data: message.encode(),
+            }))
+        });
+    }
+
+    /// Replaces the stored chunks by one snapshot. Not awaited: it becomes
+    /// durable with the next flush, and either state is complete on its own.
+    fn compact(&mut self) {
+        let snapshot = self.doc.save();
+        match self
+            .shared
+            .store
+            .compact(&self.id, &snapshot, self.next_seq)
+        {
+            Ok(()) => self.chunks_since_snapshot = 1,
+            Err(e) => tracing::error!(error = %e, "compaction failed; keeping the chunks"),
+        }
+    }
+
+    fn fail_all(&mut self, reason: &str) {
+        for peer in self.peers.values() {
+            peer.outbox.fail(reason.to_owned());
+        }
+        self.peers.clear();
+    }
+}

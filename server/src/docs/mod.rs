@@ -1,0 +1,150 @@
+//! Documents in memory: one actor task per resident document, found through
+//! the [`Docs`] registry.
+//!
+//! Connections never touch an automerge document themselves; they send
+//! [`DocCommand`]s to the document's actor, which owns the document, every
+//! peer's sync state, and the order in which changes are stored and
+//! acknowledged. Actors start on demand (loading from the store) and stop
+//! when idle.
+
+mod actor;
+mod outbox;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use protocol::{DocumentId, EphemeralMessage, PeerId, SyncKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use outbox::{Outbound, Outbox};
+
+use crate::Shared;
+
+/// Messages a document actor accepts.
+#[derive(Debug)]
+pub enum DocCommand {
+    /// A `request` or `sync` from a peer.
+    Sync {
+        from: PeerLink,
+        kind: SyncKind,
+        data: Vec<u8>,
+    },
+    /// Presence data to relay to the document's other peers.
+    Ephemeral {
+        from: PeerLink,
+        message: EphemeralMessage,
+    },
+    /// The connection `conn_id` of this peer has ended.
+    Leave { peer_id: PeerId, conn_id: u64 },
+}
+
+/// Who sent a command, and how to answer them. Every command carries it, so
+/// an actor (re)started at any moment knows all it needs about its peers.
+#[derive(Debug, Clone)]
+pub struct PeerLink {
+    pub peer_id: PeerId,
+    /// Distinguishes a reconnected peer (same id) from its old connection.
+    pub conn_id: u64,
+    pub outbox: Outbox,
+}
+
+/// The inbox bound of each actor: senders wait when it is full, which slows
+/// the connections feeding a busy document rather than growing memory.
+const INBOX: usize = 1024;
+
+#[derive(Debug)]
+struct Entry {
+    generation: u64,
+    tx: mpsc::Sender<DocCommand>,
+}
+
+/// The registry of resident documents.
+#[derive(Debug)]
+pub struct Docs {
+    shared: Arc<Shared>,
+    actors: Mutex<HashMap<DocumentId, Entry>>,
+    next_generation: std::sync::atomic::AtomicU64,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Docs {
+    pub fn new(shared: Arc<Shared>, shutdown: CancellationToken) -> Arc<Self> {
+        Arc::new(Self {
+            shared,
+            actors: Mutex::default(),
+            next_generation: Default::default(),
+            tracker: TaskTracker::new(),
+            shutdown,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DocumentId, Entry>> {
+        self.actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Delivers a command to the document's actor, starting it if needed.
+    pub async fn send(self: &Arc<Self>, doc: DocumentId, mut command: DocCommand) {
+        loop {
+            let (generation, tx) = self.actor(doc);
+            match tx.send(command).await {
+                Ok(()) => return,
+                // The actor stopped between lookup and send: forget it and
+                // start a fresh one (it reloads from the store).
+                Err(mpsc::error::SendError(returned)) => {
+                    self.forget(doc, generation);
+                    command = returned;
+                    if self.shutdown.is_cancelled() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn actor(self: &Arc<Self>, doc: DocumentId) -> (u64, mpsc::Sender<DocCommand>) {
+        let mut actors = self.lock();
+        if let Some(entry) = actors.get(&doc) {
+            return (entry.generation, entry.tx.clone());
+        }
+        let generation = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(INBOX);
+        actors.insert(
+            doc,
+            Entry {
+                generation,
+                tx: tx.clone(),
+            },
+        );
+        drop(actors);
+        let actor = actor::DocActor::new(doc, generation, self.clone(), self.shared.clone());
+        self.tracker.spawn(actor.run(rx));
+        (generation, tx)
+    }
+
+    /// Removes the entry if it still belongs to `generation`. Returns whether
+    /// it did.
+    fn forget(&self, doc: DocumentId, generation: u64) -> bool {
+        let mut actors = self.lock();
+        match actors.get(&doc) {
+            Some(entry) if entry.generation == generation => {
+                actors.remove(&doc);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops every actor after its current batch and waits for them.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}

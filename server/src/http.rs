@@ -1,0 +1,47 @@
+//! HTTP routes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+pub(crate) fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/sync", get(sync))
+        .with_state(app)
+}
+
+async fn sync(State(app): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    let limit = app.shared.config.max_message_bytes;
+    let tracker = app.connections.clone();
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| tracker.track_future(crate::conn::serve(socket, app)))
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.shared.metrics.render(),
+    )
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}

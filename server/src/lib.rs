@@ -1,0 +1,210 @@
+//! Synpunkt's server.
+//!
+//! - [`config`]: command line and environment settings.
+//! - `http`: the axum router (`/sync`, `/healthz`, `/metrics`, the web client).
+//! - `conn`: one WebSocket connection speaking the automerge-repo protocol.
+//! - `docs`: one actor per resident document, owning it and its peers' sync
+//!   states; the registry that starts and evicts them.
+//! - `store`: durable chunks behind a small trait (sled), with group commit.
+//! - `metrics`: Prometheus counters and gauges.
+//!
+//! [`Server::start`] binds nothing itself: it takes a listener, so tests run
+//! servers on `127.0.0.1:0`.
+
+pub mod config;
+mod conn;
+mod docs;
+mod http;
+mod metrics;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use protocol::PeerId;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+pub use metrics::Metrics;
+use store::{GroupCommit, SledStore, Store};
+
+/// What document actors need from the server.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub commit: GroupCommit,
+    pub metrics: Arc<Metrics>,
+    pub config: Config,
+    /// The server's own peer id, the `senderId` of everything it sends.
+    pub peer_id: PeerId,
+}
+
+impl std::fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+/// State of a running server, shared by its HTTP handlers and connections.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub shared: Arc<Shared>,
+    pub docs: Arc<docs::Docs>,
+    /// Sent in `peer` messages so automerge-repo clients track our heads.
+    pub storage_id: String,
+    pub shutdown: CancellationToken,
+    pub connections: TaskTracker,
+    peers: Mutex<HashMap<PeerId, (u64, CancellationToken)>>,
+    next_conn: AtomicU64,
+}
+
+impl AppState {
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, (u64, CancellationToken)>> {
+        self.peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records the connection of a peer; returns the token of the connection
+    /// it replaces, if any.
+    pub fn register_peer(
+        &self,
+        peer: &PeerId,
+        conn_id: u64,
+        cancel: &CancellationToken,
+    ) -> Option<CancellationToken> {
+        self.peers()
+            .insert(peer.clone(), (conn_id, cancel.clone()))
+            .filter(|(old, _)| *old != conn_id)
+            .map(|(_, token)| token)
+    }
+
+    pub fn unregister_peer(&self, peer: &PeerId, conn_id: u64) {
+        let mut peers = self.peers();
+        if peers.get(peer).is_some_and(|(id, _)| *id == conn_id) {
+            peers.remove(peer);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the data directory {dir}: {source}")]
+    Store {
+        dir: std::path::PathBuf,
+        source: store::StoreError,
+    },
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// A running server. Dropping it does not stop it: call [`Server::shutdown`].
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    app: Arc<AppState>,
+    http: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the store in `config.data_dir` and serves on `listener`.
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Self, StartError> {
+        let addr = listener.local_addr()?;
+        let store_error = |source| StartError::Store {
+            dir: config.data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| store_error(store::StoreError::Transaction(e.to_string())))?;
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open(&config.data_dir).map_err(store_error)?);
+        let storage_id = storage_id(store.as_ref()).map_err(store_error)?;
+        let metrics = Arc::new(Metrics::new());
+        let flush_histogram = metrics.store_flush_seconds.clone();
+        let commit = GroupCommit::start(store.clone(), move |d| {
+            flush_histogram.observe(d.as_secs_f64());
+        });
+        let peer_id = PeerId::new(format!("storage-server-synpunkt-{}", &storage_id[..8]))
+            .expect("a fixed-format peer id is valid");
+        let shared = Arc::new(Shared {
+            store,
+            commit,
+            metrics,
+            config,
+            peer_id,
+        });
+        let shutdown = CancellationToken::new();
+        let docs = docs::Docs::new(shared.clone(), shutdown.child_token());
+        let app = Arc::new(AppState {
+            shared,
+            docs,
+            storage_id,
+            shutdown: shutdown.clone(),
+            connections: TaskTracker::new(),
+            peers: Mutex::default(),
+            next_conn: AtomicU64::new(1),
+        });
+        let router = http::router(app.clone());
+        let http = tokio::spawn(async move {
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, "listening");
+        Ok(Self { addr, app, http })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.app.shared.metrics
+    }
+
+    /// Stops accepting, closes every connection, lets every document actor
+    /// finish its turn, and flushes the store. Returns once the data
+    /// directory is released.
+    pub async fn shutdown(self) {
+        self.app.shutdown.cancel();
+        let _ = self.http.await;
+        self.app.connections.close();
+        self.app.connections.wait().await;
+        self.app.docs.shutdown().await;
+        let store = self.app.shared.store.clone();
+        match tokio::task::spawn_blocking(move || store.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "final flush failed"),
+            Err(e) => tracing::error!(error = %e, "final flush failed"),
+        }
+        // Every task is done: this is the last reference, and dropping it
+        // closes the database (releasing its directory lock).
+        if Arc::strong_count(&self.app) > 1 {
+            tracing::warn!("state still referenced at shutdown");
+        }
+        drop(self.app);
+        tracing::info!("shut down");
+    }
+}
+
+/// The server's persistent storage id, created on first start.
+fn storage_id(store: &dyn Store) -> Result<String, store::StoreError> {
+    if let Some(id) = store.get_meta("storage-id")? {
+        return Ok(String::from_utf8_lossy(&id).into_owned());
+    }
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    store.put_meta("storage-id", id.as_bytes())?;
+    store.flush()?;
+    Ok(id)
+}

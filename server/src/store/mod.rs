@@ -1,0 +1,94 @@
+//! Durable storage of documents, behind the small [`Store`] trait.
+//!
+//! A document is a set of chunks, each either a whole `save()` (snapshot) or
+//! the changes of one incremental save. Loading feeds every chunk to
+//! `load_incremental`, in any order: duplicates are harmless. Compaction
+//! writes a snapshot and deletes the chunks it covers in one atomic step.
+//!
+//! Writes become durable only through [`Store::flush`]; the server calls it
+//! (through [`GroupCommit`]) before acknowledging a change to any peer.
+//!
+//! Only this module knows about sled.
+
+mod group_commit;
+#[cfg(test)]
+mod memory;
+mod sled_store;
+
+use protocol::DocumentId;
+
+pub use group_commit::GroupCommit;
+#[cfg(test)]
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("storage transaction failed: {0}")]
+    Transaction(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// What the store holds for one document.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    /// Snapshots and incremental chunks, in key order.
+    pub chunks: Vec<Vec<u8>>,
+    /// The sequence number the next appended chunk must use.
+    pub next_seq: u64,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Every chunk of a document; `None` if the store has none.
+    fn load(&self, doc: &DocumentId) -> Result<Option<StoredDoc>, StoreError>;
+
+    /// Stores an incremental chunk under sequence number `seq` (not yet durable).
+    fn append(&self, doc: &DocumentId, seq: u64, chunk: &[u8]) -> Result<(), StoreError>;
+
+    /// Atomically replaces every chunk with a sequence number below `upto`
+    /// (and any older snapshot) by `snapshot`.
+    fn compact(&self, doc: &DocumentId, snapshot: &[u8], upto: u64) -> Result<(), StoreError>;
+
+    /// Makes every earlier write durable. Blocking; call it through
+    /// [`GroupCommit`] so that concurrent writers share one flush.
+    fn flush(&self) -> Result<(), StoreError>;
+
+    /// Small key/value settings of the server itself (e.g. its storage id).
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The behaviour every store must have.
+    fn contract(store: &dyn Store) {
+        let doc = DocumentId::random();
+        assert!(store.load(&doc).expect("load").is_none());
+        for seq in 0..4u8 {
+            store.append(&doc, u64::from(seq), &[seq]).expect("append");
+        }
+        store.compact(&doc, b"snapshot", 2).expect("compact");
+        store.flush().expect("flush");
+        let loaded = store.load(&doc).expect("load").expect("stored");
+        assert_eq!(loaded.chunks, vec![b"snapshot".to_vec(), vec![2], vec![3]]);
+        assert_eq!(loaded.next_seq, 4);
+        store.put_meta("k", b"v").expect("put");
+        assert_eq!(store.get_meta("k").expect("get"), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn memory_store_keeps_the_contract() {
+        contract(&MemoryStore::new());
+    }
+
+    #[test]
+    fn sled_store_keeps_the_contract() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        contract(&SledStore::open(dir.path()).expect("open"));
+    }
+}

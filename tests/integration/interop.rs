@@ -1,0 +1,123 @@
+//! Interop with the real JavaScript automerge-repo client (2.5.6) through
+//! our server: two Node peers and one Rust peer on one document.
+
+use automerge::ChangeHash;
+use protocol::DocumentId;
+use serde_json::{Value, json};
+use testkit::{Client, NodePeer, TestServer};
+
+const SEED_TEXT: &str = "Läkemedelsverket 😀 — ATMP";
+
+fn hashes(v: &Value) -> Vec<ChangeHash> {
+    v.as_array()
+        .expect("heads array")
+        .iter()
+        .map(|h| h.as_str().expect("hex").parse().expect("change hash"))
+        .collect()
+}
+
+fn hex(heads: &[ChangeHash]) -> Value {
+    json!(heads.iter().map(ToString::to_string).collect::<Vec<_>>())
+}
+
+#[tokio::test]
+async fn js_and_rust_clients_edit_one_document_and_converge() {
+    let server = TestServer::start().await;
+    let url = server.sync_url();
+    let mut js_a = NodePeer::spawn(&url);
+    let mut js_b = NodePeer::spawn(&url);
+    let rust = Client::connect(&url).await;
+
+    // JS creates; the reply comes once our server has acknowledged it.
+    let created = js_a.call(json!({"cmd": "create", "text": SEED_TEXT})).await;
+    assert_eq!(
+        created["ack"],
+        json!("remote-heads"),
+        "our storageId is honoured"
+    );
+    let doc: DocumentId = created["docId"]
+        .as_str()
+        .expect("docId")
+        .parse()
+        .expect("id");
+
+    // A Rust client and a second JS client find it through the server.
+    rust.find(doc).await.expect("rust finds the JS document");
+    assert_eq!(rust.text(doc), SEED_TEXT);
+    let found = js_b
+        .call(json!({"cmd": "find", "docId": doc.to_string()}))
+        .await;
+    assert_eq!(found["text"], json!(SEED_TEXT));
+
+    // All three edit concurrently, at UTF-16 positions around the emoji.
+    let rust_head = rust.splice(doc, 19, 0, " (Rust)");
+    let (a, b) = tokio::join!(
+        js_a.call(
+            json!({"cmd": "splice", "docId": doc.to_string(), "pos": 0, "del": 0, "ins": "JS-A: "})
+        ),
+        js_b.call(
+            json!({"cmd": "splice", "docId": doc.to_string(), "pos": 22, "del": 4, "ins": "ATMP-B"})
+        ),
+    );
+    let mut all = hashes(&a["heads"]);
+    all.extend(hashes(&b["heads"]));
+    all.push(rust_head);
+
+    rust.wait_heads(doc, &all)
+        .await
+        .expect("rust gets both JS edits");
+    let wait = json!({"cmd": "wait_heads", "docId": doc.to_string(), "heads": hex(&all), "timeoutMs": 15000});
+    let (ra, rb) = tokio::join!(js_a.call(wait.clone()), js_b.call(wait));
+    let text = rust.text(doc);
+    assert_eq!(ra["text"], json!(text));
+    assert_eq!(rb["text"], json!(text));
+    assert!(text.starts_with("JS-A: "), "{text}");
+    assert!(text.contains("😀 (Rust)"), "{text}");
+    assert!(text.contains("ATMP-B"), "{text}");
+
+    // An ephemeral message from one JS client reaches the other.
+    let _ = js_b
+        .call(json!({"cmd": "broadcast", "docId": doc.to_string(), "message": {"cursor": 3, "name": "Åsa"}}))
+        .await;
+    let got = js_a
+        .call(json!({"cmd": "wait_ephemeral", "docId": doc.to_string(), "timeoutMs": 10000}))
+        .await;
+    assert_eq!(got["message"], json!({"cursor": 3, "name": "Åsa"}));
+    let b_id = js_b.call(json!({"cmd": "peer_id"})).await;
+    assert_eq!(got["senderId"], b_id["peerId"]);
+    // The Rust peer hears it too, with the JS author kept.
+    let m = rust.next_ephemeral().await.expect("relayed to rust");
+    assert_eq!(json!(m.sender_id.as_str()), b_id["peerId"]);
+
+    js_a.quit().await;
+    js_b.quit().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn js_client_finds_a_document_created_in_rust_and_unknown_ids_fail() {
+    let server = TestServer::start().await;
+    let url = server.sync_url();
+    let rust = Client::connect(&url).await;
+    let doc = rust.create(SEED_TEXT).await;
+    let mut js = NodePeer::spawn(&url);
+    let found = js
+        .call(json!({"cmd": "find", "docId": doc.to_string()}))
+        .await;
+    assert_eq!(found["text"], json!(SEED_TEXT));
+
+    let missing = DocumentId::random().to_string();
+    let reply = js
+        .try_call(&mut json!({"cmd": "find", "docId": missing}))
+        .await;
+    assert_eq!(reply["ok"], json!(false), "{reply}");
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unavailable"),
+        "{reply}"
+    );
+    js.quit().await;
+    server.shutdown().await;
+}

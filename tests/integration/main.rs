@@ -1,0 +1,9 @@
+//! Synpunkt's integration tests: real servers on loopback, real sled
+//! directories, real WebSockets, and the real JavaScript automerge-repo
+//! client. One binary, one module per area.
+
+mod bad_input;
+mod codec_fixtures;
+mod interop;
+mod ops;
+mod sync;

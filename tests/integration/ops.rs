@@ -1,0 +1,61 @@
+//! Operations endpoints: health and Prometheus metrics.
+
+use testkit::{Client, TestServer};
+
+async fn get(url: &str) -> (u16, String) {
+    // A minimal HTTP/1.1 GET over a real socket, to avoid an HTTP client
+    // dependency for two endpoints.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response[9..12].parse().expect("status code");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = TestServer::start().await;
+    let (status, body) = get(&server.http_url("/healthz")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ok"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_count_connections_documents_messages_and_flushes() {
+    let server = TestServer::start().await;
+    let a = Client::connect(&server.sync_url()).await;
+    let doc = a.create("Mätvärden").await;
+    a.splice(doc, 0, 0, "Nya ");
+    a.wait_acked(doc).await.expect("acked");
+    let (status, body) = get(&server.http_url("/metrics")).await;
+    assert_eq!(status, 200);
+    for line in ["synpunkt_connections 1", "synpunkt_resident_documents 1"] {
+        assert!(body.contains(line), "missing {line:?} in\n{body}");
+    }
+    for name in [
+        "synpunkt_messages_in_total",
+        "synpunkt_messages_out_total",
+        "synpunkt_bytes_in_total",
+        "synpunkt_bytes_out_total",
+        "synpunkt_store_flush_seconds_count",
+    ] {
+        let value: f64 = body
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("missing {name} in\n{body}"));
+        assert!(value > 0.0, "{name} = {value}");
+    }
+    server.shutdown().await;
+}

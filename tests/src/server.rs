@@ -1,0 +1,79 @@
+//! A real Synpunkt server inside the test process.
+
+use std::path::{Path, PathBuf};
+
+use server::{Config, Server};
+use tokio::net::TcpListener;
+
+/// A server on an ephemeral loopback port with its own data directory.
+#[derive(Debug)]
+pub struct TestServer {
+    server: Option<Server>,
+    dir: Option<tempfile::TempDir>,
+    data: PathBuf,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh temporary directory.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh temporary directory, adjusting its config.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let mut test = Self::start_in(&data, adjust).await;
+        test.dir = Some(dir);
+        test
+    }
+
+    /// Starts a server on an existing data directory (for restarts).
+    pub async fn start_in(data: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::new(data.to_path_buf());
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let server = Server::start(config, listener)
+            .await
+            .expect("server starts");
+        Self {
+            server: Some(server),
+            dir: None,
+            data: data.to_path_buf(),
+        }
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("server is running")
+    }
+
+    pub fn sync_url(&self) -> String {
+        format!("ws://{}/sync", self.server().addr())
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.server().addr(), path)
+    }
+
+    pub fn metrics(&self) -> &server::Metrics {
+        self.server().metrics()
+    }
+
+    /// Shuts the server down gracefully and starts a new one on the same
+    /// data directory.
+    pub async fn restart(mut self) -> Self {
+        let dir = self.dir.take();
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+        let mut next = Self::start_in(&self.data, |_| {}).await;
+        next.dir = dir;
+        next
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
