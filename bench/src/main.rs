@@ -1,1 +1,257 @@
-fn main() {}
+//! Fan-out benchmark: N clients on one document, each making small text
+//! edits at a fixed rate, against a real `synpunkt` server process.
+//!
+//! Sender and receivers live in this process and share one clock, so the
+//! latency of an edit is (arrival at a receiver) − (just before the sender
+//! made it): it includes the server's durable write (group commit) and
+//! both WebSocket hops. Server CPU and peak RSS come from /proc.
+//!
+//! Run: `cargo xtask bench` (builds the release server first).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use automerge::ChangeHash;
+use clap::Parser;
+use light::{Arrivals, LightPeer};
+use protocol::DocumentId;
+
+mod light;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server binary to measure.
+    #[arg(long, default_value = "target/release/synpunkt")]
+    server: PathBuf,
+    /// Client counts to run, one scenario each.
+    #[arg(long, value_delimiter = ',', default_value = "10,100")]
+    clients: Vec<usize>,
+    /// Edits per second made by each client.
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// Seconds of editing per scenario.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+}
+
+struct ServerProcess {
+    child: tokio::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    async fn start(bin: &PathBuf) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut child = tokio::process::Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.split("http://").nth(1) {
+                let addr = rest.trim_end_matches('/').to_owned();
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Ok(Self {
+                    child,
+                    addr,
+                    _dir: dir,
+                });
+            }
+        }
+        bail!("the server exited before printing its address")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// User + system CPU seconds of the server so far.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<f64>().ok()))
+            .sum();
+        ticks / clock_ticks()
+    }
+
+    /// Peak resident set size in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+fn clock_ticks() -> f64 {
+    // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
+    100.0
+}
+
+struct Outcome {
+    clients: usize,
+    edits: usize,
+    expected: usize,
+    latencies_ms: Vec<f64>,
+    cpu_s: f64,
+    rss_mib: f64,
+}
+
+async fn scenario(args: &Args, clients: usize) -> anyhow::Result<Outcome> {
+    let server = ServerProcess::start(&args.server).await?;
+    let url = format!("ws://{}/sync", server.addr);
+    let arrivals: Arrivals = Arc::default();
+    let doc = DocumentId::random();
+    let creator = LightPeer::connect(&url, doc, arrivals.clone()).await?;
+    creator
+        .create("Sammanfattning: workshop summary text. ")
+        .await?;
+    let mut peers = vec![creator];
+    for _ in 1..clients {
+        let p = LightPeer::connect(&url, doc, arrivals.clone()).await?;
+        p.find().await.context("find")?;
+        peers.push(p);
+    }
+    arrivals
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+    let sent: Arc<Mutex<HashMap<ChangeHash, Instant>>> = Arc::default();
+    let cpu_before = server.cpu_seconds();
+    let period = Duration::from_secs_f64(1.0 / args.rate);
+    let rounds = (args.seconds as f64 * args.rate).round() as usize;
+    let mut tasks = Vec::new();
+    for (i, p) in peers.iter().enumerate() {
+        let p = p.clone();
+        let sent = sent.clone();
+        // Spread the clients evenly over one period.
+        let offset = period.mul_f64(i as f64 / clients as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+            for _ in 0..rounds {
+                tick.tick().await;
+                let (hash, t) = p.edit("x");
+                sent.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(hash, t);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let edits = clients * rounds;
+    let expected = edits * (clients - 1);
+    let all: Vec<ChangeHash> = sent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .keys()
+        .copied()
+        .collect();
+    for p in &peers {
+        p.wait_server_heads(&all)
+            .await
+            .context("every edit reaches every peer")?;
+    }
+    let cpu_s = server.cpu_seconds() - cpu_before;
+    let rss_mib = server.peak_rss_mib();
+    // Every peer applies what it got and must reach the same document.
+    let heads = peers[0].settle();
+    for p in &peers {
+        anyhow::ensure!(p.settle() == heads, "peers did not converge");
+    }
+    let sent = sent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let arrivals = arrivals
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut latencies_ms: Vec<f64> = arrivals
+        .iter()
+        .filter_map(|(h, at)| {
+            sent.get(h)
+                .map(|t| at.duration_since(*t).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies_ms.sort_by(f64::total_cmp);
+    Ok(Outcome {
+        clients,
+        edits,
+        expected,
+        latencies_ms,
+        cpu_s,
+        rss_mib,
+    })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!(
+        "fan-out: one document, small text edits, {} edit/s per client, {} s; server {}",
+        args.rate,
+        args.seconds,
+        args.server.display()
+    );
+    println!(
+        "{:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10} {:>12} {:>9}",
+        "clients",
+        "edits",
+        "deliveries",
+        "delivered",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "server cpu",
+        "cpu/edit ms",
+        "peak rss"
+    );
+    for &n in &args.clients {
+        let o = scenario(&args, n).await?;
+        let delivered = o.latencies_ms.len() as f64 / o.expected.max(1) as f64;
+        println!(
+            "{:>7} {:>7} {:>10} {:>8.1}% {:>9.2} {:>9.2} {:>9.2} {:>9.2}s {:>12.3} {:>6.1}MiB",
+            o.clients,
+            o.edits,
+            o.latencies_ms.len(),
+            delivered * 100.0,
+            percentile(&o.latencies_ms, 0.50),
+            percentile(&o.latencies_ms, 0.99),
+            o.latencies_ms.last().copied().unwrap_or(f64::NAN),
+            o.cpu_s,
+            o.cpu_s * 1000.0 / o.edits.max(1) as f64,
+            o.rss_mib,
+        );
+    }
+    println!("target (issue 2): 100 clients x 1 edit/s: p50 <= 5 ms, p99 <= 50 ms");
+    Ok(())
+}

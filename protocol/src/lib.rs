@@ -3,11 +3,13 @@
 //! - [`id`]: document and peer identifiers, validated at the edge.
 //! - [`message`]: the automerge-repo wire messages (protocol "1").
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
+//! - [`fast_sync`]: automerge sync in time independent of history.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
 pub mod codec;
+pub mod fast_sync;
 pub mod id;
 pub mod message;
 

@@ -16,6 +16,8 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync))
+        .route("/client/client_wasm.js", get(client_js))
+        .route("/client/client_wasm_bg.wasm", get(client_wasm))
         .with_state(app)
 }
 
@@ -25,6 +27,9 @@ async fn sync(State(app): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Re
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
+        // tungstenite zeroes its read buffer on every read: keep it small
+        // (messages larger than this are read in several steps).
+        .read_buffer_size(16 * 1024)
         .on_upgrade(move |socket| tracker.track_future(crate::conn::serve(socket, app)))
 }
 
@@ -44,4 +49,28 @@ async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
 
 async fn index() -> Html<&'static str> {
     Html(include_str!("index.html"))
+}
+
+/// The web client, built and embedded by `build.rs`.
+const CLIENT_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/client_wasm.js"));
+const CLIENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/client_wasm_bg.wasm"));
+
+async fn client_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CLIENT_JS,
+    )
+}
+
+async fn client_wasm() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/wasm"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CLIENT_WASM,
+    )
 }

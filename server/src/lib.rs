@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use axum::serve::ListenerExt;
 use protocol::PeerId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -154,6 +155,12 @@ impl Server {
         });
         let router = http::router(app.clone());
         let http = tokio::spawn(async move {
+            // Sync messages are small and latency-bound: no Nagle delay.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
             let result = axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;

@@ -96,7 +96,7 @@ impl Client {
 
     /// Connects without joining: the caller speaks first.
     pub async fn connect_raw(url: &str, peer_id: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .expect("websocket connects");
         let (mut sink, mut stream) = ws.split();
@@ -196,10 +196,11 @@ impl Client {
                     return;
                 };
                 let before = state.doc.get_heads();
-                if let Err(e) = state
-                    .doc
-                    .receive_sync_message(&mut state.sync, sync_message)
-                {
+                if let Err(e) = protocol::fast_sync::receive_sync_message(
+                    &mut state.doc,
+                    &mut state.sync,
+                    sync_message,
+                ) {
                     inner.errors.push(format!("sync failed: {e}"));
                     return;
                 }
@@ -235,6 +236,9 @@ impl Client {
     fn reply(&self, inner: &mut Inner, doc: DocumentId, kind: SyncKind) -> Option<Message> {
         let server = inner.server.clone()?;
         let state = inner.docs.get_mut(&doc)?;
+        if protocol::fast_sync::nothing_to_send(&state.doc, &state.sync) {
+            return None;
+        }
         let data = state.doc.generate_sync_message(&mut state.sync)?.encode();
         Some(Message::Sync(SyncMessage {
             kind,

@@ -7,12 +7,12 @@
 //! Batching a turn's commands under one flush is what keeps durable
 //! acknowledgements fast.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
-use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage};
+use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage, fast_sync};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -173,9 +173,14 @@ impl DocActor {
 
     async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), StoreError> {
         let before = self.doc.get_heads();
+        // Peers that sent a sync message this turn and expect an answer.
+        let mut to_answer = HashSet::new();
         for command in batch {
             match command {
-                DocCommand::Sync { from, kind, data } => self.receive_sync(from, kind, &data),
+                DocCommand::Sync { from, kind, data } => {
+                    to_answer.insert(from.peer_id.clone());
+                    self.receive_sync(from, kind, &data);
+                }
                 DocCommand::Ephemeral { from, message } => self.relay_ephemeral(from, message),
                 DocCommand::Leave { peer_id, conn_id } => {
                     if self
@@ -190,8 +195,11 @@ impl DocActor {
         }
         if self.doc.get_heads() != before {
             self.persist(&before).await?;
+            // New changes: every peer may need them.
+            self.send_sync_messages(None);
+        } else {
+            self.send_sync_messages(Some(&to_answer));
         }
-        self.send_sync_messages();
         if self.chunks_since_snapshot >= self.shared.config.compact_after_chunks {
             self.compact();
         }
@@ -234,7 +242,7 @@ impl DocActor {
         }
         let state = attach(&mut self.peers, &from);
         state.awaiting_doc = false;
-        if let Err(e) = self.doc.receive_sync_message(&mut state.sync, message) {
+        if let Err(e) = fast_sync::receive_sync_message(&mut self.doc, &mut state.sync, message) {
             self.reject(&from, format!("automerge rejected the sync message: {e}"));
         }
     }
@@ -285,14 +293,41 @@ impl DocActor {
         Ok(())
     }
 
-    fn send_sync_messages(&mut self) {
+    /// Generates and queues a sync message for each peer in `only` (every
+    /// peer if `None`) that has something to hear.
+    ///
+    /// `generate_sync_message` is a pure function of the document and the
+    /// peer's sync state, and costs time proportional to history. Peers in
+    /// the same state (in a busy document, most of them: they all
+    /// acknowledged the same heads) get the same message, so it is computed
+    /// once per distinct state in this turn.
+    fn send_sync_messages(&mut self, only: Option<&HashSet<PeerId>>) {
         let server = &self.shared.peer_id;
+        let mut memo: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
         self.peers.retain(|peer_id, peer| {
+            if only.is_some_and(|only| !only.contains(peer_id)) {
+                return true;
+            }
             if peer.awaiting_doc && !self.exists {
                 return !peer.outbox.is_closed();
             }
             peer.awaiting_doc = false;
-            let Some(message) = self.doc.generate_sync_message(&mut peer.sync) else {
+            if fast_sync::nothing_to_send(&self.doc, &peer.sync) {
+                return !peer.outbox.is_closed();
+            }
+            let (data, next) = memo
+                .entry(peer.sync.clone())
+                .or_insert_with_key(|before| {
+                    let mut state = before.clone();
+                    let data = self
+                        .doc
+                        .generate_sync_message(&mut state)
+                        .map(|m| m.encode());
+                    (data, state)
+                })
+                .clone();
+            peer.sync = next;
+            let Some(data) = data else {
                 return !peer.outbox.is_closed();
             };
             peer.outbox.send(Message::Sync(SyncMessage {
@@ -300,7 +335,7 @@ impl DocActor {
                 sender_id: server.clone(),
                 target_id: peer_id.clone(),
                 document_id: self.id,
-                data: message.encode(),
+                data,
             }))
         });
     }

@@ -1,0 +1,291 @@
+//! A lightweight protocol peer for load generation.
+//!
+//! A real automerge peer applies every incoming change to its document at
+//! once; with a hundred peers in one process that work, not the server, is
+//! what a benchmark would measure. This peer speaks the same protocol
+//! (automerge sync messages, version 1, inside automerge-repo frames) but
+//! only *records* incoming changes (hash, dependencies, arrival time) and
+//! applies them to its document lazily, just before its next edit. Its
+//! acknowledgements are what an automerge peer sends once it has everything
+//! it was sent: its heads, and a `have` of those heads with an empty filter.
+//! At the end of a run every peer applies what it received and must reach
+//! the server's heads: that checks the deliveries are complete and correct.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageVersion};
+use automerge::transaction::Transactable;
+use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Where arrivals are recorded: (change, when it arrived).
+pub type Arrivals = Arc<Mutex<Vec<(ChangeHash, Instant)>>>;
+
+struct State {
+    doc: Automerge,
+    pending: Vec<Change>,
+    heads: Vec<ChangeHash>,
+    known: HashSet<ChangeHash>,
+    server: Option<PeerId>,
+    /// The heads in the server's latest sync message.
+    server_heads: Vec<ChangeHash>,
+}
+
+impl State {
+    fn learn(&mut self, change: &Change) -> bool {
+        if !self.known.insert(change.hash()) {
+            return false;
+        }
+        self.heads.retain(|h| !change.deps().contains(h));
+        self.heads.push(change.hash());
+        self.heads.sort();
+        true
+    }
+
+    fn catch_up(&mut self) {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.doc
+                .apply_changes(pending)
+                .expect("received changes apply");
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct LightPeer {
+    id: PeerId,
+    doc_id: DocumentId,
+    state: Arc<Mutex<State>>,
+    out: mpsc::UnboundedSender<WsMessage>,
+    events: watch::Receiver<u64>,
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn ack(heads: &[ChangeHash]) -> Vec<u8> {
+    SyncData {
+        heads: heads.to_vec(),
+        need: vec![],
+        have: vec![Have {
+            last_sync: heads.to_vec(),
+            bloom: BloomFilter::default(),
+        }],
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: MessageVersion::V1,
+    }
+    .encode()
+}
+
+impl LightPeer {
+    pub async fn connect(
+        url: &str,
+        doc_id: DocumentId,
+        arrivals: Arrivals,
+    ) -> anyhow::Result<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
+        let (notify, events) = watch::channel(0u64);
+        let id = PeerId::new(format!("light-{}", rand::random::<u64>())).expect("peer id");
+        let peer = Self {
+            id: id.clone(),
+            doc_id,
+            state: Arc::new(Mutex::new(State {
+                doc: Automerge::new(),
+                pending: vec![],
+                heads: vec![],
+                known: HashSet::new(),
+                server: None,
+                server_heads: vec![],
+            })),
+            out,
+            events,
+        };
+        tokio::spawn(async move {
+            while let Some(m) = out_rx.recv().await {
+                let mut batch = vec![m];
+                while let Ok(m) = out_rx.try_recv() {
+                    batch.push(m);
+                }
+                for m in batch {
+                    if sink.feed(m).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let reader = peer.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = stream.next().await {
+                if let WsMessage::Binary(bytes) = frame {
+                    reader.on_frame(&bytes, &arrivals);
+                    notify.send_modify(|n| *n += 1);
+                }
+            }
+        });
+        peer.send(Message::Join {
+            sender_id: id,
+            peer_metadata: PeerMetadata::default(),
+            supported_protocol_versions: Some(vec!["1".into()]),
+        });
+        peer.wait(|s| s.server.is_some()).await?;
+        Ok(peer)
+    }
+
+    fn send(&self, m: Message) {
+        let _ = self
+            .out
+            .send(WsMessage::Binary(protocol::encode(&m).into()));
+    }
+
+    fn sync(&self, kind: SyncKind, data: Vec<u8>) {
+        let Some(server) = lock(&self.state).server.clone() else {
+            return;
+        };
+        self.send(Message::Sync(SyncMessage {
+            kind,
+            sender_id: self.id.clone(),
+            target_id: server,
+            document_id: self.doc_id,
+            data,
+        }));
+    }
+
+    fn on_frame(&self, bytes: &[u8], arrivals: &Arrivals) {
+        let now = Instant::now();
+        let Ok(message) = protocol::decode(bytes) else {
+            return;
+        };
+        match message {
+            Message::Peer { sender_id, .. } => lock(&self.state).server = Some(sender_id),
+            Message::Sync(m) => {
+                let Ok(data) = SyncData::decode(&m.data) else {
+                    return;
+                };
+                let mut state = lock(&self.state);
+                state.server_heads.clone_from(&data.heads);
+                let mut arrived = Vec::new();
+                for chunk in data.changes.iter() {
+                    let Ok(change) = Change::from_bytes(chunk.to_vec()) else {
+                        continue;
+                    };
+                    if state.learn(&change) {
+                        arrived.push((change.hash(), now));
+                        state.pending.push(change);
+                    }
+                }
+                let heads = state.heads.clone();
+                let answer = !arrived.is_empty() || data.heads != heads;
+                drop(state);
+                if !arrived.is_empty() {
+                    arrivals
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(arrived);
+                }
+                if answer {
+                    self.sync(SyncKind::Sync, ack(&heads));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn wait(&self, done: impl Fn(&State) -> bool) -> anyhow::Result<()> {
+        let mut events = self.events.clone();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done(&lock(&self.state)) {
+            tokio::time::timeout_at(deadline, events.changed()).await??;
+        }
+        Ok(())
+    }
+
+    /// Creates the document on the server (pushes its first change).
+    pub async fn create(&self, text: &str) -> anyhow::Result<()> {
+        let change = {
+            let mut state = lock(&self.state);
+            let mut tx = state.doc.transaction();
+            let obj = tx.put_object(ROOT, "text", ObjType::Text)?;
+            tx.splice_text(&obj, 0, 0, text)?;
+            tx.commit();
+            let change = state.doc.get_last_local_change().expect("a change");
+            state.learn(&change);
+            change
+        };
+        self.push(vec![], change);
+        let heads = lock(&self.state).heads.clone();
+        self.wait(|s| heads.iter().all(|h| s.server_heads.contains(h)))
+            .await
+    }
+
+    /// Fetches the whole document (a `request` from empty).
+    pub async fn find(&self) -> anyhow::Result<()> {
+        self.sync(SyncKind::Request, ack(&[]));
+        self.wait(|s| !s.heads.is_empty()).await?;
+        lock(&self.state).catch_up();
+        Ok(())
+    }
+
+    /// Waits until this peer has every change in `heads`.
+    pub async fn wait_server_heads(&self, heads: &[ChangeHash]) -> anyhow::Result<()> {
+        self.wait(|s| heads.iter().all(|h| s.known.contains(h)))
+            .await
+    }
+
+    fn push(&self, old_heads: Vec<ChangeHash>, change: Change) {
+        let heads = lock(&self.state).heads.clone();
+        let data = SyncData {
+            heads,
+            need: vec![],
+            have: vec![Have {
+                last_sync: old_heads,
+                bloom: BloomFilter::from_hashes([change.hash()].iter()),
+            }],
+            changes: vec![change.raw_bytes().to_vec()].into(),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        self.sync(SyncKind::Sync, data.encode());
+    }
+
+    /// Inserts `s` at a random position; returns the change's hash.
+    pub fn edit(&self, s: &str) -> (ChangeHash, Instant) {
+        let (old, change, t) = {
+            let mut state = lock(&self.state);
+            state.catch_up();
+            let old = state.heads.clone();
+            let obj = state.doc.get(ROOT, "text").expect("get").expect("text").1;
+            let len = state.doc.length(&obj);
+            let pos = rand::random_range(0..=len);
+            let t = Instant::now();
+            let mut tx = state.doc.transaction();
+            tx.splice_text(&obj, pos, 0, s).expect("splice");
+            tx.commit();
+            let change = state.doc.get_last_local_change().expect("a change");
+            state.learn(&change);
+            (old, change, t)
+        };
+        let hash = change.hash();
+        self.push(old, change);
+        (hash, t)
+    }
+
+    /// Applies everything received; returns the document's heads.
+    pub fn settle(&self) -> Vec<ChangeHash> {
+        let mut state = lock(&self.state);
+        state.catch_up();
+        state.doc.get_heads()
+    }
+}

@@ -1,0 +1,321 @@
+//! automerge sync in time independent of history, for live editing.
+//!
+//! [`receive_sync_message`] replaces `SyncDoc::receive_sync_message`, and
+//! [`nothing_to_send`] tells, without generating it, that
+//! `generate_sync_message` would return `None`.
+//!
+//! automerge's `SyncDoc::receive_sync_message` walks every ancestor of the
+//! sender's heads on *every* message (to trim the hashes it has sent), so its
+//! cost grows with the document's whole history: at a few thousand changes a
+//! pure acknowledgement already costs more than the edit it acknowledges.
+//! [`receive_sync_message`] gives the same result, in time independent of
+//! history, for the messages live editing is made of:
+//!
+//! - an **acknowledgement**: no changes, heads that we know;
+//! - a **change**: new changes on top of what we have.
+//!
+//! Every other message (empty heads, read-only state, many outstanding
+//! hashes) goes to automerge's own implementation. The one deliberate
+//! difference: `sent_hashes` is trimmed only of the sender's heads, not of
+//! all their ancestors, so it may keep hashes the peer already has. That is
+//! harmless (those are exactly the changes we must not send again) and
+//! bounded: an acknowledgement of our current heads clears it, and past
+//! [`MAX_SENT_HASHES`] the full implementation runs. The property tests
+//! below check every step against automerge's.
+
+use std::collections::HashSet;
+
+use automerge::sync::{Capability, Message, MessageFlags, State, SyncDoc};
+use automerge::{Automerge, AutomergeError, ChangeHash, ReadDoc};
+
+/// Above this many unacknowledged sent hashes, use the full implementation.
+pub const MAX_SENT_HASHES: usize = 1024;
+
+/// Applies `message` from a peer to `doc` and that peer's sync `state`,
+/// exactly like `SyncDoc::receive_sync_message` (see the module docs).
+pub fn receive_sync_message(
+    doc: &mut Automerge,
+    state: &mut State,
+    message: Message,
+) -> Result<(), AutomergeError> {
+    let before = doc.get_heads();
+    let is_ack = message.changes.is_empty() && sorted(&message.heads) == before;
+    let fast = !state.read_only
+        && !message.heads.is_empty()
+        && state.sent_hashes.len() <= MAX_SENT_HASHES
+        && (!message.changes.is_empty() || all_known(doc, &message.heads));
+    if !fast {
+        return doc.receive_sync_message(state, message);
+    }
+
+    state.in_flight = false;
+    let Message {
+        heads,
+        changes,
+        need,
+        have,
+        flags,
+        ..
+    } = message;
+    if let Some(flags) = flags {
+        // Any peer that sends flags understands V2 messages.
+        let mut capabilities = vec![Capability::MessageV2];
+        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
+            capabilities.push(Capability::SyncReset);
+        }
+        state.their_capabilities = Some(capabilities);
+        if flags.contains(MessageFlags::SYNC_RESET) {
+            state.sent_hashes.clear();
+        }
+        state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
+    }
+
+    if is_ack {
+        // They have every change we have, so every change we sent them.
+        state.sent_hashes.clear();
+        state.last_sent_heads.clone_from(&heads);
+    } else {
+        if !changes.is_empty() {
+            let bytes: Vec<u8> = changes.iter().flatten().copied().collect();
+            doc.load_incremental(&bytes)?;
+            state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
+        }
+        state.sent_hashes.retain(|h| !heads.contains(h));
+    }
+
+    if all_known(doc, &heads) {
+        state.shared_heads.clone_from(&heads);
+    } else {
+        let known = heads
+            .iter()
+            .filter(|h| all_known(doc, std::slice::from_ref(h)));
+        let mut shared: Vec<ChangeHash> = state.shared_heads.iter().chain(known).copied().collect();
+        shared.sort();
+        shared.dedup();
+        state.shared_heads = shared;
+    }
+    state.their_have = Some(have);
+    state.their_heads = Some(heads);
+    state.their_need = Some(need);
+    Ok(())
+}
+
+/// True only if `generate_sync_message(doc, state)` would return `None`: the
+/// peer has acknowledged our current heads, needs nothing, and we have
+/// already answered. Cheap (no history walk); `false` means "maybe".
+///
+/// Mirrors the early return of automerge's generator: heads unchanged since
+/// our last message, a response already sent, their heads equal to ours (so
+/// no change of ours is missing on their side, and their bloom filter covers
+/// everything), nothing needed and no reset pending.
+pub fn nothing_to_send(doc: &Automerge, state: &State) -> bool {
+    if !state.have_responded || state.needs_reset {
+        return false;
+    }
+    let heads = doc.get_heads();
+    let acknowledged = state.last_sent_heads == heads && state.their_heads.as_ref() == Some(&heads);
+    let needs_nothing = state.their_need.as_ref().is_some_and(Vec::is_empty);
+    // A `have` naming changes we lack makes the generator answer with a reset.
+    let haves_known = state
+        .their_have
+        .as_ref()
+        .and_then(|h| h.first())
+        .is_none_or(|h| all_known(doc, &h.last_sync));
+    acknowledged && needs_nothing && haves_known && !heads.is_empty()
+}
+
+/// Whether every hash is an applied change. Cost: one lookup per hash (plus
+/// the queue of changes waiting for dependencies, normally empty); a queued
+/// change reports a missing dependency, so it never counts as known.
+fn all_known(doc: &Automerge, heads: &[ChangeHash]) -> bool {
+    doc.get_missing_deps(heads).is_empty()
+}
+
+fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    let mut heads = heads.to_vec();
+    heads.sort();
+    heads
+}
+
+/// Our shared heads with a peer after we applied its changes: our new heads,
+/// plus the old shared heads that are still heads.
+fn advance_heads(old: &[ChangeHash], new: &[ChangeHash], shared: &[ChangeHash]) -> Vec<ChangeHash> {
+    let new_set: HashSet<&ChangeHash> = new.iter().collect();
+    let mut advanced: Vec<ChangeHash> = new
+        .iter()
+        .filter(|h| !old.contains(h))
+        .chain(shared.iter().filter(|h| new_set.contains(h)))
+        .copied()
+        .collect();
+    advanced.sort();
+    advanced.dedup();
+    advanced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT};
+    use proptest::prelude::*;
+
+    fn new_doc(seed: &str) -> Automerge {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let text = tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.splice_text(&text, 0, 0, seed).expect("splice");
+        tx.commit();
+        doc
+    }
+
+    fn edit(doc: &mut Automerge, at: usize, s: &str) {
+        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
+        let len = doc.length(&text);
+        let mut tx = doc.transaction();
+        tx.splice_text(&text, at % (len + 1), 0, s).expect("splice");
+        tx.commit();
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Peer `i` edits its copy.
+        Edit(usize, usize),
+        /// Peer `i` sends its next sync message to peer `j`, if it has one.
+        Send(usize, usize),
+    }
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        prop::collection::vec(
+            prop_oneof![
+                (0..3usize, 0..50usize).prop_map(|(i, at)| Step::Edit(i, at)),
+                (0..3usize, 0..3usize).prop_map(|(i, j)| Step::Send(i, j)),
+            ],
+            1..80,
+        )
+    }
+
+    struct Peer {
+        doc: Automerge,
+        /// Sync state towards each other peer.
+        states: Vec<State>,
+    }
+
+    /// Runs `steps` among three peers. Every receive is done twice, on
+    /// clones: with our implementation and with automerge's. Their results
+    /// must agree (documents equal; states equal but for `sent_hashes`,
+    /// where ours may keep extra, already-sent hashes). Our result is kept.
+    fn run(steps: &[Step]) -> Vec<Peer> {
+        let base = new_doc("Läkemedelsverket 😀 — ATMP");
+        let mut peers: Vec<Peer> = (0..3)
+            .map(|i| Peer {
+                doc: base
+                    .fork()
+                    .with_actor(automerge::ActorId::from([i as u8 + 1; 16])),
+                states: (0..3).map(|_| State::new()).collect(),
+            })
+            .collect();
+        for step in steps {
+            match *step {
+                Step::Edit(i, at) => edit(&mut peers[i].doc, at, &format!("<{i}>")),
+                Step::Send(i, j) if i != j => {
+                    let sender = &mut peers[i];
+                    if nothing_to_send(&sender.doc, &sender.states[j]) {
+                        let mut probe = sender.states[j].clone();
+                        assert!(
+                            sender.doc.generate_sync_message(&mut probe).is_none(),
+                            "nothing_to_send was wrong"
+                        );
+                    }
+                    let Some(message) = sender.doc.generate_sync_message(&mut sender.states[j])
+                    else {
+                        continue;
+                    };
+                    let receiver = &mut peers[j];
+                    let mut expected_doc = receiver.doc.clone();
+                    let mut expected_state = receiver.states[i].clone();
+                    let old_sent = receiver.states[i].sent_hashes.clone();
+                    expected_doc
+                        .receive_sync_message(&mut expected_state, message.clone())
+                        .expect("automerge receives");
+                    receive_sync_message(&mut receiver.doc, &mut receiver.states[i], message)
+                        .expect("we receive");
+                    let ours = &receiver.states[i];
+                    assert_eq!(receiver.doc.get_heads(), expected_doc.get_heads());
+                    assert_eq!(ours.shared_heads, expected_state.shared_heads);
+                    assert_eq!(ours.last_sent_heads, expected_state.last_sent_heads);
+                    assert_eq!(ours.their_heads, expected_state.their_heads);
+                    assert_eq!(ours.their_need, expected_state.their_need);
+                    assert_eq!(ours.their_have, expected_state.their_have);
+                    assert_eq!(ours.in_flight, expected_state.in_flight);
+                    assert_eq!(ours.their_capabilities, expected_state.their_capabilities);
+                    assert_eq!(ours.peer_read_only, expected_state.peer_read_only);
+                    assert!(ours.sent_hashes.is_superset(&expected_state.sent_hashes));
+                    assert!(ours.sent_hashes.is_subset(&old_sent));
+                }
+                Step::Send(..) => {}
+            }
+        }
+        peers
+    }
+
+    /// Syncs every pair until no peer has anything to send.
+    fn settle(peers: &mut [Peer]) {
+        for _ in 0..100 {
+            let mut quiet = true;
+            for i in 0..peers.len() {
+                for j in 0..peers.len() {
+                    if i == j {
+                        continue;
+                    }
+                    let sender = &mut peers[i];
+                    if let Some(m) = sender.doc.generate_sync_message(&mut sender.states[j]) {
+                        quiet = false;
+                        let receiver = &mut peers[j];
+                        receive_sync_message(&mut receiver.doc, &mut receiver.states[i], m)
+                            .expect("receive");
+                    }
+                }
+            }
+            if quiet {
+                return;
+            }
+        }
+        panic!("sync did not settle");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn agrees_with_automerge_and_converges(steps in steps()) {
+            let mut peers = run(&steps);
+            settle(&mut peers);
+            let heads = peers[0].doc.get_heads();
+            for p in &peers {
+                prop_assert_eq!(p.doc.get_heads(), heads.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn acknowledgements_take_the_fast_path() {
+        // A peer that has everything we have: the ack must clear sent hashes.
+        let steps = [
+            Step::Edit(0, 3),
+            Step::Send(0, 1),
+            Step::Send(1, 0),
+            Step::Send(0, 1),
+        ];
+        let peers = run(&steps);
+        assert!(
+            !peers[0].states[1].sent_hashes.is_empty(),
+            "the change was sent"
+        );
+        let peers = run(&[&steps[..], &[Step::Send(1, 0)]].concat());
+        assert!(
+            peers[0].states[1].sent_hashes.is_empty(),
+            "and acknowledged"
+        );
+        assert!(nothing_to_send(&peers[0].doc, &peers[0].states[1]));
+    }
+}

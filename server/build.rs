@@ -1,0 +1,108 @@
+//! Builds the browser client (`client-wasm`) for wasm32, generates its JS
+//! glue with wasm-bindgen, and leaves both in `$OUT_DIR/web` for the server
+//! to embed, so that `target/release/synpunkt` is one standalone binary.
+//!
+//! The nested cargo uses its own target directory (no lock contention with
+//! the outer build). Set `SYNPUNKT_SKIP_WEB=1` to embed a placeholder instead
+//! (for quick native-only checks).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "wasm-release";
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest
+        .parent()
+        .expect("server/ is inside the workspace")
+        .to_path_buf();
+    let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("web");
+    std::fs::create_dir_all(&out).expect("create OUT_DIR/web");
+    for path in [
+        "client-wasm/src",
+        "client-wasm/Cargo.toml",
+        "protocol/src",
+        "protocol/Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+    println!("cargo:rerun-if-env-changed=SYNPUNKT_SKIP_WEB");
+
+    if env::var_os("SYNPUNKT_SKIP_WEB").is_some() {
+        std::fs::write(
+            out.join("client_wasm.js"),
+            "// web client not built (SYNPUNKT_SKIP_WEB)\n",
+        )
+        .expect("write placeholder");
+        std::fs::write(out.join("client_wasm_bg.wasm"), b"").expect("write placeholder");
+        return;
+    }
+
+    let wasm = build_wasm(&root);
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .expect("web target")
+        .omit_default_module_path(false)
+        .typescript(false)
+        .generate(&out)
+        .expect("wasm-bindgen generates the JS glue");
+}
+
+fn build_wasm(root: &Path) -> PathBuf {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = root.join("target").join("web-build");
+    ensure_target();
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "-p",
+            "client-wasm",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .expect("run cargo for the web client");
+    assert!(status.success(), "building client-wasm for {TARGET} failed");
+    target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("client_wasm.wasm")
+}
+
+/// A fresh machine lacks the wasm32 standard library: add it with rustup.
+fn ensure_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == TARGET)
+        })
+        .unwrap_or(true);
+    if !installed {
+        let status = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "could not install the {TARGET} target; run `rustup target add {TARGET}`"
+        );
+    }
+}
