@@ -124,11 +124,17 @@ pub fn nothing_to_send(doc: &Automerge, state: &State) -> bool {
     acknowledged && needs_nothing && haves_known && !heads.is_empty()
 }
 
-/// Whether every hash is an applied change. Cost: one lookup per hash (plus
-/// the queue of changes waiting for dependencies, normally empty); a queued
-/// change reports a missing dependency, so it never counts as known.
+/// Whether every hash is an applied change.
+///
+/// `get_missing_deps` is a lookup per hash when no change waits for its
+/// dependencies (the normal case), and an empty answer proves every hash
+/// applied. A non-empty answer may come from the waiting queue alone, so
+/// each hash is then looked up on its own.
 fn all_known(doc: &Automerge, heads: &[ChangeHash]) -> bool {
     doc.get_missing_deps(heads).is_empty()
+        || heads
+            .iter()
+            .all(|h| doc.get_change_meta_by_hash(h).is_some())
 }
 
 fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {

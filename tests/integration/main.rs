@@ -6,4 +6,5 @@ mod bad_input;
 mod codec_fixtures;
 mod interop;
 mod ops;
+mod process;
 mod sync;

@@ -4,17 +4,21 @@
 //!   directory;
 //! - [`Client`]: a Rust automerge-repo peer over a real WebSocket;
 //! - [`NodePeer`]: the real JavaScript automerge-repo client, scripted
-//!   through `tests/js/peer.mjs`.
+//!   through `tests/js/peer.mjs`;
+//! - [`ServerProcess`]: the `synpunkt` binary as a child process (signals,
+//!   crashes, command line).
 //!
 //! Every wait here is on an event (a message arriving), bounded by a
 //! timeout that fails the test; nothing sleeps to synchronise.
 
 mod client;
 mod node;
+mod process;
 mod server;
 
 pub use client::{Client, ClientError};
 pub use node::NodePeer;
+pub use process::{ServerProcess, synpunkt_bin};
 pub use server::TestServer;
 
 use std::time::Duration;
