@@ -3,6 +3,7 @@
 //! - [`id`]: document and peer identifiers, validated at the edge.
 //! - [`message`]: the automerge-repo wire messages (protocol "1").
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
+//! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
@@ -12,6 +13,7 @@ pub mod codec;
 pub mod fast_sync;
 pub mod id;
 pub mod message;
+pub mod summary;
 
 pub use codec::{DecodeError, decode, encode};
 pub use id::{DocumentId, InvalidDocumentId, InvalidPeerId, PeerId};
