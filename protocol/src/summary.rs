@@ -10,6 +10,7 @@
 //! │   ├── when: str                            "Torsdag 19:e Nov 14:30-16:00"
 //! │   ├── hosts, stakeholders, ambassadors: list<str>
 //! │   ├── meetingType: str                     "open" | "invite-only"
+//! │   ├── format: str                          as written: "workshop, closed, english"
 //! │   ├── language: str                        e.g. "sv", "en", "sv, en"
 //! │   └── registration: str
 //! ├── sections: list<map>                      hosts only
@@ -97,6 +98,8 @@ pub struct Workshop {
     pub stakeholders: Vec<String>,
     pub ambassadors: Vec<String>,
     pub meeting_type: MeetingType,
+    /// The meeting's format as written, e.g. "workshop, closed, english".
+    pub format: String,
     pub language: String,
     pub registration: String,
 }
@@ -158,6 +161,7 @@ impl Summary {
             }
         }
         tx.put(&w, "meetingType", self.workshop.meeting_type.as_str())?;
+        tx.put(&w, "format", self.workshop.format.as_str())?;
         tx.put(&w, "language", self.workshop.language.as_str())?;
         tx.put(&w, "registration", self.workshop.registration.as_str())?;
         let sections = tx.put_object(ROOT, keys::SECTIONS, ObjType::List)?;
@@ -200,6 +204,7 @@ impl Summary {
             stakeholders: strings(doc, &w, "stakeholders"),
             ambassadors: strings(doc, &w, "ambassadors"),
             meeting_type: MeetingType::parse(&string(doc, &w, "meetingType")),
+            format: string(doc, &w, "format"),
             language: string(doc, &w, "language"),
             registration: string(doc, &w, "registration"),
         };
@@ -254,10 +259,13 @@ impl Summary {
             }
         }
         let mut kind = w.meeting_type.as_str().to_owned();
-        if !w.language.is_empty() {
-            kind = format!("{kind}, {}", escape_md(&w.language));
+        if !w.format.is_empty() {
+            kind = format!("{kind} ({})", escape_md(&w.format));
         }
         meta.push(format!("**Meeting type:** {kind}"));
+        if !w.language.is_empty() {
+            meta.push(format!("**Language:** {}", escape_md(&w.language)));
+        }
         if !w.registration.is_empty() {
             meta.push(format!("**Registration:** {}", escape_md(&w.registration)));
         }
@@ -376,6 +384,7 @@ mod tests {
                 stakeholders: vec!["Mikael Svensson, SKR".into(), "Anna Alassad, TLV".into()],
                 ambassadors: vec![],
                 meeting_type: MeetingType::InviteOnly,
+                format: "workshop, closed".into(),
                 language: "sv".into(),
                 registration: "Inbjudna dvs inte alla".into(),
             },
@@ -418,6 +427,7 @@ mod tests {
         assert!(md.contains("## The issue at hand"));
         assert!(md.contains("Andra \\*stycket\\* \\<b\\>fet\\</b\\>."));
         assert!(md.contains("| Ta fram en \\| plan | TLV | 2021-06-01 | open |"));
-        assert!(md.contains("**Meeting type:** invite-only, sv"));
+        assert!(md.contains("**Meeting type:** invite-only (workshop, closed)"));
+        assert!(md.contains("**Language:** sv"));
     }
 }

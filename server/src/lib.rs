@@ -15,6 +15,7 @@ pub mod config;
 mod conn;
 mod docs;
 mod http;
+pub mod import;
 mod metrics;
 mod store;
 

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod codec_fixtures;
+mod import;
 mod interop;
 mod ops;
 mod process;
