@@ -124,6 +124,56 @@ pub fn nothing_to_send(doc: &Automerge, state: &State) -> bool {
     acknowledged && needs_nothing && haves_known && !heads.is_empty()
 }
 
+/// Checks a decoded sync message from the network before automerge uses it.
+///
+/// automerge trusts the parameters of a peer's bloom filter: zero bits makes
+/// its probe computation divide by zero (a panic), a huge probe count makes
+/// it allocate gigabytes. automerge itself sends at most one `have`, a few
+/// heads, and filters of 10 bits per entry with 7 probes.
+pub fn validate(message: &Message) -> Result<(), &'static str> {
+    if message.have.len() > 1 {
+        return Err("more than one `have` in a sync message");
+    }
+    if message.heads.len() > MAX_HEADS {
+        return Err("too many heads in a sync message");
+    }
+    for have in &message.have {
+        if have.last_sync.len() > MAX_HEADS {
+            return Err("too many heads in a `have`");
+        }
+        let bytes = have.bloom.to_bytes();
+        if bytes.is_empty() {
+            continue;
+        }
+        let mut rest = bytes.as_slice();
+        let mut next = || read_leb128(&mut rest);
+        let (Some(_entries), Some(bits), Some(probes)) = (next(), next(), next()) else {
+            return Err("malformed bloom filter");
+        };
+        if !(1..=32).contains(&bits) || !(1..=32).contains(&probes) || rest.is_empty() {
+            return Err("bloom filter parameters out of range");
+        }
+    }
+    Ok(())
+}
+
+/// Most heads accepted in one message (a document has one head per
+/// concurrent branch; thousands means abuse).
+pub const MAX_HEADS: usize = 1024;
+
+fn read_leb128(input: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = input.split_first()?;
+        *input = rest;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Whether every hash is an applied change.
 ///
 /// `get_missing_deps` is a lookup per hash when no change waits for its
@@ -301,6 +351,37 @@ mod tests {
                 prop_assert_eq!(p.doc.get_heads(), heads.clone());
             }
         }
+    }
+
+    #[test]
+    fn hostile_bloom_filters_are_rejected() {
+        use automerge::sync::{BloomFilter, Have};
+        let mut doc = new_doc("x");
+        let mut message = doc
+            .generate_sync_message(&mut State::new())
+            .expect("a message");
+        assert_eq!(validate(&message), Ok(()));
+        // entries=1, bits per entry=0, probes=7: automerge would divide by zero.
+        let mut checked = 0;
+        for bloom in [
+            vec![1u8, 0, 7],
+            vec![1, 10, 0x80, 0x80, 0x80, 0x80, 0x0f, 0xff],
+            vec![1, 10, 7],
+        ] {
+            let Ok(bloom) = BloomFilter::try_from(bloom.as_slice()) else {
+                continue;
+            };
+            message.have = vec![Have {
+                last_sync: vec![],
+                bloom,
+            }];
+            assert!(validate(&message).is_err());
+            checked += 1;
+        }
+        assert!(checked >= 1, "the zero-bit filter parses, and is refused");
+        message.have = vec![Have::default(), Have::default()];
+        assert!(validate(&message).is_err());
+        let _ = &mut doc;
     }
 
     #[test]

@@ -20,6 +20,11 @@ use tracing::Instrument;
 use crate::AppState;
 use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
 
+/// Presence data is small; these bound what one message can make the server
+/// remember and copy to every peer.
+const MAX_SESSION_ID: usize = 128;
+const MAX_EPHEMERAL_DATA: usize = 64 * 1024;
+
 /// Why a connection is closed. The text is what the peer reads.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -39,6 +44,10 @@ pub enum ConnError {
     SenderMismatch { got: PeerId, joined: PeerId },
     #[error("unexpected `{0}` message from a client")]
     Unexpected(&'static str),
+    #[error(
+        "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
+    )]
+    EphemeralTooLarge,
     #[error("websocket error: {0}")]
     Socket(String),
 }
@@ -92,7 +101,7 @@ impl Connection {
             write_loop(
                 sink,
                 rx,
-                self.cancel.clone(),
+                self.outbox.clone(),
                 self.alive.clone(),
                 self.app.clone(),
             )
@@ -100,6 +109,7 @@ impl Connection {
         );
         let result = loop {
             let frame = tokio::select! {
+                biased;
                 () = self.cancel.cancelled() => break Ok(()),
                 frame = stream.next() => frame,
             };
@@ -185,6 +195,9 @@ impl Connection {
                 Ok(())
             }
             Message::Ephemeral(m) => {
+                if m.session_id.len() > MAX_SESSION_ID || m.data.len() > MAX_EPHEMERAL_DATA {
+                    return Err(ConnError::EphemeralTooLarge);
+                }
                 self.docs.insert(m.document_id);
                 let doc = m.document_id;
                 self.app
@@ -203,6 +216,7 @@ impl Connection {
             Message::DocUnavailable { .. } | Message::Ignored { .. } => Ok(()),
             Message::Peer { .. } => Err(ConnError::Unexpected("peer")),
             Message::Error { message, .. } => {
+                let message: String = message.chars().take(200).collect();
                 tracing::info!(%message, "peer reported an error");
                 Err(ConnError::Unexpected("error"))
             }
@@ -221,7 +235,12 @@ impl Connection {
         if let Some(versions) = supported_protocol_versions
             && !versions.iter().any(|v| v == PROTOCOL_VERSION)
         {
-            return Err(ConnError::UnsupportedVersion(versions));
+            let shown = versions
+                .into_iter()
+                .take(4)
+                .map(|v| v.chars().take(16).collect())
+                .collect();
+            return Err(ConnError::UnsupportedVersion(shown));
         }
         tracing::Span::current().record("peer", tracing::field::display(&sender_id));
         // A second join with the same peer id replaces the old connection.
@@ -255,7 +274,7 @@ impl Connection {
                 peer_id: peer_id.clone(),
                 conn_id: self.conn_id,
             };
-            self.app.docs.send(doc, command).await;
+            self.app.docs.send_if_resident(doc, command).await;
         }
         self.app.unregister_peer(&peer_id, self.conn_id);
     }
@@ -264,11 +283,12 @@ impl Connection {
 async fn write_loop(
     mut sink: SplitSink<WebSocket, WsMessage>,
     mut rx: mpsc::Receiver<Outbound>,
-    cancel: CancellationToken,
+    outbox: Outbox,
     alive: Arc<AtomicBool>,
     app: Arc<AppState>,
 ) {
     let metrics = &app.shared.metrics;
+    let cancel = outbox.cancel_token();
     let mut ping = tokio::time::interval(app.shared.config.ping_interval);
     ping.tick().await;
     loop {
@@ -287,45 +307,43 @@ async fn write_loop(
                 continue;
             }
         };
-        let Some(outbound) = outbound else { break };
-        // Send everything already queued in one write.
-        let mut next = Some(outbound);
-        let mut fatal = None;
-        while let Some(item) = next.take() {
-            match item {
-                Outbound::Message(message) => {
-                    let bytes = protocol::encode(&message);
-                    metrics.messages_out.inc();
-                    metrics.bytes_out.inc_by(bytes.len() as u64);
-                    if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
-                        cancel.cancel();
-                        return;
-                    }
-                }
-                Outbound::Fatal(reason) => {
-                    fatal = Some(reason);
-                    break;
-                }
-            }
-            next = rx.try_recv().ok();
-        }
-        if let Some(reason) = fatal {
-            let error = Message::Error {
-                sender_id: Some(app.shared.peer_id.clone()),
-                target_id: None,
-                message: reason,
-            };
-            let _ = sink
-                .feed(WsMessage::Binary(protocol::encode(&error).into()))
-                .await;
-            let _ = sink.flush().await;
+        let Some(Outbound::Message(message)) = outbound else {
             break;
+        };
+        // Send everything already queued in one write.
+        let mut next = Some(message);
+        while let Some(message) = next.take() {
+            let bytes = protocol::encode(&message);
+            metrics.messages_out.inc();
+            metrics.bytes_out.inc_by(bytes.len() as u64);
+            if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                cancel.cancel();
+                return;
+            }
+            if cancel.is_cancelled() {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(Outbound::Message(m)) => Some(m),
+                Err(_) => None,
+            };
         }
         if sink.flush().await.is_err() {
             break;
         }
     }
     cancel.cancel();
+    // A fatal error goes out ahead of anything still queued.
+    if let Some(reason) = outbox.fatal() {
+        let error = Message::Error {
+            sender_id: Some(app.shared.peer_id.clone()),
+            target_id: None,
+            message: reason.to_owned(),
+        };
+        let _ = sink
+            .feed(WsMessage::Binary(protocol::encode(&error).into()))
+            .await;
+    }
     let _ = sink.send(WsMessage::Close(None)).await;
     let _ = sink.close().await;
 }

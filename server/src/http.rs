@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
@@ -22,19 +22,31 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
 }
 
 async fn sync(State(app): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    if app.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
     let limit = app.shared.config.max_message_bytes;
-    let tracker = app.connections.clone();
+    // Counted from now, not from when the upgrade completes, so that
+    // shutdown waits for connections accepted just before it.
+    let token = app.connections.token();
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
         // tungstenite zeroes its read buffer on every read: keep it small
         // (messages larger than this are read in several steps).
         .read_buffer_size(16 * 1024)
-        .on_upgrade(move |socket| tracker.track_future(crate::conn::serve(socket, app)))
+        .on_upgrade(move |socket| async move {
+            crate::conn::serve(socket, app).await;
+            drop(token);
+        })
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+async fn healthz(State(app): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    if app.shared.store_failed() {
+        (StatusCode::SERVICE_UNAVAILABLE, "store failed\n")
+    } else {
+        (StatusCode::OK, "ok\n")
+    }
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {

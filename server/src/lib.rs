@@ -43,6 +43,22 @@ pub(crate) struct Shared {
     pub config: Config,
     /// The server's own peer id, the `senderId` of everything it sends.
     pub peer_id: PeerId,
+    /// Set when a write or flush failed. sled's errors are sticky, and what
+    /// is in its cache may not be on disk: nothing more is served, health
+    /// checks fail, and the process should be restarted.
+    store_failed: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    pub fn store_failed(&self) -> bool {
+        self.store_failed.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_store_failed(&self) {
+        if !self.store_failed.swap(true, Ordering::Relaxed) {
+            tracing::error!("the store failed; refusing further work until restarted");
+        }
+    }
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -134,7 +150,12 @@ impl Server {
         let commit = GroupCommit::start(store.clone(), move |d| {
             flush_histogram.observe(d.as_secs_f64());
         });
-        let peer_id = PeerId::new(format!("storage-server-synpunkt-{}", &storage_id[..8]))
+        let short: String = storage_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        let peer_id = PeerId::new(format!("storage-server-synpunkt-{short}"))
             .expect("a fixed-format peer id is valid");
         let shared = Arc::new(Shared {
             store,
@@ -142,6 +163,7 @@ impl Server {
             metrics,
             config,
             peer_id,
+            store_failed: Default::default(),
         });
         let shutdown = CancellationToken::new();
         let docs = docs::Docs::new(shared.clone(), shutdown.child_token());
@@ -186,7 +208,17 @@ impl Server {
     /// directory is released.
     pub async fn shutdown(self) {
         self.app.shutdown.cancel();
-        let _ = self.http.await;
+        // Graceful HTTP shutdown waits for responses in flight; a client
+        // that stalls one must not hold up the process for ever.
+        let mut http = self.http;
+        if tokio::time::timeout(std::time::Duration::from_secs(5), &mut http)
+            .await
+            .is_err()
+        {
+            tracing::warn!("HTTP responses still in flight after 5 s; aborting them");
+            http.abort();
+            let _ = http.await;
+        }
         self.app.connections.close();
         self.app.connections.wait().await;
         self.app.docs.shutdown().await;

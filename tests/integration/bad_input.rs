@@ -6,7 +6,7 @@ use protocol::{DocumentId, Message, PeerId, SyncKind, SyncMessage};
 use testkit::{Client, TestServer};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const LIMIT: usize = 64 * 1024;
+const LIMIT: usize = 128 * 1024;
 
 fn cbor(entries: Vec<(&str, Value)>) -> Vec<u8> {
     let map = Value::Map(
@@ -33,7 +33,21 @@ struct Case {
     expect: &'static str,
 }
 
-fn cases(server_peer: &str) -> Vec<Case> {
+/// A sync message whose bloom filter has zero bits per entry: automerge
+/// would divide by zero generating the answer.
+fn hostile_bloom() -> Vec<u8> {
+    use automerge::sync::{BloomFilter, Have, SyncDoc};
+    let mut message = automerge::Automerge::new()
+        .generate_sync_message(&mut automerge::sync::State::new())
+        .expect("a message");
+    message.have = vec![Have {
+        last_sync: vec![],
+        bloom: BloomFilter::try_from(&[1u8, 0, 7][..]).expect("parses"),
+    }];
+    message.encode()
+}
+
+fn cases(server_peer: &str, live_doc: &str) -> Vec<Case> {
     let doc = DocumentId::random().to_string();
     let sync_with = |data: Vec<u8>, doc: &str| {
         cbor(vec![
@@ -100,6 +114,29 @@ fn cases(server_peer: &str) -> Vec<Case> {
             expect: "sync message",
         },
         Case {
+            name: "bloom filter that would crash automerge",
+            before_join: false,
+            frame: WsMessage::Binary(sync_with(hostile_bloom(), live_doc).into()),
+            expect: "bloom filter",
+        },
+        Case {
+            name: "oversized ephemeral payload",
+            before_join: false,
+            frame: WsMessage::Binary(
+                cbor(vec![
+                    ("type", text("ephemeral")),
+                    ("senderId", text("bad")),
+                    ("targetId", text(server_peer)),
+                    ("documentId", text(live_doc)),
+                    ("count", Value::Integer(1.into())),
+                    ("sessionId", text("s")),
+                    ("data", Value::Bytes(vec![0; 65 * 1024])),
+                ])
+                .into(),
+            ),
+            expect: "ephemeral message too large",
+        },
+        Case {
             name: "text frame",
             before_join: false,
             frame: WsMessage::Text("{\"type\":\"join\"}".into()),
@@ -137,7 +174,10 @@ async fn each_bad_input_gets_an_error_while_others_keep_working() {
         probe.server_peer().to_string()
     };
 
-    for (i, case) in cases(&server_peer).into_iter().enumerate() {
+    for (i, case) in cases(&server_peer, &doc.to_string())
+        .into_iter()
+        .enumerate()
+    {
         let bad = if case.before_join {
             Client::connect_raw(&url, "bad").await
         } else {

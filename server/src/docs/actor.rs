@@ -8,7 +8,10 @@
 //! acknowledgements fast.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
@@ -42,6 +45,8 @@ pub(super) struct DocActor {
     exists: bool,
     next_seq: u64,
     chunks_since_snapshot: u64,
+    /// Set when a stored chunk could not be read: compaction would delete it.
+    compaction_blocked: bool,
     peers: HashMap<PeerId, PeerState>,
     /// Highest ephemeral `count` relayed per (sender, session).
     ephemeral_seen: HashMap<(PeerId, String), u64>,
@@ -63,32 +68,48 @@ impl DocActor {
             exists: false,
             next_seq: 0,
             chunks_since_snapshot: 0,
+            compaction_blocked: false,
             peers: HashMap::new(),
             ephemeral_seen: HashMap::new(),
         }
     }
 
-    pub(super) async fn run(mut self, rx: mpsc::Receiver<DocCommand>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<DocCommand>) {
         let span = tracing::info_span!("doc", doc_id = %self.id);
         self.shared.metrics.resident_documents.inc();
         async move {
-            let rx = match self.load().await {
-                Ok(()) => self.serve(rx).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not load document");
-                    self.fail_all(&format!("document {} could not be loaded", self.id));
-                    self.docs.forget(self.id, self.generation);
-                    rx
-                }
+            let outcome = match self.load().await {
+                Ok(()) => self.serve(&mut rx).await,
+                Err(e) => Err(format!("document {} could not be loaded: {e}", self.id)),
             };
+            if let Err(reason) = outcome {
+                tracing::error!(%reason, "document actor stops");
+                self.fail_all("the server could not serve this document; please reconnect");
+                self.docs.forget(self.id, self.generation);
+                // Every command still queued, or still arriving from a
+                // sender that looked us up before we left the registry, is
+                // answered with the error rather than handed to a new actor.
+                rx.close();
+                while let Some(command) = rx.recv().await {
+                    if let DocCommand::Sync { from, .. } | DocCommand::Ephemeral { from, .. } =
+                        command
+                    {
+                        from.outbox.fail(
+                            "the server could not serve this document; please reconnect".into(),
+                        );
+                    }
+                }
+            }
             self.shared.metrics.resident_documents.dec();
-            self.hand_over(rx).await;
         }
         .instrument(span)
         .await
     }
 
     async fn load(&mut self) -> Result<(), StoreError> {
+        if self.shared.store_failed() {
+            return Err(StoreError::Closed);
+        }
         let store = self.shared.store.clone();
         let id = self.id;
         let loaded = tokio::task::spawn_blocking(move || {
@@ -96,29 +117,41 @@ impl DocActor {
                 return Ok(None);
             };
             let mut doc = Automerge::new();
+            let mut damaged = false;
             for chunk in &stored.chunks {
                 if let Err(e) = doc.load_incremental(chunk) {
                     // Keep what loads; a damaged chunk must not hide the rest.
                     tracing::error!(error = %e, "skipping an unreadable chunk");
+                    damaged = true;
                 }
             }
-            Ok::<_, StoreError>(Some((doc, stored.next_seq, stored.chunks.len() as u64)))
+            Ok::<_, StoreError>(Some((
+                doc,
+                stored.next_seq,
+                stored.chunks.len() as u64,
+                damaged,
+            )))
         })
         .await
         .map_err(|e| StoreError::Transaction(e.to_string()))??;
-        if let Some((doc, next_seq, chunks)) = loaded {
+        if let Some((doc, next_seq, chunks, damaged)) = loaded {
             self.doc = doc;
             self.exists = true;
             self.next_seq = next_seq;
             self.chunks_since_snapshot = chunks;
+            // Never compact away a chunk we could not read.
+            self.compaction_blocked = damaged;
             tracing::debug!(chunks, "document loaded");
+            // What we loaded may be a write whose flush is still pending
+            // (the previous actor's turn failed): make sure it is on disk
+            // before any of it is advertised.
+            self.shared.commit.durable().await?;
         }
         Ok(())
     }
 
-    /// Serves commands until shutdown or idle eviction; returns the inbox so
-    /// that commands which raced with eviction can be handed over.
-    async fn serve(&mut self, mut rx: mpsc::Receiver<DocCommand>) -> mpsc::Receiver<DocCommand> {
+    /// Serves commands until shutdown or idle eviction.
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<DocCommand>) -> Result<(), String> {
         let idle = self.shared.config.idle_evict;
         let shutdown = self.docs.shutdown.clone();
         loop {
@@ -126,11 +159,16 @@ impl DocActor {
                 biased;
                 command = rx.recv() => command,
                 () = shutdown.cancelled() => None,
-                () = tokio::time::sleep(idle), if self.peers.is_empty() => {
-                    if self.try_evict(&mut rx) { None } else { continue }
+                () = tokio::time::sleep(idle), if self.peers.values().all(|p| p.awaiting_doc) => {
+                    if self.docs.evict(self.id, self.generation, rx) {
+                        tracing::debug!("evicted idle document");
+                        None
+                    } else {
+                        continue;
+                    }
                 }
             };
-            let Some(first) = first else { return rx };
+            let Some(first) = first else { return Ok(()) };
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -138,36 +176,16 @@ impl DocActor {
                     Err(_) => break,
                 }
             }
-            if let Err(e) = self.turn(batch).await {
-                tracing::error!(error = %e, "storing changes failed; dropping the document's peers");
-                self.fail_all("the server could not store your changes; please reconnect");
-                self.docs.forget(self.id, self.generation);
-                return rx;
+            // A panic inside automerge on some input must not leave peers
+            // waiting on a vanished actor: it ends the actor like an error.
+            match AssertUnwindSafe(self.turn(batch)).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shared.mark_store_failed();
+                    return Err(format!("storing changes failed: {e}"));
+                }
+                Err(_) => return Err("panic while handling a sync message".into()),
             }
-        }
-    }
-
-    /// Leaves the registry if nothing is queued. Returns true if evicted.
-    fn try_evict(&self, rx: &mut mpsc::Receiver<DocCommand>) -> bool {
-        if !rx.is_empty() {
-            return false;
-        }
-        if self.docs.forget(self.id, self.generation) {
-            rx.close();
-            tracing::debug!("evicting idle document");
-        }
-        true
-    }
-
-    /// Commands that reached this inbox after it left the registry go to the
-    /// document's next actor.
-    async fn hand_over(&self, mut rx: mpsc::Receiver<DocCommand>) {
-        rx.close();
-        while let Ok(command) = rx.try_recv() {
-            if self.docs.shutdown.is_cancelled() {
-                return;
-            }
-            self.docs.send(self.id, command).await;
         }
     }
 
@@ -189,6 +207,7 @@ impl DocActor {
                         .is_some_and(|p| p.conn_id == conn_id)
                     {
                         self.peers.remove(&peer_id);
+                        self.ephemeral_seen.retain(|(p, _), _| *p != peer_id);
                     }
                 }
             }
@@ -200,7 +219,9 @@ impl DocActor {
         } else {
             self.send_sync_messages(Some(&to_answer));
         }
-        if self.chunks_since_snapshot >= self.shared.config.compact_after_chunks {
+        if !self.compaction_blocked
+            && self.chunks_since_snapshot >= self.shared.config.compact_after_chunks
+        {
             self.compact();
         }
         Ok(())
@@ -209,7 +230,14 @@ impl DocActor {
 
 /// The state of the peer behind `from`, created (or reset, for a new
 /// connection of the same peer) as needed.
-fn attach<'a>(peers: &'a mut HashMap<PeerId, PeerState>, from: &PeerLink) -> &'a mut PeerState {
+///
+/// Connection ids only grow: a command from an older connection of the same
+/// peer (one that was replaced but had frames in flight) returns `None` and
+/// must be ignored, so it cannot take the live connection's place.
+fn attach<'a>(
+    peers: &'a mut HashMap<PeerId, PeerState>,
+    from: &PeerLink,
+) -> Option<&'a mut PeerState> {
     let fresh = || PeerState {
         conn_id: from.conn_id,
         outbox: from.outbox.clone(),
@@ -217,11 +245,14 @@ fn attach<'a>(peers: &'a mut HashMap<PeerId, PeerState>, from: &PeerLink) -> &'a
         awaiting_doc: false,
     };
     let state = peers.entry(from.peer_id.clone()).or_insert_with(fresh);
+    if from.conn_id < state.conn_id {
+        return None;
+    }
     if state.conn_id != from.conn_id {
         // A reconnect: sync state starts fresh on the new connection.
         *state = fresh();
     }
-    state
+    Some(state)
 }
 
 impl DocActor {
@@ -230,9 +261,15 @@ impl DocActor {
             Ok(m) => m,
             Err(e) => return self.reject(&from, format!("invalid automerge sync message: {e}")),
         };
+        if let Err(e) = fast_sync::validate(&message) {
+            return self.reject(&from, format!("invalid automerge sync message: {e}"));
+        }
         let unknown = !self.exists && self.doc.get_heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
-            attach(&mut self.peers, &from).awaiting_doc = true;
+            let Some(state) = attach(&mut self.peers, &from) else {
+                return;
+            };
+            state.awaiting_doc = true;
             from.outbox.send(Message::DocUnavailable {
                 sender_id: self.shared.peer_id.clone(),
                 target_id: from.peer_id.clone(),
@@ -240,7 +277,9 @@ impl DocActor {
             });
             return;
         }
-        let state = attach(&mut self.peers, &from);
+        let Some(state) = attach(&mut self.peers, &from) else {
+            return;
+        };
         state.awaiting_doc = false;
         if let Err(e) = fast_sync::receive_sync_message(&mut self.doc, &mut state.sync, message) {
             self.reject(&from, format!("automerge rejected the sync message: {e}"));
@@ -261,7 +300,9 @@ impl DocActor {
     }
 
     fn relay_ephemeral(&mut self, from: PeerLink, message: EphemeralMessage) {
-        attach(&mut self.peers, &from);
+        if attach(&mut self.peers, &from).is_none() {
+            return;
+        }
         let key = (message.sender_id.clone(), message.session_id.clone());
         match self.ephemeral_seen.get(&key) {
             Some(&seen) if seen >= message.count => return,
@@ -350,7 +391,11 @@ impl DocActor {
             .compact(&self.id, &snapshot, self.next_seq)
         {
             Ok(()) => self.chunks_since_snapshot = 1,
-            Err(e) => tracing::error!(error = %e, "compaction failed; keeping the chunks"),
+            Err(e) => {
+                // Retry only after as many chunks again.
+                self.chunks_since_snapshot = 0;
+                tracing::error!(error = %e, "compaction failed; keeping the chunks");
+            }
         }
     }
 

@@ -141,6 +141,33 @@ impl Docs {
         }
     }
 
+    /// Delivers a command only if the document's actor is running (for
+    /// `Leave`: no need to load a document to tell it a peer left).
+    pub async fn send_if_resident(&self, doc: DocumentId, command: DocCommand) {
+        let tx = self.lock().get(&doc).map(|e| e.tx.clone());
+        if let Some(tx) = tx {
+            let _ = tx.send(command).await;
+        }
+    }
+
+    /// Removes an idle actor from the registry, if nothing can still reach
+    /// it: its inbox is empty and no sender clone exists besides the
+    /// registry's (connections take clones only under this lock, in
+    /// [`Docs::send`], and drop them once sent). Returns true if evicted;
+    /// then the inbox is closed and empty, and nothing is lost.
+    fn evict(&self, doc: DocumentId, generation: u64, rx: &mut mpsc::Receiver<DocCommand>) -> bool {
+        let mut actors = self.lock();
+        let Some(entry) = actors.get(&doc) else {
+            return true;
+        };
+        if entry.generation != generation || entry.tx.strong_count() > 1 || !rx.is_empty() {
+            return entry.generation != generation;
+        }
+        actors.remove(&doc);
+        rx.close();
+        true
+    }
+
     /// Stops every actor after its current batch and waits for them.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();

@@ -1,5 +1,7 @@
 //! The sending half of a connection, as document actors see it.
 
+use std::sync::{Arc, OnceLock};
+
 use protocol::Message;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -8,8 +10,6 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug)]
 pub enum Outbound {
     Message(Message),
-    /// Send an `error` message with this text, then close the connection.
-    Fatal(String),
 }
 
 /// A bounded queue into one connection's writer. A peer too slow to drain
@@ -19,11 +19,23 @@ pub enum Outbound {
 pub struct Outbox {
     tx: mpsc::Sender<Outbound>,
     cancel: CancellationToken,
+    /// The reason of a fatal error: the writer sends it ahead of anything
+    /// queued, then closes.
+    fatal: Arc<OnceLock<String>>,
 }
 
 impl Outbox {
     pub fn new(tx: mpsc::Sender<Outbound>, cancel: CancellationToken) -> Self {
-        Self { tx, cancel }
+        Self {
+            tx,
+            cancel,
+            fatal: Arc::default(),
+        }
+    }
+
+    /// The fatal error to send before closing, if any.
+    pub fn fatal(&self) -> Option<&str> {
+        self.fatal.get().map(String::as_str)
     }
 
     /// Queues a message; returns false (and closes the connection if it is
@@ -40,11 +52,15 @@ impl Outbox {
         }
     }
 
-    /// Sends an `error` with `reason` and closes the connection.
+    /// Sends an `error` with `reason` (the first one, if called twice) and
+    /// closes the connection, skipping whatever else is queued.
     pub fn fail(&self, reason: String) {
-        if self.tx.try_send(Outbound::Fatal(reason)).is_err() {
-            self.cancel.cancel();
-        }
+        let _ = self.fatal.set(reason);
+        self.cancel.cancel();
+    }
+
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
     }
 
     pub fn is_closed(&self) -> bool {
