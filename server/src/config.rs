@@ -26,6 +26,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default when no command is given).
     Serve(ServeArgs),
+    /// Import a page of workshop descriptions: one workshop per entry.
+    /// Run it while the server is stopped.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The page, as plain text.
+    pub file: PathBuf,
+    /// Directory of the embedded database (created if missing).
+    #[arg(long, env = "SYNPUNKT_DATA", default_value = "data")]
+    pub data: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

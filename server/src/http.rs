@@ -16,6 +16,14 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync))
+        .route("/api/workshops", get(crate::api::list))
+        .route("/api/workshops/{id}", get(crate::api::get))
+        .route("/api/workshops/{id}/summary", get(crate::api::summary))
+        .route(
+            "/api/workshops/{id}/export.md",
+            get(crate::api::export_markdown),
+        )
+        .route("/api/{*rest}", get(crate::api::not_found))
         .route("/client/client_wasm.js", get(client_js))
         .route("/client/client_wasm_bg.wasm", get(client_wasm))
         .with_state(app)

@@ -11,13 +11,16 @@
 //! [`Server::start`] binds nothing itself: it takes a listener, so tests run
 //! servers on `127.0.0.1:0`.
 
+mod api;
 pub mod config;
 mod conn;
+mod demo;
 mod docs;
 mod http;
 pub mod import;
 mod metrics;
 mod store;
+pub mod workshops;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,6 +74,7 @@ impl std::fmt::Debug for dyn Store {
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub shared: Arc<Shared>,
+    pub workshops: workshops::Workshops,
     pub docs: Arc<docs::Docs>,
     /// Sent in `peer` messages so automerge-repo clients track our heads.
     pub storage_id: String,
@@ -120,6 +124,8 @@ pub enum StartError {
         dir: std::path::PathBuf,
         source: store::StoreError,
     },
+    #[error("cannot create workshops: {0}")]
+    Demo(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -145,6 +151,9 @@ impl Server {
         let store: Arc<dyn Store> =
             Arc::new(SledStore::open(&config.data_dir).map_err(store_error)?);
         let storage_id = storage_id(store.as_ref()).map_err(store_error)?;
+        let workshops = workshops::Workshops::new(store.clone());
+        create_demo_workshops(store.as_ref(), &workshops)
+            .map_err(|e| StartError::Demo(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
         let flush_histogram = metrics.store_flush_seconds.clone();
         let commit = GroupCommit::start(store.clone(), move |d| {
@@ -169,6 +178,7 @@ impl Server {
         let docs = docs::Docs::new(shared.clone(), shutdown.child_token());
         let app = Arc::new(AppState {
             shared,
+            workshops,
             docs,
             storage_id,
             shutdown: shutdown.clone(),
@@ -236,6 +246,50 @@ impl Server {
         drop(self.app);
         tracing::info!("shut down");
     }
+}
+
+/// Imports a page of workshop descriptions (see [`import`]) into the data
+/// directory `data` (which no running server may hold), flushed to disk.
+pub fn import_page(
+    data: &std::path::Path,
+    page: &str,
+) -> Result<Vec<workshops::WorkshopRecord>, StartError> {
+    let store_error = |source| StartError::Store {
+        dir: data.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(data)
+        .map_err(|e| store_error(store::StoreError::Transaction(e.to_string())))?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(data).map_err(store_error)?);
+    let registry = workshops::Workshops::new(store.clone());
+    let mut created = Vec::new();
+    for summary in import::parse_page(page) {
+        created.push(
+            registry
+                .create(&summary)
+                .map_err(|e| StartError::Demo(e.to_string()))?,
+        );
+    }
+    store.flush().map_err(store_error)?;
+    Ok(created)
+}
+
+/// On the first start of a fresh data directory, creates the demo workshops.
+fn create_demo_workshops(
+    store: &dyn Store,
+    workshops: &workshops::Workshops,
+) -> Result<(), workshops::WorkshopError> {
+    if store.get_meta("demo-created")?.is_some() {
+        return Ok(());
+    }
+    if workshops.list()?.is_empty() {
+        for summary in demo::summaries() {
+            workshops.create(&summary)?;
+        }
+    }
+    store.put_meta("demo-created", b"1")?;
+    store.flush()?;
+    Ok(())
 }
 
 /// The server's persistent storage id, created on first start.

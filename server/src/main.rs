@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Import(args)) => return import(&args),
         None => cli.serve,
     };
     let config = Config::from(&args);
@@ -29,6 +30,28 @@ async fn main() -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;
+    Ok(())
+}
+
+fn import(args: &server::config::ImportArgs) -> anyhow::Result<()> {
+    let page = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let created = server::import_page(&args.data, &page)
+        .context("import failed (is a server running on this data directory? stop it first)")?;
+    for w in &created {
+        println!(
+            "{}  {}  {}  {}",
+            w.id,
+            w.meeting_type.as_str(),
+            w.when,
+            w.title
+        );
+    }
+    println!(
+        "Imported {} workshops into {}",
+        created.len(),
+        args.data.display()
+    );
     Ok(())
 }
 

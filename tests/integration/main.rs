@@ -9,3 +9,4 @@ mod interop;
 mod ops;
 mod process;
 mod sync;
+mod workshops;

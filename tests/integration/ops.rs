@@ -1,25 +1,6 @@
 //! Operations endpoints: health and Prometheus metrics.
 
-use testkit::{Client, TestServer};
-
-async fn get(url: &str) -> (u16, String) {
-    // A minimal HTTP/1.1 GET over a real socket, to avoid an HTTP client
-    // dependency for two endpoints.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let status = response[9..12].parse().expect("status code");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
+use testkit::{Client, TestServer, http_get as get};
 
 #[tokio::test]
 async fn healthz_answers_ok() {

@@ -5,12 +5,16 @@ use std::sync::Mutex;
 
 use protocol::DocumentId;
 
-use super::{Store, StoreError, StoredDoc};
+use super::{Record, Store, StoreError, StoredDoc, Table};
+
+/// One table: key → value, in key order.
+type Tree = BTreeMap<Vec<u8>, Vec<u8>>;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     docs: Mutex<HashMap<DocumentId, BTreeMap<u64, Vec<u8>>>>,
     meta: Mutex<HashMap<String, Vec<u8>>>,
+    tables: Mutex<HashMap<Table, Tree>>,
 }
 
 impl MemoryStore {
@@ -51,6 +55,32 @@ impl Store for MemoryStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.tables)
+            .get(&table)
+            .and_then(|t| t.get(key).cloned()))
+    }
+
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        lock(&self.tables)
+            .entry(table)
+            .or_default()
+            .insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
+        Ok(lock(&self.tables)
+            .get(&table)
+            .map(|t| {
+                t.iter()
+                    .filter(|(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -32,6 +32,24 @@ pub enum StoreError {
     Closed,
 }
 
+/// The record tables besides documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// workshop id (= its summary's document id, 16 bytes) → record (JSON)
+    Workshops,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Workshops => "workshops",
+        }
+    }
+}
+
+/// A key and its value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// What the store holds for one document.
 #[derive(Debug, Default)]
 pub struct StoredDoc {
@@ -56,6 +74,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`GroupCommit`] so that concurrent writers share one flush.
     fn flush(&self) -> Result<(), StoreError>;
 
+    /// A record of `table`; `None` if absent.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes a record (durable with the next flush).
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// Every record of `table` whose key starts with `prefix`, in key order.
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
+
     /// Small key/value settings of the server itself (e.g. its storage id).
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
@@ -79,6 +104,21 @@ mod tests {
         assert_eq!(loaded.next_seq, 4);
         store.put_meta("k", b"v").expect("put");
         assert_eq!(store.get_meta("k").expect("get"), Some(b"v".to_vec()));
+        store.put(Table::Workshops, b"w2", b"two").expect("put");
+        store.put(Table::Workshops, b"w1", b"one").expect("put");
+        assert_eq!(
+            store.get(Table::Workshops, b"w1").expect("get"),
+            Some(b"one".to_vec())
+        );
+        assert_eq!(store.get(Table::Workshops, b"w3").expect("get"), None);
+        let all = store.scan(Table::Workshops, b"w").expect("scan");
+        assert_eq!(
+            all,
+            vec![
+                (b"w1".to_vec(), b"one".to_vec()),
+                (b"w2".to_vec(), b"two".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -9,13 +9,14 @@ use std::path::Path;
 
 use protocol::DocumentId;
 
-use super::{Store, StoreError, StoredDoc};
+use super::{Record, Store, StoreError, StoredDoc, Table};
 
 #[derive(Debug, Clone)]
 pub struct SledStore {
     db: sled::Db,
     chunks: sled::Tree,
     meta: sled::Tree,
+    workshops: sled::Tree,
 }
 
 fn key(doc: &DocumentId, seq: u64) -> [u8; 24] {
@@ -41,7 +42,19 @@ impl SledStore {
             .open()?;
         let chunks = db.open_tree("chunks")?;
         let meta = db.open_tree("meta")?;
-        Ok(Self { db, chunks, meta })
+        let workshops = db.open_tree(Table::Workshops.name())?;
+        Ok(Self {
+            db,
+            chunks,
+            meta,
+            workshops,
+        })
+    }
+
+    fn tree(&self, table: Table) -> &sled::Tree {
+        match table {
+            Table::Workshops => &self.workshops,
+        }
     }
 }
 
@@ -76,6 +89,25 @@ impl Store for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree(table).get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tree(table).insert(key, value)?;
+        Ok(())
+    }
+
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
+        self.tree(table)
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((k.to_vec(), v.to_vec()))
+            })
+            .collect()
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -1,0 +1,115 @@
+//! Workshops: each owns one summary document; the workshop's id is that
+//! document's id. The record (in the store's `workshops` table) is the
+//! authority on visibility (`meetingType`); the document carries the same
+//! metadata for display.
+
+use std::sync::Arc;
+
+use automerge::Automerge;
+use protocol::DocumentId;
+use protocol::summary::{MeetingType, SchemaError, Summary};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError, Table};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkshopRecord {
+    /// The summary document's id (bs58check), also the workshop's id.
+    pub id: String,
+    pub title: String,
+    pub when: String,
+    pub meeting_type: MeetingType,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+impl WorkshopRecord {
+    pub fn is_open(&self) -> bool {
+        self.meeting_type == MeetingType::Open
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkshopError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("corrupt workshop record: {0}")]
+    Record(#[from] serde_json::Error),
+}
+
+/// The workshop registry over a store.
+#[derive(Clone)]
+pub struct Workshops {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Workshops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Workshops")
+    }
+}
+
+impl Workshops {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Creates a workshop and its summary document. Durable after the
+    /// store's next flush; the caller flushes.
+    pub fn create(&self, summary: &Summary) -> Result<WorkshopRecord, WorkshopError> {
+        let id = DocumentId::random();
+        let mut doc = Automerge::new();
+        summary.write_new(&mut doc)?;
+        self.store.append(&id, 0, &doc.save())?;
+        let record = WorkshopRecord {
+            id: id.to_string(),
+            title: summary.workshop.title.clone(),
+            when: summary.workshop.when.clone(),
+            meeting_type: summary.workshop.meeting_type,
+            created_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        self.store.put(
+            Table::Workshops,
+            id.as_bytes(),
+            &serde_json::to_vec(&record)?,
+        )?;
+        Ok(record)
+    }
+
+    /// Every workshop, oldest first.
+    pub fn list(&self) -> Result<Vec<WorkshopRecord>, WorkshopError> {
+        let mut all: Vec<WorkshopRecord> = self
+            .store
+            .scan(Table::Workshops, &[])?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v))
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(all)
+    }
+
+    pub fn get(&self, id: &DocumentId) -> Result<Option<WorkshopRecord>, WorkshopError> {
+        match self.store.get(Table::Workshops, id.as_bytes())? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The summary as stored (every acknowledged change).
+    pub fn summary(&self, id: &DocumentId) -> Result<Option<Summary>, WorkshopError> {
+        let Some(stored) = self.store.load(id)? else {
+            return Ok(None);
+        };
+        let mut doc = Automerge::new();
+        for chunk in &stored.chunks {
+            doc.load_incremental(chunk)
+                .map_err(|e| WorkshopError::Schema(SchemaError::Automerge(e)))?;
+        }
+        Ok(Some(Summary::read(&doc)?))
+    }
+}
