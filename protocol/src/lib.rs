@@ -13,6 +13,7 @@ pub mod codec;
 pub mod fast_sync;
 pub mod id;
 pub mod message;
+pub mod permissions;
 pub mod summary;
 
 pub use codec::{DecodeError, decode, encode};

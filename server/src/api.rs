@@ -1,39 +1,74 @@
 //! The HTTP JSON API. Every error is `{"error": "..."}` with its status;
 //! details of internal errors go to the log, not to the client.
 //!
-//! Visibility: without a session, only open workshops exist; an invite-only
-//! workshop answers exactly like a missing one (404).
+//! Who is asking: a session token from the `synpunkt_session` cookie, an
+//! `Authorization: Bearer` header, or `?token=`. Visibility follows
+//! [`Auth::role`]: an invite-only workshop answers exactly like a missing
+//! one (404) to whoever has no role in it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use protocol::DocumentId;
-use protocol::summary::Summary;
+use protocol::summary::{MeetingType, Summary};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::auth::{AuthError, Grant, Role, Session, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
+
+pub const COOKIE: &str = "synpunkt_session";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid workshop id")]
     BadId,
-    #[error("no such workshop")]
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("not found")]
     NotFound,
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("{0}")]
+    Auth(AuthError),
     #[error("internal error")]
-    Internal(#[from] WorkshopError),
+    Internal(String),
+}
+
+impl From<WorkshopError> for ApiError {
+    fn from(e: WorkshopError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(_) | AuthError::Record(_) => ApiError::Internal(e.to_string()),
+            other => ApiError::Auth(other),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::BadId => StatusCode::BAD_REQUEST,
+            ApiError::BadId | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "API request failed");
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Auth(AuthError::NoSession) => StatusCode::UNAUTHORIZED,
+            ApiError::Auth(_) => StatusCode::BAD_REQUEST,
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "API request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
@@ -41,60 +76,448 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The open workshops.
-pub async fn list(State(app): State<Arc<AppState>>) -> Result<Json<Vec<WorkshopRecord>>, ApiError> {
-    let all = app.workshops.list()?;
-    Ok(Json(
-        all.into_iter().filter(WorkshopRecord::is_open).collect(),
-    ))
+/// The session token a request carries, if any.
+pub fn token_of(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
+    if let Some(t) = query.get("token") {
+        return Some(t.clone());
+    }
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
 }
 
-/// A workshop the caller may see, or 404.
-fn visible(app: &AppState, id: &str) -> Result<(DocumentId, WorkshopRecord), ApiError> {
-    let doc = DocumentId::parse(id).map_err(|_| ApiError::BadId)?;
-    match app.workshops.get(&doc)? {
-        Some(record) if record.is_open() => Ok((doc, record)),
-        _ => Err(ApiError::NotFound),
+/// The live session and user behind a request.
+pub fn identity(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Option<(Session, User)>, ApiError> {
+    match token_of(headers, query) {
+        Some(token) => Ok(app.auth.session(&token)?),
+        None => Ok(None),
     }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// The workshop and the caller's role in it, or 404.
+fn workshop_for(
+    app: &AppState,
+    user: Option<&User>,
+    id: &str,
+) -> Result<(DocumentId, WorkshopRecord, Role), ApiError> {
+    let doc = DocumentId::parse(id).map_err(|_| ApiError::BadId)?;
+    let record = app.workshops.get(&doc)?.ok_or(ApiError::NotFound)?;
+    let role = app
+        .auth
+        .role(user, &doc, record.is_open())?
+        .ok_or(ApiError::NotFound)?;
+    Ok((doc, record, role))
+}
+
+type Caller = (HeaderMap, Query<HashMap<String, String>>);
+
+fn user_of(app: &AppState, (headers, Query(query)): &Caller) -> Result<Option<User>, ApiError> {
+    Ok(identity(app, headers, query)?.map(|(_, u)| u))
+}
+
+/// Workshops the caller may see, each with the caller's role.
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let mut out = Vec::new();
+    for record in app.workshops.list()? {
+        let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
+        if let Some(role) = app.auth.role(user.as_ref(), &doc, record.is_open())? {
+            let mut value =
+                serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+            value["role"] = json!(role);
+            out.push(value);
+        }
+    }
+    Ok(Json(json!(out)))
 }
 
 pub async fn get(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
-) -> Result<Json<WorkshopRecord>, ApiError> {
-    Ok(Json(visible(&app, &id)?.1))
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let (_, record, role) = workshop_for(&app, user.as_ref(), &id)?;
+    let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    value["role"] = json!(role);
+    Ok(Json(value))
 }
 
-async fn summary_of(app: Arc<AppState>, id: String) -> Result<Summary, ApiError> {
-    let (doc, _) = visible(&app, &id)?;
+async fn summary_of(app: &Arc<AppState>, caller: &Caller, id: &str) -> Result<Summary, ApiError> {
+    let user = user_of(app, caller)?;
+    let (doc, _, _) = workshop_for(app, user.as_ref(), id)?;
     let workshops = app.workshops.clone();
-    let summary = tokio::task::spawn_blocking(move || workshops.summary(&doc))
+    tokio::task::spawn_blocking(move || workshops.summary(&doc))
         .await
-        .map_err(|e| {
-            ApiError::Internal(WorkshopError::Store(crate::store::StoreError::Transaction(
-                e.to_string(),
-            )))
-        })??;
-    summary.ok_or(ApiError::NotFound)
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or(ApiError::NotFound)
 }
 
 pub async fn summary(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
 ) -> Result<Json<Summary>, ApiError> {
-    Ok(Json(summary_of(app, id).await?))
+    Ok(Json(summary_of(&app, &(headers, query), &id).await?))
 }
 
 pub async fn export_markdown(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let summary = summary_of(app, id).await?;
+    let summary = summary_of(&app, &(headers, query), &id).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
         summary.to_markdown(),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewWorkshop {
+    #[serde(default)]
+    summary: Option<Summary>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    meeting_type: Option<MeetingType>,
+}
+
+/// Creates a workshop; admins and hosts may. The creator becomes its host.
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let user = user_of(&app, &(headers, query))?.ok_or(ApiError::Unauthorized)?;
+    if !user.admin && !app.auth.hosts_anywhere(&user.id)? {
+        return Err(ApiError::Forbidden);
+    }
+    let request: NewWorkshop = parse_body(&body)?;
+    let mut summary = request.summary.unwrap_or_default();
+    if let Some(title) = request.title {
+        summary.workshop.title = title;
+    }
+    if let Some(t) = request.meeting_type {
+        summary.workshop.meeting_type = t;
+    }
+    if summary.workshop.title.trim().is_empty() {
+        return Err(ApiError::BadRequest("a title is required".into()));
+    }
+    let record = app.workshops.create(&summary)?;
+    let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
+    app.auth.set_membership(&doc, &user.id, Role::Host)?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    value["role"] = json!(Role::Host);
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WorkshopUpdate {
+    title: Option<String>,
+    meeting_type: Option<MeetingType>,
+}
+
+pub async fn update(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<WorkshopRecord>, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let (doc, mut record, role) = workshop_for(&app, user.as_ref(), &id)?;
+    if role != Role::Host {
+        return Err(ApiError::Forbidden);
+    }
+    let change: WorkshopUpdate = parse_body(&body)?;
+    if let Some(title) = change.title {
+        record.title = title;
+    }
+    if let Some(t) = change.meeting_type {
+        record.meeting_type = t;
+    }
+    app.workshops.put(&doc, &record)?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(record))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewInvite {
+    role: Grant,
+    expires_in_seconds: Option<u64>,
+    max_uses: Option<u32>,
+}
+
+pub async fn create_invite(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let user = user_of(&app, &(headers.clone(), query))?;
+    let (doc, _, role) = workshop_for(&app, user.as_ref(), &id)?;
+    if role != Role::Host {
+        return Err(ApiError::Forbidden);
+    }
+    let request: NewInvite = parse_body(&body)?;
+    if request.role == Grant::Admin {
+        return Err(ApiError::BadRequest(
+            "role must be participant or host".into(),
+        ));
+    }
+    let (invite, token) = app.auth.create_invite(
+        Some(&doc),
+        request.role,
+        request.expires_in_seconds,
+        request.max_uses,
+    )?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "invite": invite, "token": token, "url": format!("http://{host}/invite/{token}") }),
+        ),
+    ))
+}
+
+pub async fn list_invites(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let (doc, _, role) = workshop_for(&app, user.as_ref(), &id)?;
+    if role != Role::Host {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Json(json!(app.auth.invites_of(&doc)?)))
+}
+
+/// Revokes an invite and every session made from it; their open
+/// connections close at once.
+pub async fn revoke_invite(
+    State(app): State<Arc<AppState>>,
+    Path((id, invite_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let (doc, _, role) = workshop_for(&app, user.as_ref(), &id)?;
+    if role != Role::Host {
+        return Err(ApiError::Forbidden);
+    }
+    let belongs = app.auth.invites_of(&doc)?.iter().any(|i| i.id == invite_id);
+    if !belongs {
+        return Err(ApiError::NotFound);
+    }
+    let Some((_, sessions)) = app.auth.revoke_invite(&invite_id)? else {
+        return Err(ApiError::NotFound);
+    };
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    for session in sessions {
+        app.close_session(&session);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accept {
+    name: Option<String>,
+}
+
+fn session_cookie(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Accepts an invite (JSON API): `{"name": "..."}`. A signed-in caller gets
+/// the invite's role on their existing account.
+pub async fn accept_invite(
+    State(app): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let existing = user_of(&app, &(headers, query))?;
+    let request: Accept = parse_body(&body)?;
+    let (session_token, user, session) = app.auth.accept_invite(
+        &token,
+        request.name.as_deref().unwrap_or(""),
+        existing.as_ref(),
+    )?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response =
+        Json(json!({ "token": session_token, "user": user, "sessionId": session.id }))
+            .into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&session_token));
+    Ok(response)
+}
+
+/// The invite page: choose a display name (works without JavaScript).
+pub async fn invite_page(Path(token): Path<String>) -> Html<String> {
+    let token: String = token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Join · Synpunkt</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}label,input,button{{display:block;font:inherit;margin:.5rem 0}}input{{padding:.4rem;width:100%;box-sizing:border-box}}button{{padding:.4rem 1rem}}</style></head>
+<body><main><h1>Join the dialogue</h1><form method="post" action="/invite/{token}"><label for="name">Your display name / Ditt namn</label><input id="name" name="name" required maxlength="80" autocomplete="name"><button type="submit">Join / Gå med</button></form></main></body></html>"#
+    ))
+}
+
+/// The invite page's form post: accept, set the cookie, go to the start.
+pub async fn invite_form(
+    State(app): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let existing = user_of(&app, &(headers, query))?;
+    let name = url_decoded_field(&body, "name").unwrap_or_default();
+    let (session_token, _, _) = app.auth.accept_invite(&token, &name, existing.as_ref())?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&session_token));
+    Ok(response)
+}
+
+fn url_decoded_field(body: &[u8], field: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == field).then(|| percent_decode(&v.replace('+', " ")))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub async fn me(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (session, user) = identity(&app, &headers, &query)?.ok_or(ApiError::Unauthorized)?;
+    Ok(Json(json!({ "user": user, "sessionId": session.id })))
+}
+
+/// Signs out: the session ends, and its open connections close.
+pub async fn sign_out(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let token = token_of(&headers, &query).ok_or(ApiError::Unauthorized)?;
+    let session = app
+        .auth
+        .end_session(&token)?
+        .ok_or(ApiError::Unauthorized)?;
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    app.close_session(&session.id);
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("synpunkt_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    Ok(response)
 }
 
 pub async fn not_found() -> ApiError {

@@ -16,14 +16,40 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync))
-        .route("/api/workshops", get(crate::api::list))
-        .route("/api/workshops/{id}", get(crate::api::get))
+        .route(
+            "/api/workshops",
+            get(crate::api::list).post(crate::api::create),
+        )
+        .route(
+            "/api/workshops/{id}",
+            get(crate::api::get).patch(crate::api::update),
+        )
+        .route(
+            "/api/workshops/{id}/invites",
+            get(crate::api::list_invites).post(crate::api::create_invite),
+        )
+        .route(
+            "/api/workshops/{id}/invites/{invite}",
+            axum::routing::delete(crate::api::revoke_invite),
+        )
+        .route(
+            "/api/invites/{token}/accept",
+            axum::routing::post(crate::api::accept_invite),
+        )
+        .route(
+            "/api/session",
+            get(crate::api::me).delete(crate::api::sign_out),
+        )
+        .route(
+            "/invite/{token}",
+            get(crate::api::invite_page).post(crate::api::invite_form),
+        )
         .route("/api/workshops/{id}/summary", get(crate::api::summary))
         .route(
             "/api/workshops/{id}/export.md",
             get(crate::api::export_markdown),
         )
-        .route("/api/{*rest}", get(crate::api::not_found))
+        .route("/api/{*rest}", axum::routing::any(crate::api::not_found))
         .route("/client/client_wasm.js", get(client_js))
         .route("/client/client_wasm_bg.wasm", get(client_wasm))
         .with_state(app)

@@ -12,6 +12,7 @@
 //! servers on `127.0.0.1:0`.
 
 mod api;
+pub mod auth;
 pub mod config;
 mod conn;
 mod demo;
@@ -75,6 +76,9 @@ impl std::fmt::Debug for dyn Store {
 pub(crate) struct AppState {
     pub shared: Arc<Shared>,
     pub workshops: workshops::Workshops,
+    pub auth: auth::Auth,
+    /// Open connections by session id, closed when the session is revoked.
+    live_sessions: Mutex<HashMap<String, Vec<CancellationToken>>>,
     pub docs: Arc<docs::Docs>,
     /// Sent in `peer` messages so automerge-repo clients track our heads.
     pub storage_id: String,
@@ -109,6 +113,30 @@ impl AppState {
             .map(|(_, token)| token)
     }
 
+    /// Records an open connection of a session, to close on revocation.
+    pub fn watch_session(&self, session_id: &str, cancel: &CancellationToken) {
+        let mut live = self
+            .live_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tokens = live.entry(session_id.to_owned()).or_default();
+        tokens.retain(|t| !t.is_cancelled());
+        tokens.push(cancel.clone());
+    }
+
+    /// Closes every open connection of a (revoked) session.
+    pub fn close_session(&self, session_id: &str) {
+        let tokens = self
+            .live_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(session_id)
+            .unwrap_or_default();
+        for t in tokens {
+            t.cancel();
+        }
+    }
+
     pub fn unregister_peer(&self, peer: &PeerId, conn_id: u64) {
         let mut peers = self.peers();
         if peers.get(peer).is_some_and(|(id, _)| *id == conn_id) {
@@ -136,6 +164,7 @@ pub struct Server {
     addr: SocketAddr,
     app: Arc<AppState>,
     http: tokio::task::JoinHandle<()>,
+    admin_invite: Option<String>,
 }
 
 impl Server {
@@ -153,6 +182,9 @@ impl Server {
         let storage_id = storage_id(store.as_ref()).map_err(store_error)?;
         let workshops = workshops::Workshops::new(store.clone());
         create_demo_workshops(store.as_ref(), &workshops)
+            .map_err(|e| StartError::Demo(e.to_string()))?;
+        let auth = auth::Auth::new(store.clone());
+        let admin_invite = first_admin_invite(store.as_ref(), &auth)
             .map_err(|e| StartError::Demo(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
         let flush_histogram = metrics.store_flush_seconds.clone();
@@ -179,6 +211,8 @@ impl Server {
         let app = Arc::new(AppState {
             shared,
             workshops,
+            auth,
+            live_sessions: Mutex::default(),
             docs,
             storage_id,
             shutdown: shutdown.clone(),
@@ -202,11 +236,22 @@ impl Server {
             }
         });
         tracing::info!(%addr, "listening");
-        Ok(Self { addr, app, http })
+        Ok(Self {
+            addr,
+            app,
+            http,
+            admin_invite,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// On the first start of a data directory: the token of the one-time
+    /// admin sign-in link (`/invite/<token>`).
+    pub fn admin_invite(&self) -> Option<&str> {
+        self.admin_invite.as_deref()
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -290,6 +335,20 @@ fn create_demo_workshops(
     store.put_meta("demo-created", b"1")?;
     store.flush()?;
     Ok(())
+}
+
+/// On the first start, the one-time admin sign-in invite (valid 7 days).
+fn first_admin_invite(
+    store: &dyn Store,
+    auth: &auth::Auth,
+) -> Result<Option<String>, auth::AuthError> {
+    if store.get_meta("admin-invited")?.is_some() {
+        return Ok(None);
+    }
+    let (_, token) = auth.create_invite(None, auth::Grant::Admin, Some(7 * 24 * 3600), Some(1))?;
+    store.put_meta("admin-invited", b"1")?;
+    store.flush()?;
+    Ok(Some(token))
 }
 
 /// The server's persistent storage id, created on first start.

@@ -26,6 +26,12 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let server = Server::start(config, listener).await?;
     println!("Synpunkt is running. Open http://{}/", server.addr());
+    if let Some(token) = server.admin_invite() {
+        println!(
+            "Admin sign-in (one-time link, valid 7 days): http://{}/invite/{token}",
+            server.addr()
+        );
+    }
     println!("Data directory: {}", args.data.display());
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -93,6 +93,16 @@ impl Workshops {
         Ok(all)
     }
 
+    /// Replaces a workshop's record.
+    pub fn put(&self, id: &DocumentId, record: &WorkshopRecord) -> Result<(), WorkshopError> {
+        self.store.put(
+            Table::Workshops,
+            id.as_bytes(),
+            &serde_json::to_vec(record)?,
+        )?;
+        Ok(())
+    }
+
     pub fn get(&self, id: &DocumentId) -> Result<Option<WorkshopRecord>, WorkshopError> {
         match self.store.get(Table::Workshops, id.as_bytes())? {
             Some(v) => Ok(Some(serde_json::from_slice(&v)?)),

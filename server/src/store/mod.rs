@@ -37,12 +37,36 @@ pub enum StoreError {
 pub enum Table {
     /// workshop id (= its summary's document id, 16 bytes) → record (JSON)
     Workshops,
+    /// user id → user (JSON)
+    Users,
+    /// SHA-256 of a session token → session (JSON)
+    Sessions,
+    /// SHA-256 of an invite token → invite (JSON)
+    Invites,
+    /// workshop id (16 bytes) ++ user id → role
+    Memberships,
+    /// automerge actor id → user id: who wrote with that actor
+    Actors,
 }
 
 impl Table {
+    pub const ALL: [Table; 6] = [
+        Table::Workshops,
+        Table::Users,
+        Table::Sessions,
+        Table::Invites,
+        Table::Memberships,
+        Table::Actors,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Table::Workshops => "workshops",
+            Table::Users => "users",
+            Table::Sessions => "sessions",
+            Table::Invites => "invites",
+            Table::Memberships => "memberships",
+            Table::Actors => "actors",
         }
     }
 }

@@ -16,7 +16,8 @@ pub struct SledStore {
     db: sled::Db,
     chunks: sled::Tree,
     meta: sled::Tree,
-    workshops: sled::Tree,
+    /// One tree per [`Table`], in `Table::ALL` order.
+    tables: Vec<sled::Tree>,
 }
 
 fn key(doc: &DocumentId, seq: u64) -> [u8; 24] {
@@ -42,19 +43,21 @@ impl SledStore {
             .open()?;
         let chunks = db.open_tree("chunks")?;
         let meta = db.open_tree("meta")?;
-        let workshops = db.open_tree(Table::Workshops.name())?;
+        let tables = Table::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             db,
             chunks,
             meta,
-            workshops,
+            tables,
         })
     }
 
     fn tree(&self, table: Table) -> &sled::Tree {
-        match table {
-            Table::Workshops => &self.workshops,
-        }
+        let index = Table::ALL.iter().position(|t| *t == table).unwrap_or(0);
+        &self.tables[index]
     }
 }
 

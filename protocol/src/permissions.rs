@@ -1,0 +1,255 @@
+//! What a participant may change in a summary document, decided from the
+//! operations of each incoming change (automerge changes are otherwise
+//! opaque to a relay).
+//!
+//! A participant may:
+//! - write anything inside objects they created (their threads, comments,
+//!   contributions), under `threads` or `contributions`;
+//! - *add* to the shared containers: a new thread in `threads`, a new
+//!   contribution in `contributions`, a reply in a thread's `comments`
+//!   list, a reaction in a `reactions` map.
+//!
+//! Everything else is refused: any operation on the summary (metadata,
+//! sections, actions, root keys), and any edit or deletion of what someone
+//! else wrote. Ownership is the automerge actor that created an object,
+//! which the server binds to a user ([`crate`] users never choose it).
+
+use std::collections::HashMap;
+
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{ActorId, Automerge, Change, Prop, ReadDoc};
+
+use crate::summary::{Area, keys};
+
+/// One step of a path from the root: a map key, or "some list element".
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index,
+}
+
+/// Where an object lives, and who made it.
+#[derive(Debug, Clone)]
+struct Place {
+    path: Vec<Step>,
+    creator: ActorId,
+}
+
+/// Checks that every change is one a participant writing with `own`
+/// actors may make to `doc`. Changes must be in causal order and not yet
+/// applied to `doc`.
+pub fn check_participant(
+    doc: &Automerge,
+    changes: &[Change],
+    own: &dyn Fn(&ActorId) -> bool,
+) -> Result<(), String> {
+    // Objects made by these changes themselves.
+    let mut made: HashMap<(u64, ActorId), Place> = HashMap::new();
+    for change in changes {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        for (i, op) in expanded.operations.iter().enumerate() {
+            let place = match &op.obj {
+                ObjectId::Root => Place {
+                    path: vec![],
+                    creator: ActorId::random(),
+                },
+                ObjectId::Id(id) => match made.get(&(id.counter(), id.actor().clone())) {
+                    Some(place) => place.clone(),
+                    None => existing_place(doc, id)?,
+                },
+            };
+            let Some(Step::Key(top)) = place.path.first().cloned().or_else(|| match &op.key {
+                Key::Map(k) => Some(Step::Key(k.to_string())),
+                Key::Seq(_) => None,
+            }) else {
+                return Err("participants cannot change the summary".into());
+            };
+            if place.path.is_empty() || Area::of_root_key(&top) == Area::Summary {
+                return Err("participants cannot change the summary".into());
+            }
+            let adding = op.pred.is_empty()
+                && matches!(op.action, OpType::Make(_) | OpType::Put(_))
+                && (op.insert || matches!(op.key, Key::Map(_)));
+            let allowed = own(&place.creator) || (adding && appendable(&place.path));
+            if !allowed {
+                return Err("participants can only change what they wrote".into());
+            }
+            if let OpType::Make(_) = op.action {
+                let mut path = place.path.clone();
+                path.push(match &op.key {
+                    Key::Map(k) => Step::Key(k.to_string()),
+                    Key::Seq(_) => Step::Index,
+                });
+                made.insert(
+                    (start + i as u64, expanded.actor_id.clone()),
+                    Place {
+                        path,
+                        creator: expanded.actor_id.clone(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Containers anyone taking part may add to (but not edit in).
+fn appendable(path: &[Step]) -> bool {
+    let key = |s: &Step, k: &str| matches!(s, Step::Key(x) if x == k);
+    match path {
+        [top] => key(top, keys::THREADS) || key(top, keys::CONTRIBUTIONS),
+        [top, _, last] => {
+            key(top, keys::THREADS) && (key(last, "comments") || key(last, "reactions"))
+        }
+        [top, _, _, _, last] => key(top, keys::THREADS) && key(last, "reactions"),
+        _ => false,
+    }
+}
+
+/// The place of an object already in the document.
+fn existing_place(doc: &Automerge, id: &OpId) -> Result<Place, String> {
+    let text = format!("{}@{}", id.counter(), id.actor().to_hex_string());
+    let (obj, _) = doc
+        .import(&text)
+        .map_err(|_| "a change refers to an object that does not exist".to_owned())?;
+    let parents = doc
+        .parents(&obj)
+        .map_err(|_| "a change refers to an object that does not exist".to_owned())?;
+    let mut path: Vec<Step> = parents
+        .map(|p| match p.prop {
+            Prop::Map(k) => Step::Key(k),
+            Prop::Seq(_) => Step::Index,
+        })
+        .collect();
+    path.reverse();
+    Ok(Place {
+        path,
+        creator: id.actor().clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::{Section, Summary};
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT};
+
+    fn summary_doc() -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from([1u8; 16]));
+        Summary {
+            sections: vec![Section {
+                id: "issue".into(),
+                heading: "Frågan".into(),
+                body: "Läkemedelsverket 😀 — ATMP".into(),
+            }],
+            ..Summary::default()
+        }
+        .write_new(&mut doc)
+        .expect("write");
+        doc
+    }
+
+    /// The changes `f` makes on a fork acting as `actor`.
+    fn changes_by(
+        doc: &Automerge,
+        actor: u8,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) -> Vec<Change> {
+        let mut fork = doc.fork().with_actor(ActorId::from([actor; 16]));
+        let heads = fork.get_heads();
+        let mut tx = fork.transaction();
+        f(&mut tx);
+        tx.commit();
+        fork.get_changes(&heads).into_iter().collect()
+    }
+
+    fn check(doc: &Automerge, changes: &[Change], me: u8) -> Result<(), String> {
+        let mine = ActorId::from([me; 16]);
+        check_participant(doc, changes, &|a| *a == mine)
+    }
+
+    fn obj(doc: &Automerge, path: &[&str]) -> automerge::ObjId {
+        let mut o = ROOT;
+        for k in path {
+            o = doc.get(&o, *k).expect("get").expect("present").1;
+        }
+        o
+    }
+
+    fn new_thread(doc: &mut Automerge, actor: u8, id: &str) {
+        let threads = obj(doc, &["threads"]);
+        let changes = changes_by(doc, actor, |tx| {
+            let t = tx.put_object(&threads, id, ObjType::Map).expect("thread");
+            let comments = tx.put_object(&t, "comments", ObjType::List).expect("list");
+            let c = tx
+                .insert_object(&comments, 0, ObjType::Map)
+                .expect("comment");
+            let body = tx.put_object(&c, "body", ObjType::Text).expect("body");
+            tx.splice_text(&body, 0, 0, "Bra poäng 👍").expect("text");
+        });
+        assert_eq!(check(doc, &changes, actor), Ok(()));
+        doc.apply_changes(changes).expect("apply");
+    }
+
+    #[test]
+    fn participants_may_start_threads_and_reply() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        let comments = obj(&doc, &["threads", "t1", "comments"]);
+        let reply = changes_by(&doc, 3, |tx| {
+            let c = tx.insert_object(&comments, 1, ObjType::Map).expect("reply");
+            tx.put(&c, "body", "Håller med").expect("put");
+        });
+        assert_eq!(check(&doc, &reply, 3), Ok(()));
+    }
+
+    #[test]
+    fn participants_may_not_touch_the_summary() {
+        let doc = summary_doc();
+        let sections = obj(&doc, &["sections"]);
+        let section = doc.get(&sections, 0).expect("get").expect("section").1;
+        let body = doc.get(&section, "body").expect("get").expect("body").1;
+        let edit = changes_by(&doc, 2, |tx| {
+            tx.splice_text(&body, 0, 0, "X").expect("splice")
+        });
+        assert!(check(&doc, &edit, 2).is_err());
+        let root = changes_by(&doc, 2, |tx| tx.put(ROOT, "schemaVersion", 2).expect("put"));
+        assert!(check(&doc, &root, 2).is_err());
+        let new_root_key = changes_by(&doc, 2, |tx| tx.put(ROOT, "extra", "x").expect("put"));
+        assert!(check(&doc, &new_root_key, 2).is_err());
+        let replace_threads = changes_by(&doc, 2, |tx| {
+            tx.put_object(ROOT, "threads", ObjType::Map).expect("put");
+        });
+        assert!(check(&doc, &replace_threads, 2).is_err());
+    }
+
+    #[test]
+    fn participants_may_edit_their_own_comments_only() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        let body = obj(&doc, &["threads", "t1", "comments"]);
+        let comment = doc.get(&body, 0).expect("get").expect("comment").1;
+        let text = doc.get(&comment, "body").expect("get").expect("text").1;
+        let own_edit = changes_by(&doc, 2, |tx| {
+            tx.splice_text(&text, 0, 4, "Utmärkt").expect("splice")
+        });
+        assert_eq!(check(&doc, &own_edit, 2), Ok(()));
+        let other_edit = changes_by(&doc, 3, |tx| {
+            tx.splice_text(&text, 0, 4, "Dålig").expect("splice")
+        });
+        assert!(check(&doc, &other_edit, 3).is_err());
+        let other_delete = changes_by(&doc, 3, |tx| tx.delete(&body, 0).expect("delete"));
+        assert!(check(&doc, &other_delete, 3).is_err());
+        let thread = obj(&doc, &["threads", "t1"]);
+        let resolve_others = changes_by(&doc, 3, |tx| {
+            tx.put(&thread, "resolved", true).expect("put")
+        });
+        assert!(check(&doc, &resolve_others, 3).is_err());
+        let resolve_own = changes_by(&doc, 2, |tx| {
+            tx.put(&thread, "resolved", true).expect("put")
+        });
+        assert_eq!(check(&doc, &resolve_own, 2), Ok(()));
+    }
+}
