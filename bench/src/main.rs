@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use automerge::ChangeHash;
 use clap::Parser;
 use light::{Arrivals, LightPeer};
@@ -42,6 +42,8 @@ struct Args {
 struct ServerProcess {
     child: tokio::process::Child,
     addr: String,
+    /// The admin's session: benchmark documents live outside workshops.
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -59,18 +61,27 @@ impl ServerProcess {
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut addr = None;
+        let mut invite = None;
         while let Some(line) = lines.next_line().await? {
-            if let Some(rest) = line.split("http://").nth(1) {
-                let addr = rest.trim_end_matches('/').to_owned();
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return Ok(Self {
-                    child,
-                    addr,
-                    _dir: dir,
-                });
+            if let Some(rest) = line.strip_prefix("Synpunkt is running. Open http://") {
+                addr = Some(rest.trim_end_matches('/').to_owned());
+            } else if let Some((_, token)) = line.split_once("/invite/") {
+                invite = Some(token.trim().to_owned());
+            } else if line.starts_with("Data directory") {
+                break;
             }
         }
-        bail!("the server exited before printing its address")
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let addr = addr.context("the server exited before printing its address")?;
+        let invite = invite.context("a fresh server prints its admin sign-in link")?;
+        let token = accept_invite(&addr, &invite).await?;
+        Ok(Self {
+            child,
+            addr,
+            token,
+            _dir: dir,
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -104,6 +115,26 @@ impl ServerProcess {
     }
 }
 
+/// Signs in with the admin invite (raw HTTP/1.1); returns the session token.
+async fn accept_invite(addr: &str, invite: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = r#"{"name":"Bench"}"#;
+    let request = format!(
+        "POST /api/invites/{invite}/accept HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let token = response
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("no token in the sign-in answer")?;
+    Ok(token.to_owned())
+}
+
 fn clock_ticks() -> f64 {
     // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
     100.0
@@ -120,7 +151,7 @@ struct Outcome {
 
 async fn scenario(args: &Args, clients: usize) -> anyhow::Result<Outcome> {
     let server = ServerProcess::start(&args.server).await?;
-    let url = format!("ws://{}/sync", server.addr);
+    let url = format!("ws://{}/sync?token={}", server.addr, server.token);
     let arrivals: Arrivals = Arc::default();
     let doc = DocumentId::random();
     let creator = LightPeer::connect(&url, doc, arrivals.clone()).await?;

@@ -180,7 +180,7 @@ fn read_leb128(input: &mut &[u8]) -> Option<u64> {
 /// dependencies (the normal case), and an empty answer proves every hash
 /// applied. A non-empty answer may come from the waiting queue alone, so
 /// each hash is then looked up on its own.
-fn all_known(doc: &Automerge, heads: &[ChangeHash]) -> bool {
+pub fn all_known(doc: &Automerge, heads: &[ChangeHash]) -> bool {
     doc.get_missing_deps(heads).is_empty()
         || heads
             .iter()

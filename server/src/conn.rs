@@ -5,7 +5,7 @@
 //! sends keepalive pings. Any bad input ends the connection with an `error`
 //! message; nothing else is affected.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,12 +18,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::auth::{Role, Session, User};
 use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
 
 /// Presence data is small; these bound what one message can make the server
 /// remember and copy to every peer.
 const MAX_SESSION_ID: usize = 128;
 const MAX_EPHEMERAL_DATA: usize = 64 * 1024;
+/// Documents one connection may open.
+const MAX_DOCS_PER_CONNECTION: usize = 10_000;
 
 /// Why a connection is closed. The text is what the peer reads.
 #[derive(Debug, thiserror::Error)]
@@ -48,18 +51,31 @@ pub enum ConnError {
         "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
     )]
     EphemeralTooLarge,
+    #[error("too many documents on one connection")]
+    TooManyDocuments,
     #[error("websocket error: {0}")]
     Socket(String),
 }
 
-pub async fn serve(socket: WebSocket, app: Arc<AppState>) {
+/// Serves one socket for `who` (the session and user the upgrade request
+/// carried, if any).
+pub async fn serve(socket: WebSocket, app: Arc<AppState>, who: Option<(Session, User)>) {
     let conn_id = app.next_conn_id();
-    let span = tracing::info_span!("conn", conn_id, peer = tracing::field::Empty);
+    let user_field = who.as_ref().map(|(_, u)| u.id.clone());
+    let span = tracing::info_span!(
+        "conn",
+        conn_id,
+        peer = tracing::field::Empty,
+        user = user_field
+    );
     app.shared.metrics.connections.inc();
-    Connection::new(conn_id, app.clone())
-        .run(socket)
-        .instrument(span)
-        .await;
+    let mut connection = Connection::new(conn_id, app.clone());
+    if let Some((session, user)) = who {
+        // Revoking the session closes this connection.
+        app.watch_session(&session.id, &connection.cancel);
+        connection.user = Some(Arc::new(user));
+    }
+    connection.run(socket).instrument(span).await;
     app.shared.metrics.connections.dec();
 }
 
@@ -70,6 +86,10 @@ struct Connection {
     outbox: Outbox,
     outbox_rx: Option<mpsc::Receiver<Outbound>>,
     peer: Option<PeerId>,
+    user: Option<Arc<User>>,
+    /// The peer's role per document (`None`: the document does not exist
+    /// for this peer), decided once per connection.
+    roles: HashMap<DocumentId, Option<Role>>,
     docs: HashSet<DocumentId>,
     /// Set by any incoming frame, cleared by each ping: a peer that has not
     /// answered since the previous ping is dead.
@@ -87,6 +107,8 @@ impl Connection {
             app,
             outbox_rx: Some(rx),
             peer: None,
+            user: None,
+            roles: HashMap::new(),
             docs: HashSet::new(),
             alive: Arc::new(AtomicBool::new(true)),
         }
@@ -177,10 +199,34 @@ impl Connection {
                 joined,
             });
         }
+        let doc = match &message {
+            Message::Sync(m) => Some(m.document_id),
+            Message::Ephemeral(m) => Some(m.document_id),
+            _ => None,
+        };
+        let role = match doc {
+            Some(doc) => match self.role(doc)? {
+                Some(role) => role,
+                // Missing and forbidden documents answer alike.
+                None => {
+                    if matches!(message, Message::Sync(_)) {
+                        self.outbox.send(Message::DocUnavailable {
+                            sender_id: self.app.shared.peer_id.clone(),
+                            target_id: joined,
+                            document_id: doc,
+                        });
+                    }
+                    return Ok(());
+                }
+            },
+            None => Role::Public,
+        };
         let link = PeerLink {
             peer_id: joined,
             conn_id: self.conn_id,
             outbox: self.outbox.clone(),
+            role,
+            user_id: self.user.as_ref().map(|u| Arc::from(u.id.as_str())),
         };
         match message {
             Message::Join { .. } => Err(ConnError::AlreadyJoined),
@@ -221,6 +267,34 @@ impl Connection {
                 Err(ConnError::Unexpected("error"))
             }
         }
+    }
+
+    /// This connection's role in a document: from the workshop it belongs
+    /// to; documents outside any workshop exist for admins only.
+    fn role(&mut self, doc: DocumentId) -> Result<Option<Role>, ConnError> {
+        if let Some(role) = self.roles.get(&doc) {
+            return Ok(*role);
+        }
+        if self.roles.len() >= MAX_DOCS_PER_CONNECTION {
+            return Err(ConnError::TooManyDocuments);
+        }
+        let user = self.user.as_deref();
+        let role = match self
+            .app
+            .workshops
+            .get(&doc)
+            .map_err(|e| ConnError::Socket(e.to_string()))?
+        {
+            Some(w) => self
+                .app
+                .shared
+                .auth
+                .role(user, &doc, w.is_open())
+                .map_err(|e| ConnError::Socket(e.to_string()))?,
+            None => user.filter(|u| u.admin).map(|_| Role::Host),
+        };
+        self.roles.insert(doc, role);
+        Ok(role)
     }
 
     fn join(&mut self, message: Message) -> Result<(), ConnError> {

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use std::collections::HashMap;
+
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
@@ -55,9 +57,23 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-async fn sync(State(app): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+async fn sync(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     if app.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    // Without a valid session the connection is public; a token that is
+    // not valid (revoked, unknown) is refused outright.
+    let who = match crate::api::identity(&app, &headers, &query) {
+        Ok(who) => who,
+        Err(e) => return e.into_response(),
+    };
+    if who.is_none() && crate::api::token_of(&headers, &query).is_some() {
+        return crate::api::ApiError::Unauthorized.into_response();
     }
     let limit = app.shared.config.max_message_bytes;
     // Counted from now, not from when the upgrade completes, so that
@@ -70,7 +86,7 @@ async fn sync(State(app): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Re
         // (messages larger than this are read in several steps).
         .read_buffer_size(16 * 1024)
         .on_upgrade(move |socket| async move {
-            crate::conn::serve(socket, app).await;
+            crate::conn::serve(socket, app, who).await;
             drop(token);
         })
 }

@@ -42,6 +42,7 @@ use store::{GroupCommit, SledStore, Store};
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
+    pub auth: auth::Auth,
     pub commit: GroupCommit,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -200,6 +201,7 @@ impl Server {
             .expect("a fixed-format peer id is valid");
         let shared = Arc::new(Shared {
             store,
+            auth: auth.clone(),
             commit,
             metrics,
             config,

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Store, StoreError, Table};
 
+/// The owner of actors the server itself writes with.
+pub const SYSTEM_USER: &str = "system";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkshopRecord {
@@ -64,6 +67,12 @@ impl Workshops {
         let mut doc = Automerge::new();
         summary.write_new(&mut doc)?;
         self.store.append(&id, 0, &doc.save())?;
+        // The server's own actor belongs to no user: nobody can claim it.
+        self.store.put(
+            Table::Actors,
+            doc.get_actor().to_bytes(),
+            SYSTEM_USER.as_bytes(),
+        )?;
         let record = WorkshopRecord {
             id: id.to_string(),
             title: summary.workshop.title.clone(),

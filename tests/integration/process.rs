@@ -73,9 +73,10 @@ async fn sigterm_shuts_down_gracefully_and_nothing_is_lost() {
     let expected = a.text(doc);
     server.signal("TERM");
     a.wait_closed().await.expect("connections are closed");
+    let admin = server.admin_token().to_owned();
     assert!(server.wait().await.success(), "a clean exit");
 
-    let server = ServerProcess::start(dir.path()).await;
+    let server = ServerProcess::start_as(dir.path(), &admin).await;
     let b = Client::connect(&server.sync_url()).await;
     b.find(doc).await.expect("the document is back");
     assert_eq!(b.text(doc), expected);
@@ -93,9 +94,10 @@ async fn an_acknowledged_change_survives_kill_9() {
     a.wait_acked(doc).await.expect("acknowledged");
     let expected = (a.text(doc), a.heads(doc));
     server.signal("KILL");
+    let admin = server.admin_token().to_owned();
     server.wait().await;
 
-    let server = ServerProcess::start(dir.path()).await;
+    let server = ServerProcess::start_as(dir.path(), &admin).await;
     let b = Client::connect(&server.sync_url()).await;
     b.find(doc).await.expect("the document is back");
     b.wait_heads(doc, &expected.1)

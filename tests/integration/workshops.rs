@@ -76,10 +76,7 @@ async fn imported_workshops_are_served_by_visibility_and_export_as_markdown() {
     assert_eq!(ids.len(), 3);
 
     let server = ServerProcess::start(dir.path()).await;
-    let base = server
-        .sync_url()
-        .replace("ws://", "http://")
-        .replace("/sync", "");
+    let base = server.base_url();
     let (_, body) = http_get(&format!("{base}/api/workshops")).await;
     let titles: Vec<String> = json(&body)
         .as_array()

@@ -50,11 +50,31 @@ pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
 
 /// A minimal HTTP/1.1 GET over a real socket: (status, body).
 pub async fn http_get(url: &str) -> (u16, String) {
+    let (status, _, body) = http("GET", url, None, None).await;
+    (status, body)
+}
+
+/// A minimal HTTP/1.1 request over a real socket, with an optional JSON
+/// body and session token: (status, response headers, body).
+pub async fn http(
+    method: &str,
+    url: &str,
+    json: Option<&str>,
+    token: Option<&str>,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, path) = rest.split_once('/').expect("path");
     let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = json.unwrap_or("");
+    if json.is_some() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("read");
@@ -69,7 +89,22 @@ pub async fn http_get(url: &str) -> (u16, String) {
     } else {
         body.to_owned()
     };
-    (status, body)
+    (status, head.to_owned(), body)
+}
+
+/// Accepts an invite through the API; returns the session token.
+pub async fn accept_invite(base: &str, invite_token: &str, name: &str) -> String {
+    let body = serde_json::json!({ "name": name }).to_string();
+    let (status, _, reply) = http(
+        "POST",
+        &format!("{base}/api/invites/{invite_token}/accept"),
+        Some(&body),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "accepting an invite: {reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).expect("JSON");
+    reply["token"].as_str().expect("token").to_owned()
 }
 
 fn dechunk(mut body: &str) -> String {

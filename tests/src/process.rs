@@ -36,6 +36,7 @@ pub fn synpunkt_bin() -> &'static Path {
 pub struct ServerProcess {
     child: Child,
     addr: String,
+    admin: String,
 }
 
 impl ServerProcess {
@@ -53,10 +54,15 @@ impl ServerProcess {
             .expect("start synpunkt");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(TIMEOUT, async {
+        let (addr, invite) = tokio::time::timeout(TIMEOUT, async {
+            let mut addr = None;
             while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(rest) = line.split("http://").nth(1) {
-                    return rest.trim_end_matches('/').to_owned();
+                if let Some(rest) = line.strip_prefix("Synpunkt is running. Open http://") {
+                    addr = Some(rest.trim_end_matches('/').to_owned());
+                } else if let Some((_, token)) = line.split_once("/invite/") {
+                    return (addr.expect("address first"), Some(token.trim().to_owned()));
+                } else if line.starts_with("Data directory") {
+                    return (addr.expect("address first"), None);
                 }
             }
             panic!("synpunkt exited before printing its address");
@@ -65,11 +71,32 @@ impl ServerProcess {
         .expect("synpunkt prints its address");
         // Keep draining stdout so the server never blocks on it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, addr }
+        let admin = match invite {
+            Some(invite) => crate::accept_invite(&format!("http://{addr}"), &invite, "Admin").await,
+            None => String::new(),
+        };
+        Self { child, addr, admin }
     }
 
+    /// Starts on a data directory whose admin session token is known.
+    pub async fn start_as(data: &Path, admin: &str) -> Self {
+        let mut server = Self::start(data).await;
+        server.admin = admin.to_owned();
+        server
+    }
+
+    /// The admin's session token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The sync URL with the admin's token.
     pub fn sync_url(&self) -> String {
-        format!("ws://{}/sync", self.addr)
+        format!("ws://{}/sync?token={}", self.addr, self.admin)
     }
 
     pub fn pid(&self) -> u32 {

@@ -11,6 +11,8 @@ pub struct TestServer {
     server: Option<Server>,
     dir: Option<tempfile::TempDir>,
     data: PathBuf,
+    /// The admin's session token (the first start's sign-in link, used).
+    admin: String,
 }
 
 impl TestServer {
@@ -36,19 +38,46 @@ impl TestServer {
         let server = Server::start(config, listener)
             .await
             .expect("server starts");
+        let base = format!("http://{}", server.addr());
+        let admin = match server.admin_invite() {
+            Some(invite) => crate::accept_invite(&base, invite, "Admin").await,
+            None => String::new(),
+        };
         Self {
             server: Some(server),
             dir: None,
             data: data.to_path_buf(),
+            admin,
         }
+    }
+
+    /// The admin's session token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
+    /// The sync URL of an anonymous (public) reader.
+    pub fn public_sync_url(&self) -> String {
+        format!("ws://{}/sync", self.server().addr())
+    }
+
+    /// The sync URL for a session token.
+    pub fn sync_url_for(&self, token: &str) -> String {
+        format!("ws://{}/sync?token={token}", self.server().addr())
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server().addr())
     }
 
     fn server(&self) -> &Server {
         self.server.as_ref().expect("server is running")
     }
 
+    /// The sync URL with the admin's token (documents outside workshops
+    /// exist for admins only).
     pub fn sync_url(&self) -> String {
-        format!("ws://{}/sync", self.server().addr())
+        self.sync_url_for(&self.admin)
     }
 
     pub fn http_url(&self, path: &str) -> String {
@@ -68,6 +97,7 @@ impl TestServer {
         }
         let mut next = Self::start_in(&self.data, |_| {}).await;
         next.dir = dir;
+        next.admin = std::mem::take(&mut self.admin);
         next
     }
 

@@ -13,9 +13,12 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 
+use crate::auth::Role;
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
-use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage, fast_sync};
+use automerge::{Automerge, Change, ChangeHash};
+use protocol::{
+    DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage, fast_sync, permissions,
+};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -228,6 +231,25 @@ impl DocActor {
     }
 }
 
+/// The changes a sync message carries that `doc` does not have yet, in
+/// causal order. A chunk that is not a single change is a whole document
+/// (automerge sends one when that is smaller).
+fn new_changes(doc: &Automerge, message: &sync::Message) -> Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for chunk in message.changes.iter() {
+        match Change::from_bytes(chunk.to_vec()) {
+            Ok(change) => out.push(change),
+            Err(_) => {
+                let whole =
+                    Automerge::load(chunk).map_err(|e| format!("unreadable changes: {e}"))?;
+                out.extend(whole.get_changes(&[]));
+            }
+        }
+    }
+    out.retain(|c| !fast_sync::all_known(doc, &[c.hash()]));
+    Ok(out)
+}
+
 /// The state of the peer behind `from`, created (or reset, for a new
 /// connection of the same peer) as needed.
 ///
@@ -241,7 +263,12 @@ fn attach<'a>(
     let fresh = || PeerState {
         conn_id: from.conn_id,
         outbox: from.outbox.clone(),
-        sync: sync::State::new(),
+        // The server never applies what a public reader sends.
+        sync: if from.role == Role::Public {
+            sync::State::new_read_only()
+        } else {
+            sync::State::new()
+        },
         awaiting_doc: false,
     };
     let state = peers.entry(from.peer_id.clone()).or_insert_with(fresh);
@@ -263,6 +290,12 @@ impl DocActor {
         };
         if let Err(e) = fast_sync::validate(&message) {
             return self.reject(&from, format!("invalid automerge sync message: {e}"));
+        }
+        if !message.changes.is_empty()
+            && let Err(reason) = self.authorize(&from, &message)
+        {
+            tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
+            return self.reject(&from, reason);
         }
         let unknown = !self.exists && self.doc.get_heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
@@ -286,6 +319,46 @@ impl DocActor {
         }
     }
 
+    /// Decides whether the peer may make the changes a message carries, and
+    /// binds new automerge actor ids to the peer's user. Nothing is applied
+    /// here; a refusal rejects the whole message.
+    fn authorize(&mut self, from: &PeerLink, message: &sync::Message) -> Result<(), String> {
+        let Some(user) = from
+            .user_id
+            .as_deref()
+            .filter(|_| from.role != Role::Public)
+        else {
+            return Err("public readers cannot change documents".into());
+        };
+        let changes = new_changes(&self.doc, message)?;
+        let auth = &self.shared.auth;
+        let mut unbound = Vec::new();
+        for change in &changes {
+            let actor = change.actor_id().to_bytes();
+            match auth.actor_owner(actor).map_err(|e| e.to_string())? {
+                Some(owner) if owner == user => {}
+                Some(_) => {
+                    return Err("a change was made with another user's automerge actor".into());
+                }
+                None => unbound.push(actor.to_vec()),
+            }
+        }
+        if from.role == Role::Participant {
+            let mine = |a: &automerge::ActorId| {
+                unbound.iter().any(|u| u.as_slice() == a.to_bytes())
+                    || auth.actor_owner(a.to_bytes()).ok().flatten().as_deref() == Some(user)
+            };
+            permissions::check_participant(&self.doc, &changes, &mine)?;
+        }
+        unbound.sort();
+        unbound.dedup();
+        for actor in unbound {
+            // Durable with this turn's flush, before anything is acknowledged.
+            auth.bind_actor(&actor, user).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     fn reject(&mut self, from: &PeerLink, reason: String) {
         tracing::warn!(peer = %from.peer_id, %reason, "rejecting a sync message");
         self.shared.metrics.protocol_errors.inc();
@@ -300,6 +373,10 @@ impl DocActor {
     }
 
     fn relay_ephemeral(&mut self, from: PeerLink, message: EphemeralMessage) {
+        // Public readers are not relayed: nothing they send reaches others.
+        if from.role == Role::Public {
+            return;
+        }
         if attach(&mut self.peers, &from).is_none() {
             return;
         }

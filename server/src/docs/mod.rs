@@ -48,6 +48,10 @@ pub struct PeerLink {
     /// Distinguishes a reconnected peer (same id) from its old connection.
     pub conn_id: u64,
     pub outbox: Outbox,
+    /// The peer's role in this document, decided by the connection.
+    pub role: crate::auth::Role,
+    /// The signed-in user behind the peer.
+    pub user_id: Option<Arc<str>>,
 }
 
 /// The inbox bound of each actor: senders wait when it is full, which slows
