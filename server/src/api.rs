@@ -187,6 +187,37 @@ pub async fn summary(
     Ok(Json(summary_of(&app, &(headers, query), &id).await?))
 }
 
+/// Who wrote with each automerge actor in the document: the verified
+/// authors that comments and contributions are shown with.
+pub async fn authors(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(&app, &(headers, query))?;
+    let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
+    let workshops = app.workshops.clone();
+    let actors = tokio::task::spawn_blocking(move || workshops.authors(&doc))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut out = serde_json::Map::new();
+    for (actor, owner) in actors {
+        let author = match owner.as_deref() {
+            Some(crate::workshops::SYSTEM_USER) => {
+                json!({ "userId": "system", "name": "Synpunkt" })
+            }
+            Some(user_id) => match app.auth.user(user_id)? {
+                Some(u) => json!({ "userId": u.id, "name": u.name }),
+                None => json!(null),
+            },
+            None => json!(null),
+        };
+        out.insert(actor, author);
+    }
+    Ok(Json(serde_json::Value::Object(out)))
+}
+
 pub async fn export_markdown(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,

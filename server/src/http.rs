@@ -47,6 +47,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
             get(crate::api::invite_page).post(crate::api::invite_form),
         )
         .route("/api/workshops/{id}/summary", get(crate::api::summary))
+        .route("/api/workshops/{id}/authors", get(crate::api::authors))
         .route(
             "/api/workshops/{id}/export.md",
             get(crate::api::export_markdown),

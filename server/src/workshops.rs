@@ -119,8 +119,8 @@ impl Workshops {
         }
     }
 
-    /// The summary as stored (every acknowledged change).
-    pub fn summary(&self, id: &DocumentId) -> Result<Option<Summary>, WorkshopError> {
+    /// The document as stored (every acknowledged change).
+    fn load(&self, id: &DocumentId) -> Result<Option<Automerge>, WorkshopError> {
         let Some(stored) = self.store.load(id)? else {
             return Ok(None);
         };
@@ -129,6 +129,39 @@ impl Workshops {
             doc.load_incremental(chunk)
                 .map_err(|e| WorkshopError::Schema(SchemaError::Automerge(e)))?;
         }
-        Ok(Some(Summary::read(&doc)?))
+        Ok(Some(doc))
+    }
+
+    /// The summary as stored.
+    pub fn summary(&self, id: &DocumentId) -> Result<Option<Summary>, WorkshopError> {
+        match self.load(id)? {
+            Some(doc) => Ok(Some(Summary::read(&doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every automerge actor that wrote in the document, with the user the
+    /// server bound it to (`system` for the server's own).
+    pub fn authors(&self, id: &DocumentId) -> Result<Vec<(String, Option<String>)>, WorkshopError> {
+        let Some(doc) = self.load(id)? else {
+            return Ok(Vec::new());
+        };
+        let mut actors: Vec<automerge::ActorId> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.actor_id().clone())
+            .collect();
+        actors.sort();
+        actors.dedup();
+        actors
+            .into_iter()
+            .map(|a| {
+                let owner = self
+                    .store
+                    .get(Table::Actors, a.to_bytes())?
+                    .map(|v| String::from_utf8_lossy(&v).into_owned());
+                Ok((a.to_hex_string(), owner))
+            })
+            .collect()
     }
 }

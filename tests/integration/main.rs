@@ -8,5 +8,6 @@ mod import;
 mod interop;
 mod ops;
 mod process;
+mod roles;
 mod sync;
 mod workshops;

@@ -340,6 +340,65 @@ impl Client {
         hash
     }
 
+    /// Makes any change in one transaction and sends it; returns its hash
+    /// (`None` if the closure changed nothing).
+    pub fn change(
+        &self,
+        id: DocumentId,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) -> Option<ChangeHash> {
+        let hash = {
+            let mut inner = self.lock();
+            let state = inner.docs.get_mut(&id).expect("document is open");
+            let mut tx = state.doc.transaction();
+            f(&mut tx);
+            tx.commit().0
+        };
+        self.sync_now(id, SyncKind::Sync);
+        hash
+    }
+
+    /// Sends our latest local change in a hand-built sync message, ignoring
+    /// the sync state (as a misbehaving client would, e.g. to a server that
+    /// said it is read-only for us).
+    pub fn force_send_last_change(&self, id: DocumentId) {
+        let message = {
+            let inner = self.lock();
+            let state = inner.docs.get(&id).expect("document is open");
+            let change = state.doc.get_last_local_change().expect("a local change");
+            let data = sync::Message {
+                heads: state.doc.get_heads(),
+                need: vec![],
+                have: vec![],
+                changes: vec![change.raw_bytes().to_vec()].into(),
+                flags: None,
+                version: sync::MessageVersion::V1,
+            };
+            Message::Sync(SyncMessage {
+                kind: SyncKind::Sync,
+                sender_id: self.peer_id.clone(),
+                target_id: inner.server.clone().expect("joined"),
+                document_id: id,
+                data: data.encode(),
+            })
+        };
+        self.send(&message);
+    }
+
+    /// Reads the document.
+    pub fn read<T>(&self, id: DocumentId, f: impl FnOnce(&Automerge) -> T) -> T {
+        let inner = self.lock();
+        f(&inner.docs.get(&id).expect("document is open").doc)
+    }
+
+    /// Writes with this automerge actor id from now on (to forge authorship
+    /// in tests).
+    pub fn set_actor(&self, id: DocumentId, actor: automerge::ActorId) {
+        let mut inner = self.lock();
+        let state = inner.docs.get_mut(&id).expect("document is open");
+        state.doc.set_actor(actor);
+    }
+
     pub fn text(&self, id: DocumentId) -> String {
         let inner = self.lock();
         let state = inner.docs.get(&id).expect("document is open");

@@ -1,0 +1,578 @@
+//! Roles, enforced by the server on every path: a matrix of roles ×
+//! operations over HTTP and over the sync socket, for open and invite-only
+//! workshops; forged actors; invite expiry, use limits and revocation.
+
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc};
+use protocol::DocumentId;
+use serde_json::{Value, json};
+use testkit::{Client, ClientError, TestServer, accept_invite, http};
+
+struct World {
+    server: TestServer,
+    open: DocumentId,
+    private: DocumentId,
+    host: String,
+    alice: String,
+    bob: String,
+}
+
+async fn api(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let (status, _, reply) = http(
+        method,
+        &format!("{}{path}", server.base_url()),
+        body.as_deref(),
+        token,
+    )
+    .await;
+    (status, serde_json::from_str(&reply).unwrap_or(Value::Null))
+}
+
+async fn create_workshop(
+    server: &TestServer,
+    token: &str,
+    title: &str,
+    meeting: &str,
+) -> DocumentId {
+    let summary = json!({
+        "workshop": { "title": title, "meetingType": meeting, "hosts": ["Värd"] },
+        "sections": [{ "id": "issue", "heading": "The issue at hand", "body": "Läkemedelsverket 😀 — ATMP" }],
+    });
+    let (status, reply) = api(
+        server,
+        "POST",
+        "/api/workshops",
+        Some(json!({ "summary": summary })),
+        Some(token),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    reply["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("document id")
+}
+
+async fn invite(
+    server: &TestServer,
+    token: &str,
+    workshop: DocumentId,
+    body: Value,
+) -> (u16, Value) {
+    api(
+        server,
+        "POST",
+        &format!("/api/workshops/{workshop}/invites"),
+        Some(body),
+        Some(token),
+    )
+    .await
+}
+
+async fn join(
+    server: &TestServer,
+    host: &str,
+    workshop: DocumentId,
+    role: &str,
+    name: &str,
+) -> String {
+    let (status, reply) = invite(server, host, workshop, json!({ "role": role })).await;
+    assert_eq!(status, 201, "{reply}");
+    accept_invite(
+        &server.base_url(),
+        reply["token"].as_str().expect("token"),
+        name,
+    )
+    .await
+}
+
+/// An open and an invite-only workshop; a host of both; Alice and Bob
+/// participate in both.
+async fn world() -> World {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().to_owned();
+    let open = create_workshop(&server, &admin, "Öppen workshop", "open").await;
+    let private = create_workshop(&server, &admin, "Stängd workshop", "invite-only").await;
+    let host = join(&server, &admin, open, "host", "Hanna Host").await;
+    // The same person becomes host of the second workshop too.
+    let (_, second) = invite(&server, &admin, private, json!({ "role": "host" })).await;
+    let body = json!({ "name": "ignored" }).to_string();
+    let (status, _, _) = http(
+        "POST",
+        &format!(
+            "{}/api/invites/{}/accept",
+            server.base_url(),
+            second["token"].as_str().expect("token")
+        ),
+        Some(&body),
+        Some(&host),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let alice = join(&server, &host, open, "participant", "Alice").await;
+    let bob = join(&server, &host, open, "participant", "Bob").await;
+    for who in [&alice, &bob] {
+        let (_, inv) = invite(&server, &host, private, json!({ "role": "participant" })).await;
+        let (status, _, _) = http(
+            "POST",
+            &format!(
+                "{}/api/invites/{}/accept",
+                server.base_url(),
+                inv["token"].as_str().expect("token")
+            ),
+            Some("{}"),
+            Some(who),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    World {
+        server,
+        open,
+        private,
+        host,
+        alice,
+        bob,
+    }
+}
+
+fn section_body(doc: &impl ReadDoc) -> ObjId {
+    let sections = doc.get(ROOT, "sections").expect("get").expect("sections").1;
+    let section = doc.get(&sections, 0).expect("get").expect("section").1;
+    doc.get(&section, "body").expect("get").expect("body").1
+}
+
+fn body_text(doc: &Automerge) -> String {
+    doc.text(section_body(doc)).expect("text")
+}
+
+/// Starts a thread with one comment; returns the thread id.
+fn comment(client: &Client, doc: DocumentId, thread: &str, text: &str) {
+    client.change(doc, |tx| {
+        let threads = tx.get(ROOT, "threads").expect("get").expect("threads").1;
+        let t = tx
+            .put_object(&threads, thread, ObjType::Map)
+            .expect("thread");
+        let comments = tx
+            .put_object(&t, "comments", ObjType::List)
+            .expect("comments");
+        let c = tx
+            .insert_object(&comments, 0, ObjType::Map)
+            .expect("comment");
+        let body = tx.put_object(&c, "body", ObjType::Text).expect("body");
+        tx.splice_text(&body, 0, 0, text).expect("text");
+    });
+}
+
+#[tokio::test]
+async fn http_visibility_and_permissions_follow_roles() {
+    let w = world().await;
+    let s = &w.server;
+    let titles = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|x| x["title"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    // list
+    let (_, public) = api(s, "GET", "/api/workshops", None, None).await;
+    assert!(titles(&public).contains(&"Öppen workshop".to_owned()));
+    assert!(!titles(&public).contains(&"Stängd workshop".to_owned()));
+    let (_, alice) = api(s, "GET", "/api/workshops", None, Some(&w.alice)).await;
+    assert!(titles(&alice).contains(&"Stängd workshop".to_owned()));
+    // read
+    for (token, doc, status) in [
+        (None, w.open, 200),
+        (None, w.private, 404),
+        (Some(w.alice.as_str()), w.private, 200),
+        (Some(w.host.as_str()), w.private, 200),
+    ] {
+        let (got, _) = api(
+            s,
+            "GET",
+            &format!("/api/workshops/{doc}/summary"),
+            None,
+            token,
+        )
+        .await;
+        assert_eq!(got, status, "{token:?} reading {doc}");
+    }
+    // update metadata, create invites: hosts only
+    let patch = json!({ "title": "Ny titel" });
+    let (got, _) = api(
+        s,
+        "PATCH",
+        &format!("/api/workshops/{}", w.open),
+        Some(patch.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        got, 403,
+        "the public may read an open workshop, not change it"
+    );
+    let private_patch = json!({ "title": "x" });
+    let (got, _) = api(
+        s,
+        "PATCH",
+        &format!("/api/workshops/{}", w.private),
+        Some(private_patch),
+        None,
+    )
+    .await;
+    assert_eq!(
+        got, 404,
+        "an invite-only workshop does not exist for the public"
+    );
+    let (got, _) = api(
+        s,
+        "PATCH",
+        &format!("/api/workshops/{}", w.open),
+        Some(patch.clone()),
+        Some(&w.alice),
+    )
+    .await;
+    assert_eq!(got, 403);
+    let (got, reply) = api(
+        s,
+        "PATCH",
+        &format!("/api/workshops/{}", w.open),
+        Some(patch),
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!((got, reply["title"].as_str()), (200, Some("Ny titel")));
+    let (got, _) = invite(s, &w.alice, w.open, json!({ "role": "participant" })).await;
+    assert_eq!(got, 403);
+    let (got, _) = invite(s, &w.host, w.open, json!({ "role": "admin" })).await;
+    assert_eq!(got, 400);
+    // creating workshops: hosts and admins, not participants or the public
+    let (got, _) = api(
+        s,
+        "POST",
+        "/api/workshops",
+        Some(json!({ "title": "x" })),
+        Some(&w.alice),
+    )
+    .await;
+    assert_eq!(got, 403);
+    let (got, _) = api(
+        s,
+        "POST",
+        "/api/workshops",
+        Some(json!({ "title": "x" })),
+        None,
+    )
+    .await;
+    assert_eq!(got, 401);
+    let (got, _) = api(
+        s,
+        "POST",
+        "/api/workshops",
+        Some(json!({ "title": "Värdens egen" })),
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(got, 201);
+    // malformed JSON is a 400 with a JSON error
+    let (got, _, reply) = http(
+        "POST",
+        &format!("{}/api/workshops", s.base_url()),
+        Some("{not json"),
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(got, 400, "{reply}");
+    assert!(reply.contains("\"error\""));
+    // a private workshop's Markdown is as invisible as its summary
+    let (got, _) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/export.md", w.private),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(got, 404);
+}
+
+#[tokio::test]
+async fn public_readers_read_open_workshops_only_and_change_nothing() {
+    let w = world().await;
+    let public = Client::connect(&w.server.public_sync_url()).await;
+    public
+        .find(w.open)
+        .await
+        .expect("public reads an open workshop");
+    assert_eq!(public.read(w.open, body_text), "Läkemedelsverket 😀 — ATMP");
+    match public.find(w.private).await {
+        Err(ClientError::Unavailable(_)) => {}
+        other => panic!("an invite-only workshop must look missing, got {other:?}"),
+    }
+    // An unknown document looks the same.
+    assert!(matches!(
+        public.find(DocumentId::random()).await,
+        Err(ClientError::Unavailable(_))
+    ));
+
+    let host = Client::connect(&w.server.sync_url_for(&w.host)).await;
+    host.find(w.open).await.expect("host reads");
+    // automerge's own sync never sends changes to a server that said it is
+    // read-only for the peer; a misbehaving client sends them anyway.
+    public.change(w.open, |tx| {
+        let body = section_body(tx);
+        tx.splice_text(&body, 0, 0, "Vandalism! ").expect("splice");
+    });
+    public.force_send_last_change(w.open);
+    let error = public.wait_error().await.expect("refused");
+    assert!(error.contains("public readers cannot change"), "{error}");
+    public.wait_closed().await.expect("closed");
+    // A later host edit arrives; the public edit never does.
+    let h = host.change(w.open, |tx| {
+        let body = section_body(tx);
+        tx.splice_text(&body, 0, 0, "Värden: ").expect("splice");
+    });
+    let watcher = Client::connect(&w.server.public_sync_url()).await;
+    watcher.find(w.open).await.expect("find");
+    watcher
+        .wait_heads(w.open, &[h.expect("a change")])
+        .await
+        .expect("host edit arrives");
+    assert_eq!(
+        watcher.read(w.open, body_text),
+        "Värden: Läkemedelsverket 😀 — ATMP"
+    );
+}
+
+#[tokio::test]
+async fn participants_comment_but_cannot_edit_the_summary_or_others_comments() {
+    let w = world().await;
+    for doc in [w.open, w.private] {
+        let host = Client::connect(&w.server.sync_url_for(&w.host)).await;
+        let alice = Client::connect(&w.server.sync_url_for(&w.alice)).await;
+        host.find(doc).await.expect("host reads");
+        alice.find(doc).await.expect("participant reads");
+
+        // add a comment: allowed, and relayed to the host
+        comment(&alice, doc, "t-alice", "Bra poäng, men källan?");
+        alice.wait_acked(doc).await.expect("accepted");
+        let heads = alice.heads(doc);
+        host.wait_heads(doc, &heads)
+            .await
+            .expect("the host sees the comment");
+
+        // the host edits the summary: allowed
+        let h = host
+            .change(doc, |tx| {
+                let body = section_body(tx);
+                tx.splice_text(&body, 0, 0, "Uppdaterat: ").expect("splice");
+            })
+            .expect("change");
+        alice
+            .wait_heads(doc, &[h])
+            .await
+            .expect("the participant sees it");
+
+        // edit the summary: refused, connection closed, nothing kept
+        alice.change(doc, |tx| {
+            let body = section_body(tx);
+            tx.splice_text(&body, 0, 0, "Deltagaren skriver om! ")
+                .expect("splice");
+        });
+        let error = alice.wait_error().await.expect("refused");
+        assert!(error.contains("cannot change the summary"), "{error}");
+        alice.wait_closed().await.expect("closed");
+
+        // Bob edits Alice's comment: refused
+        let bob = Client::connect(&w.server.sync_url_for(&w.bob)).await;
+        bob.find(doc).await.expect("find");
+        bob.change(doc, |tx| {
+            let threads = tx.get(ROOT, "threads").expect("get").expect("threads").1;
+            let t = tx.get(&threads, "t-alice").expect("get").expect("thread").1;
+            let comments = tx.get(&t, "comments").expect("get").expect("comments").1;
+            let c = tx.get(&comments, 0).expect("get").expect("comment").1;
+            let body = tx.get(&c, "body").expect("get").expect("body").1;
+            tx.splice_text(&body, 0, 3, "Dålig").expect("splice");
+        });
+        let error = bob.wait_error().await.expect("refused");
+        assert!(error.contains("only change what they wrote"), "{error}");
+
+        // What the server keeps: the comment and the host's edit, nothing else.
+        let (status, summary) = api(
+            &w.server,
+            "GET",
+            &format!("/api/workshops/{doc}/summary"),
+            None,
+            Some(&w.host),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            summary["sections"][0]["body"],
+            "Uppdaterat: Läkemedelsverket 😀 — ATMP"
+        );
+        let check = Client::connect(&w.server.sync_url_for(&w.host)).await;
+        check.find(doc).await.expect("find");
+        let kept = check.read(doc, |d| {
+            let threads = d.get(ROOT, "threads").expect("get").expect("threads").1;
+            let t = d.get(&threads, "t-alice").expect("get").expect("thread").1;
+            let comments = d.get(&t, "comments").expect("get").expect("comments").1;
+            let c = d.get(&comments, 0).expect("get").expect("comment").1;
+            let body = d.get(&c, "body").expect("get").expect("body").1;
+            d.text(body).expect("text")
+        });
+        assert_eq!(kept, "Bra poäng, men källan?");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_actor_id_is_refused() {
+    let w = world().await;
+    let alice = Client::connect(&w.server.sync_url_for(&w.alice)).await;
+    alice.find(w.open).await.expect("find");
+    comment(&alice, w.open, "t-alice", "Min kommentar");
+    alice.wait_acked(w.open).await.expect("accepted");
+    let alice_actor = alice.read(w.open, |d| d.get_actor().clone());
+
+    // Bob writes with Alice's actor id, to pass as her.
+    let bob = Client::connect(&w.server.sync_url_for(&w.bob)).await;
+    bob.find(w.open).await.expect("find");
+    bob.set_actor(w.open, alice_actor);
+    comment(&bob, w.open, "t-forged", "Jag är Alice");
+    let error = bob.wait_error().await.expect("refused");
+    assert!(error.contains("another user's automerge actor"), "{error}");
+
+    // The author shown for Alice's actor is Alice, as the server bound it.
+    let (status, authors) = api(
+        &w.server,
+        "GET",
+        &format!("/api/workshops/{}/authors", w.open),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let alice_hex = alice.read(w.open, |d| d.get_actor().to_hex_string());
+    assert_eq!(authors[&alice_hex]["name"], "Alice", "{authors}");
+    assert!(
+        authors
+            .as_object()
+            .expect("map")
+            .values()
+            .any(|a| a["name"] == "Synpunkt")
+    );
+
+    // The server's own actor (the summary's author) cannot be claimed either.
+    let carol = Client::connect(&w.server.sync_url_for(&w.bob)).await;
+    carol.find(w.open).await.expect("find");
+    let server_actor = carol.read(w.open, |d| {
+        let (_, body) = d.get(ROOT, "sections").expect("get").expect("sections");
+        d.get_changes(&[])
+            .first()
+            .map(|c| c.actor_id().clone())
+            .unwrap_or_else(|| panic!("a first change in {body:?}"))
+    });
+    carol.set_actor(w.open, server_actor);
+    carol.change(w.open, |tx| {
+        let body = section_body(tx);
+        tx.splice_text(&body, 0, 0, "Kapning").expect("splice");
+    });
+    let error = carol.wait_error().await.expect("refused");
+    assert!(error.contains("another user's automerge actor"), "{error}");
+}
+
+#[tokio::test]
+async fn invites_expire_run_out_and_revocation_closes_connections_at_once() {
+    let w = world().await;
+    let s = &w.server;
+    let base = s.base_url();
+    let accept = |token: String| {
+        let base = base.clone();
+        async move {
+            let body = json!({ "name": "Dana" }).to_string();
+            http(
+                "POST",
+                &format!("{base}/api/invites/{token}/accept"),
+                Some(&body),
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    // expiry
+    let (_, expired) = invite(
+        s,
+        &w.host,
+        w.open,
+        json!({ "role": "participant", "expiresInSeconds": 0 }),
+    )
+    .await;
+    assert_eq!(
+        accept(expired["token"].as_str().expect("token").to_owned()).await,
+        400
+    );
+    // maximum uses
+    let (_, once) = invite(
+        s,
+        &w.host,
+        w.open,
+        json!({ "role": "participant", "maxUses": 1 }),
+    )
+    .await;
+    let once = once["token"].as_str().expect("token").to_owned();
+    assert_eq!(accept(once.clone()).await, 200);
+    assert_eq!(accept(once).await, 400);
+    // revocation: sessions made from the invite end, open sockets close
+    let (_, inv) = invite(s, &w.host, w.private, json!({ "role": "participant" })).await;
+    let token = accept_invite(&base, inv["token"].as_str().expect("token"), "Erik").await;
+    let erik = Client::connect(&s.sync_url_for(&token)).await;
+    erik.find(w.private).await.expect("find");
+    let invite_id = inv["invite"]["id"].as_str().expect("id");
+    let started = std::time::Instant::now();
+    let (status, _) = api(
+        s,
+        "DELETE",
+        &format!("/api/workshops/{}/invites/{invite_id}", w.private),
+        None,
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(status, 204);
+    erik.wait_closed().await.expect("the socket closes");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, _) = api(s, "GET", "/api/session", None, Some(&token)).await;
+    assert_eq!(status, 401);
+    let (status, _) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/summary", w.private),
+        None,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // a participant cannot revoke
+    let (status, _) = api(
+        s,
+        "DELETE",
+        &format!("/api/workshops/{}/invites/{invite_id}", w.private),
+        None,
+        Some(&w.alice),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
