@@ -25,6 +25,27 @@ pub struct WorkshopRecord {
     pub meeting_type: MeetingType,
     /// Seconds since the Unix epoch.
     pub created_at: u64,
+    /// Creation order (microseconds since the epoch, strictly increasing
+    /// within a process): lists keep the order workshops were made in.
+    #[serde(default)]
+    pub order: u64,
+}
+
+/// A strictly increasing creation stamp.
+fn next_order() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 impl WorkshopRecord {
@@ -81,6 +102,7 @@ impl Workshops {
             created_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            order: next_order(),
         };
         self.store.put(
             Table::Workshops,
@@ -98,7 +120,7 @@ impl Workshops {
             .into_iter()
             .map(|(_, v)| serde_json::from_slice(&v))
             .collect::<Result<_, _>>()?;
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
         Ok(all)
     }
 
