@@ -565,6 +565,20 @@ async fn invites_expire_run_out_and_revocation_closes_connections_at_once() {
     )
     .await;
     assert_eq!(status, 404);
+    // signing out ends the session, and its open sockets close
+    let bob = Client::connect(&s.sync_url_for(&w.bob)).await;
+    bob.find(w.open).await.expect("find");
+    let started = std::time::Instant::now();
+    let (status, _) = api(s, "DELETE", "/api/session", None, Some(&w.bob)).await;
+    assert_eq!(status, 204);
+    bob.wait_closed().await.expect("the socket closes");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, _) = api(s, "GET", "/api/session", None, Some(&w.bob)).await;
+    assert_eq!(status, 401);
     // a participant cannot revoke
     let (status, _) = api(
         s,
