@@ -51,6 +51,8 @@ pub enum ConnError {
         "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
     )]
     EphemeralTooLarge,
+    #[error("this peer id is in use by another user's connection")]
+    PeerIdTaken,
     #[error("too many documents on one connection")]
     TooManyDocuments,
     #[error("websocket error: {0}")]
@@ -318,12 +320,17 @@ impl Connection {
         }
         tracing::Span::current().record("peer", tracing::field::display(&sender_id));
         // A second join with the same peer id replaces the old connection.
-        if let Some(old) = self
+        let user = self.user.as_ref().map(|u| u.id.as_str());
+        match self
             .app
-            .register_peer(&sender_id, self.conn_id, &self.cancel)
+            .register_peer(&sender_id, self.conn_id, &self.cancel, user)
         {
-            tracing::info!("peer reconnected; closing its previous connection");
-            old.cancel();
+            Ok(Some(old)) => {
+                tracing::info!("peer reconnected; closing its previous connection");
+                old.cancel();
+            }
+            Ok(None) => {}
+            Err(()) => return Err(ConnError::PeerIdTaken),
         }
         self.outbox.send(Message::Peer {
             sender_id: self.app.shared.peer_id.clone(),

@@ -72,6 +72,8 @@ impl std::fmt::Debug for dyn Store {
     }
 }
 
+type PeerEntry = (u64, CancellationToken, Option<String>);
+
 /// State of a running server, shared by its HTTP handlers and connections.
 #[derive(Debug)]
 pub(crate) struct AppState {
@@ -85,7 +87,8 @@ pub(crate) struct AppState {
     pub storage_id: String,
     pub shutdown: CancellationToken,
     pub connections: TaskTracker,
-    peers: Mutex<HashMap<PeerId, (u64, CancellationToken)>>,
+    /// Live peer ids: connection id, its token, its user.
+    peers: Mutex<HashMap<PeerId, PeerEntry>>,
     next_conn: AtomicU64,
 }
 
@@ -94,7 +97,7 @@ impl AppState {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, (u64, CancellationToken)>> {
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, PeerEntry>> {
         self.peers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -102,16 +105,33 @@ impl AppState {
 
     /// Records the connection of a peer; returns the token of the connection
     /// it replaces, if any.
+    ///
+    /// A peer id held by a signed-in user's connection cannot be taken over
+    /// by anyone else: `Err(())`, so nobody can knock others offline by
+    /// joining with their peer id. (Anonymous readers can only replace
+    /// anonymous readers.)
     pub fn register_peer(
         &self,
         peer: &PeerId,
         conn_id: u64,
         cancel: &CancellationToken,
-    ) -> Option<CancellationToken> {
-        self.peers()
-            .insert(peer.clone(), (conn_id, cancel.clone()))
-            .filter(|(old, _)| *old != conn_id)
-            .map(|(_, token)| token)
+        user: Option<&str>,
+    ) -> Result<Option<CancellationToken>, ()> {
+        let mut peers = self.peers();
+        if let Some(existing) = peers.get(peer)
+            && !existing.1.is_cancelled()
+            && existing.2.is_some()
+            && existing.2.as_deref() != user
+        {
+            return Err(());
+        }
+        Ok(peers
+            .insert(
+                peer.clone(),
+                (conn_id, cancel.clone(), user.map(str::to_owned)),
+            )
+            .filter(|(old, _, _)| *old != conn_id)
+            .map(|(_, token, _)| token))
     }
 
     /// Records an open connection of a session, to close on revocation.
@@ -140,7 +160,7 @@ impl AppState {
 
     pub fn unregister_peer(&self, peer: &PeerId, conn_id: u64) {
         let mut peers = self.peers();
-        if peers.get(peer).is_some_and(|(id, _)| *id == conn_id) {
+        if peers.get(peer).is_some_and(|(id, _, _)| *id == conn_id) {
             peers.remove(peer);
         }
     }

@@ -590,3 +590,36 @@ async fn invites_expire_run_out_and_revocation_closes_connections_at_once() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_peer_id_in_use_by_another_user_cannot_be_taken_over() {
+    let w = world().await;
+    let alice = Client::connect_as(&w.server.sync_url_for(&w.alice), "peer-alice-laptop").await;
+    alice.find(w.open).await.expect("find");
+    let mallory = Client::connect_raw(&w.server.sync_url_for(&w.bob), "peer-alice-laptop").await;
+    mallory.send(&protocol::Message::Join {
+        sender_id: protocol::PeerId::new("peer-alice-laptop").expect("peer id"),
+        peer_metadata: Default::default(),
+        supported_protocol_versions: None,
+    });
+    let error = mallory.wait_error().await.expect("refused");
+    assert!(error.contains("in use"), "{error}");
+    // Alice is still connected and syncing.
+    let host = Client::connect(&w.server.sync_url_for(&w.host)).await;
+    host.find(w.open).await.expect("find");
+    let h = host
+        .change(w.open, |tx| {
+            let body = section_body(tx);
+            tx.splice_text(&body, 0, 0, "Fortfarande här: ")
+                .expect("splice");
+        })
+        .expect("change");
+    alice
+        .wait_heads(w.open, &[h])
+        .await
+        .expect("alice still syncs");
+    // The same user may replace their own connection.
+    let again = Client::connect_as(&w.server.sync_url_for(&w.alice), "peer-alice-laptop").await;
+    alice.wait_closed().await.expect("replaced");
+    again.find(w.open).await.expect("find");
+}
