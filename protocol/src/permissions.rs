@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{ActorId, Automerge, Change, Prop, ReadDoc};
+use automerge::{ActorId, Automerge, Change, ObjType, Prop, ReadDoc};
 
 use crate::summary::{Area, keys};
 
@@ -28,11 +28,14 @@ enum Step {
     Index,
 }
 
-/// Where an object lives, and who made it.
+/// Where an object lives, who made it, and what it is.
 #[derive(Debug, Clone)]
 struct Place {
     path: Vec<Step>,
     creator: ActorId,
+    kind: ObjType,
+    /// The object in the document, if it existed before these changes.
+    existing: Option<automerge::ObjId>,
 }
 
 /// Checks that every change is one a participant writing with `own`
@@ -53,6 +56,8 @@ pub fn check_participant(
                 ObjectId::Root => Place {
                     path: vec![],
                     creator: ActorId::random(),
+                    kind: ObjType::Map,
+                    existing: Some(automerge::ROOT),
                 },
                 ObjectId::Id(id) => match made.get(&(id.counter(), id.actor().clone())) {
                     Some(place) => place.clone(),
@@ -68,14 +73,32 @@ pub fn check_participant(
             if place.path.is_empty() || Area::of_root_key(&top) == Area::Summary {
                 return Err("participants cannot change the summary".into());
             }
+            // Keys must fit the object: names in maps, elements in sequences.
+            let is_map = matches!(place.kind, ObjType::Map | ObjType::Table);
+            if is_map != matches!(op.key, Key::Map(_)) || (op.insert && is_map) {
+                return Err("an operation does not fit its object".into());
+            }
             let adding = op.pred.is_empty()
                 && matches!(op.action, OpType::Make(_) | OpType::Put(_))
                 && (op.insert || matches!(op.key, Key::Map(_)));
-            let allowed = own(&place.creator) || (adding && appendable(&place.path));
+            // Everything the operation overwrites or deletes must be theirs:
+            // owning a container (a thread) is not owning its entries.
+            let touches_own = op.pred.iter().all(|p| own(p.actor()))
+                && match &op.key {
+                    Key::Seq(automerge::legacy::ElementId::Id(elem)) if !op.insert => {
+                        own(elem.actor())
+                    }
+                    _ => true,
+                };
+            let allowed = if own(&place.creator) {
+                touches_own
+            } else {
+                adding && appendable(&place.path) && key_is_free(doc, &place, &op.key)
+            };
             if !allowed {
                 return Err("participants can only change what they wrote".into());
             }
-            if let OpType::Make(_) = op.action {
+            if let OpType::Make(kind) = op.action {
                 let mut path = place.path.clone();
                 path.push(match &op.key {
                     Key::Map(k) => Step::Key(k.to_string()),
@@ -86,12 +109,24 @@ pub fn check_participant(
                     Place {
                         path,
                         creator: expanded.actor_id.clone(),
+                        kind,
+                        existing: None,
                     },
                 );
             }
         }
     }
     Ok(())
+}
+
+/// Adding under a map key someone else's object already has would make a
+/// conflict that hides their entry: only new keys may be added.
+fn key_is_free(doc: &Automerge, place: &Place, key: &Key) -> bool {
+    let (Key::Map(name), Some(obj)) = (key, &place.existing) else {
+        return true;
+    };
+    doc.get_all(obj, name.as_str())
+        .is_ok_and(|values| values.is_empty())
 }
 
 /// Containers anyone taking part may add to (but not edit in).
@@ -110,7 +145,7 @@ fn appendable(path: &[Step]) -> bool {
 /// The place of an object already in the document.
 fn existing_place(doc: &Automerge, id: &OpId) -> Result<Place, String> {
     let text = format!("{}@{}", id.counter(), id.actor().to_hex_string());
-    let (obj, _) = doc
+    let (obj, kind) = doc
         .import(&text)
         .map_err(|_| "a change refers to an object that does not exist".to_owned())?;
     let parents = doc
@@ -126,6 +161,8 @@ fn existing_place(doc: &Automerge, id: &OpId) -> Result<Place, String> {
     Ok(Place {
         path,
         creator: id.actor().clone(),
+        kind,
+        existing: Some(obj),
     })
 }
 
@@ -223,6 +260,33 @@ mod tests {
             tx.put_object(ROOT, "threads", ObjType::Map).expect("put");
         });
         assert!(check(&doc, &replace_threads, 2).is_err());
+    }
+
+    #[test]
+    fn participants_cannot_hide_or_remove_others_entries() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        let threads = obj(&doc, &["threads"]);
+        // Overwriting someone's thread with a new one under the same key.
+        let hide = changes_by(&doc, 3, |tx| {
+            tx.put_object(&threads, "t1", ObjType::Map).expect("put");
+        });
+        assert!(check(&doc, &hide, 3).is_err());
+        // Alice (2) owns the thread; Bob (3) replies; Alice may not delete
+        // or overwrite Bob's reply in her thread.
+        let comments = obj(&doc, &["threads", "t1", "comments"]);
+        let reply = changes_by(&doc, 3, |tx| {
+            tx.insert(&comments, 1, "Bobs svar").expect("insert");
+        });
+        assert_eq!(check(&doc, &reply, 3), Ok(()));
+        doc.apply_changes(reply).expect("apply");
+        let delete = changes_by(&doc, 2, |tx| tx.delete(&comments, 1).expect("delete"));
+        assert!(check(&doc, &delete, 2).is_err());
+        let overwrite = changes_by(&doc, 2, |tx| tx.put(&comments, 1, "Ändrat").expect("put"));
+        assert!(check(&doc, &overwrite, 2).is_err());
+        // Alice may still delete her own comment.
+        let own = changes_by(&doc, 2, |tx| tx.delete(&comments, 0).expect("delete"));
+        assert_eq!(check(&doc, &own, 2), Ok(()));
     }
 
     #[test]

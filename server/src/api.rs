@@ -110,8 +110,40 @@ pub fn identity(
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+/// Parses a JSON body. Requiring the JSON content type means a cross-site
+/// form or `text/plain` request (which browsers send without asking) cannot
+/// reach a state-changing route with the user's cookie.
+fn parse_body<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::BadRequest(
+            "send JSON with Content-Type: application/json".into(),
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Whether a request comes from another site (per the browser's
+/// `Sec-Fetch-Site`, or an `Origin` whose host differs from ours).
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (Some(origin), Some(host)) => origin.split("://").nth(1) != Some(host),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
 }
 
 /// The workshop and the caller's role in it, or 404.
@@ -131,8 +163,11 @@ fn workshop_for(
 
 type Caller = (HeaderMap, Query<HashMap<String, String>>);
 
-fn user_of(app: &AppState, (headers, Query(query)): &Caller) -> Result<Option<User>, ApiError> {
-    Ok(identity(app, headers, query)?.map(|(_, u)| u))
+/// The caller of an API route. `?token=` is for WebSocket clients only (it
+/// would leak into logs and history); the API reads the cookie or a bearer
+/// token.
+fn user_of(app: &AppState, (headers, _): &Caller) -> Result<Option<User>, ApiError> {
+    Ok(identity(app, headers, &HashMap::new())?.map(|(_, u)| u))
 }
 
 /// Workshops the caller may see, each with the caller's role.
@@ -141,7 +176,7 @@ pub async fn list(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let mut out = Vec::new();
     for record in app.workshops.list()? {
         let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
@@ -161,7 +196,7 @@ pub async fn get(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let (_, record, role) = workshop_for(&app, user.as_ref(), &id)?;
     let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     value["role"] = json!(role);
@@ -195,7 +230,7 @@ pub async fn authors(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
     let workshops = app.workshops.clone();
     let actors = tokio::task::spawn_blocking(move || workshops.authors(&doc))
@@ -250,11 +285,11 @@ pub async fn create(
     query: Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let user = user_of(&app, &(headers, query))?.ok_or(ApiError::Unauthorized)?;
+    let user = user_of(&app, &(headers.clone(), query))?.ok_or(ApiError::Unauthorized)?;
     if !user.admin && !app.auth.hosts_anywhere(&user.id)? {
         return Err(ApiError::Forbidden);
     }
-    let request: NewWorkshop = parse_body(&body)?;
+    let request: NewWorkshop = parse_body(&headers, &body)?;
     let mut summary = request.summary.unwrap_or_default();
     if let Some(title) = request.title {
         summary.workshop.title = title;
@@ -292,12 +327,12 @@ pub async fn update(
     query: Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<WorkshopRecord>, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, mut record, role) = workshop_for(&app, user.as_ref(), &id)?;
     if role != Role::Host {
         return Err(ApiError::Forbidden);
     }
-    let change: WorkshopUpdate = parse_body(&body)?;
+    let change: WorkshopUpdate = parse_body(&headers, &body)?;
     if let Some(title) = change.title {
         record.title = title;
     }
@@ -310,6 +345,7 @@ pub async fn update(
         .durable()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    app.roles_changed();
     Ok(Json(record))
 }
 
@@ -333,7 +369,7 @@ pub async fn create_invite(
     if role != Role::Host {
         return Err(ApiError::Forbidden);
     }
-    let request: NewInvite = parse_body(&body)?;
+    let request: NewInvite = parse_body(&headers, &body)?;
     if request.role == Grant::Admin {
         return Err(ApiError::BadRequest(
             "role must be participant or host".into(),
@@ -368,7 +404,7 @@ pub async fn list_invites(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, _, role) = workshop_for(&app, user.as_ref(), &id)?;
     if role != Role::Host {
         return Err(ApiError::Forbidden);
@@ -384,7 +420,7 @@ pub async fn revoke_invite(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    let user = user_of(&app, &(headers, query))?;
+    let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, _, role) = workshop_for(&app, user.as_ref(), &id)?;
     if role != Role::Host {
         return Err(ApiError::Forbidden);
@@ -393,7 +429,7 @@ pub async fn revoke_invite(
     if !belongs {
         return Err(ApiError::NotFound);
     }
-    let Some((_, sessions)) = app.auth.revoke_invite(&invite_id)? else {
+    let Some(revoked) = app.auth.revoke_invite(&invite_id)? else {
         return Err(ApiError::NotFound);
     };
     app.shared
@@ -401,7 +437,9 @@ pub async fn revoke_invite(
         .durable()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    for session in sessions {
+    // Connections re-check their roles; the sessions it made close now.
+    app.roles_changed();
+    for session in revoked.sessions {
         app.close_session(&session);
     }
     Ok(StatusCode::NO_CONTENT)
@@ -429,8 +467,8 @@ pub async fn accept_invite(
     query: Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let existing = user_of(&app, &(headers, query))?;
-    let request: Accept = parse_body(&body)?;
+    let existing = user_of(&app, &(headers.clone(), query))?;
+    let request: Accept = parse_body(&headers, &body)?;
     let (session_token, user, session) = app.auth.accept_invite(
         &token,
         request.name.as_deref().unwrap_or(""),
@@ -472,7 +510,10 @@ pub async fn invite_form(
     query: Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let existing = user_of(&app, &(headers, query))?;
+    if cross_site(&headers) {
+        return Err(ApiError::Forbidden);
+    }
+    let existing = user_of(&app, &(headers.clone(), query))?;
     let name = url_decoded_field(&body, "name").unwrap_or_default();
     let (session_token, _, _) = app.auth.accept_invite(&token, &name, existing.as_ref())?;
     app.shared
@@ -522,7 +563,9 @@ pub async fn me(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (session, user) = identity(&app, &headers, &query)?.ok_or(ApiError::Unauthorized)?;
+    let _ = query;
+    let (session, user) =
+        identity(&app, &headers, &HashMap::new())?.ok_or(ApiError::Unauthorized)?;
     Ok(Json(json!({ "user": user, "sessionId": session.id })))
 }
 
@@ -532,7 +575,8 @@ pub async fn sign_out(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let token = token_of(&headers, &query).ok_or(ApiError::Unauthorized)?;
+    let _ = query;
+    let token = token_of(&headers, &HashMap::new()).ok_or(ApiError::Unauthorized)?;
     let session = app
         .auth
         .end_session(&token)?

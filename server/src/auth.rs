@@ -72,6 +72,14 @@ pub struct Session {
     pub created_at: u64,
 }
 
+/// What revoking an invite ended.
+#[derive(Debug)]
+pub struct Revoked {
+    pub invite: Invite,
+    pub sessions: Vec<String>,
+    pub users: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("this invite link is not valid (unknown, expired, used up or revoked)")]
@@ -111,6 +119,8 @@ pub struct Auth {
     store: Arc<dyn Store>,
     /// Serialises read-modify-write of invites (their use counts).
     invites: Arc<Mutex<()>>,
+    /// Serialises check-then-bind of actor ids.
+    actors: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -140,6 +150,14 @@ fn put<T: Serialize>(
     Ok(())
 }
 
+/// A role in a workshop, and the invite that granted it (if any).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Membership {
+    role: Role,
+    invite_id: Option<String>,
+}
+
 fn membership_key(workshop: &DocumentId, user_id: &str) -> Vec<u8> {
     let mut key = workshop.as_bytes().to_vec();
     key.extend_from_slice(user_id.as_bytes());
@@ -151,6 +169,7 @@ impl Auth {
         Self {
             store,
             invites: Arc::default(),
+            actors: Arc::default(),
         }
     }
 
@@ -193,10 +212,7 @@ impl Auth {
 
     /// Revokes an invite by id and every session made from it. Returns the
     /// invite and the ids of the sessions revoked.
-    pub fn revoke_invite(
-        &self,
-        invite_id: &str,
-    ) -> Result<Option<(Invite, Vec<String>)>, AuthError> {
+    pub fn revoke_invite(&self, invite_id: &str) -> Result<Option<Revoked>, AuthError> {
         let _guard = self
             .invites
             .lock()
@@ -212,6 +228,14 @@ impl Auth {
             }
         }
         let Some(invite) = found else { return Ok(None) };
+        let mut users = Vec::new();
+        for (k, v) in self.store.scan(Table::Memberships, &[])? {
+            let m: Membership = serde_json::from_slice(&v)?;
+            if m.invite_id.as_deref() == Some(invite_id) {
+                self.store.delete(Table::Memberships, &k)?;
+                users.push(String::from_utf8_lossy(k.get(16..).unwrap_or_default()).into_owned());
+            }
+        }
         let mut revoked = Vec::new();
         for (k, v) in self.store.scan(Table::Sessions, &[])? {
             let mut session: Session = serde_json::from_slice(&v)?;
@@ -221,7 +245,11 @@ impl Auth {
                 revoked.push(session.id);
             }
         }
-        Ok(Some((invite, revoked)))
+        Ok(Some(Revoked {
+            invite,
+            sessions: revoked,
+            users,
+        }))
     }
 
     /// Uses an invite: a new user named `name` (or `existing`, if signed
@@ -274,13 +302,16 @@ impl Auth {
                     .membership(&workshop, &user.id)?
                     .is_none_or(|r| r < role)
                 {
-                    self.set_membership(&workshop, &user.id, role)?;
+                    self.grant(&workshop, &user.id, role, Some(invite.id.clone()))?;
                 }
             }
             (_, None) => return Err(AuthError::InvalidInvite),
         }
         put(self.store.as_ref(), Table::Users, user.id.as_bytes(), &user)?;
-        let (token, session) = self.new_session(&user, Some(invite.id))?;
+        // A session is tied to the invite only if the invite made the user:
+        // revoking it then ends that identity, not someone's own account.
+        let origin = existing.is_none().then(|| invite.id.clone());
+        let (token, session) = self.new_session(&user, origin)?;
         Ok((token, user, session))
     }
 
@@ -324,6 +355,17 @@ impl Auth {
         Ok(user.map(|u| (session, u)))
     }
 
+    /// Whether the session with this id exists and is not revoked.
+    pub fn session_by_id_valid(&self, id: &str) -> Result<bool, AuthError> {
+        for (_, v) in self.store.scan(Table::Sessions, &[])? {
+            let session: Session = serde_json::from_slice(&v)?;
+            if session.id == id {
+                return Ok(!session.revoked);
+            }
+        }
+        Ok(false)
+    }
+
     /// Revokes a session by token (sign out).
     pub fn end_session(&self, token: &str) -> Result<Option<Session>, AuthError> {
         let key = hash(token);
@@ -341,11 +383,9 @@ impl Auth {
         workshop: &DocumentId,
         user_id: &str,
     ) -> Result<Option<Role>, AuthError> {
-        get(
-            self.store.as_ref(),
-            Table::Memberships,
-            &membership_key(workshop, user_id),
-        )
+        let key = membership_key(workshop, user_id);
+        let m: Option<Membership> = get(self.store.as_ref(), Table::Memberships, &key)?;
+        Ok(m.map(|m| m.role))
     }
 
     pub fn set_membership(
@@ -354,11 +394,22 @@ impl Auth {
         user_id: &str,
         role: Role,
     ) -> Result<(), AuthError> {
+        self.grant(workshop, user_id, role, None)
+    }
+
+    fn grant(
+        &self,
+        workshop: &DocumentId,
+        user_id: &str,
+        role: Role,
+        invite_id: Option<String>,
+    ) -> Result<(), AuthError> {
+        let m = Membership { role, invite_id };
         put(
             self.store.as_ref(),
             Table::Memberships,
             &membership_key(workshop, user_id),
-            &role,
+            &m,
         )
     }
 
@@ -389,17 +440,27 @@ impl Auth {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Binds an actor id to a user (durable with the next flush).
-    pub fn bind_actor(&self, actor: &[u8], user_id: &str) -> Result<(), AuthError> {
-        self.store.put(Table::Actors, actor, user_id.as_bytes())?;
-        Ok(())
+    /// Binds an actor id to a user unless it is bound already (durable with
+    /// the next flush). Returns whether the actor is now the user's.
+    pub fn bind_actor(&self, actor: &[u8], user_id: &str) -> Result<bool, AuthError> {
+        let _guard = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self.actor_owner(actor)? {
+            Some(owner) => Ok(owner == user_id),
+            None => {
+                self.store.put(Table::Actors, actor, user_id.as_bytes())?;
+                Ok(true)
+            }
+        }
     }
 
     /// Whether the user hosts at least one workshop.
     pub fn hosts_anywhere(&self, user_id: &str) -> Result<bool, AuthError> {
         for (k, v) in self.store.scan(Table::Memberships, &[])? {
             if k.get(16..) == Some(user_id.as_bytes())
-                && serde_json::from_slice::<Role>(&v)? == Role::Host
+                && serde_json::from_slice::<Membership>(&v)?.role == Role::Host
             {
                 return Ok(true);
             }

@@ -51,6 +51,8 @@ pub enum ConnError {
         "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
     )]
     EphemeralTooLarge,
+    #[error("your access to a document changed; please reconnect")]
+    RoleChanged,
     #[error("this peer id is in use by another user's connection")]
     PeerIdTaken,
     #[error("too many documents on one connection")]
@@ -73,8 +75,17 @@ pub async fn serve(socket: WebSocket, app: Arc<AppState>, who: Option<(Session, 
     app.shared.metrics.connections.inc();
     let mut connection = Connection::new(conn_id, app.clone());
     if let Some((session, user)) = who {
-        // Revoking the session closes this connection.
+        // Revoking the session closes this connection. A revocation that
+        // happened during the handshake is caught by checking again.
         app.watch_session(&session.id, &connection.cancel);
+        let still_valid = app
+            .shared
+            .auth
+            .session_by_id_valid(&session.id)
+            .unwrap_or(false);
+        if !still_valid {
+            connection.cancel.cancel();
+        }
         connection.user = Some(Arc::new(user));
     }
     connection.run(socket).instrument(span).await;
@@ -92,6 +103,7 @@ struct Connection {
     /// The peer's role per document (`None`: the document does not exist
     /// for this peer), decided once per connection.
     roles: HashMap<DocumentId, Option<Role>>,
+    roles_epoch: u64,
     docs: HashSet<DocumentId>,
     /// Set by any incoming frame, cleared by each ping: a peer that has not
     /// answered since the previous ping is dead.
@@ -111,6 +123,7 @@ impl Connection {
             peer: None,
             user: None,
             roles: HashMap::new(),
+            roles_epoch: 0,
             docs: HashSet::new(),
             alive: Arc::new(AtomicBool::new(true)),
         }
@@ -131,10 +144,19 @@ impl Connection {
             )
             .in_current_span(),
         );
+        let mut roles = self.app.watch_roles();
         let result = loop {
             let frame = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => break Ok(()),
+                // Access changed somewhere: re-check this connection's roles
+                // now, not at its next message (a reader may never send one).
+                Ok(()) = roles.changed() => {
+                    match self.recheck_roles() {
+                        Ok(()) => continue,
+                        Err(e) => break Err(e),
+                    }
+                }
                 frame = stream.next() => frame,
             };
             let Some(frame) = frame else { break Ok(()) };
@@ -273,20 +295,45 @@ impl Connection {
 
     /// This connection's role in a document: from the workshop it belongs
     /// to; documents outside any workshop exist for admins only.
+    fn recheck_roles(&mut self) -> Result<(), ConnError> {
+        let epoch = self.app.roles_epoch();
+        if epoch != self.roles_epoch {
+            // Roles may have changed: any document whose role went down
+            // ends the connection (the client reconnects with its new rights).
+            let cached: Vec<(DocumentId, Option<Role>)> = self.roles.drain().collect();
+            self.roles_epoch = epoch;
+            for (d, before) in cached {
+                let now = self.compute_role(d)?;
+                if now < before {
+                    return Err(ConnError::RoleChanged);
+                }
+                self.roles.insert(d, now);
+            }
+        }
+        Ok(())
+    }
+
     fn role(&mut self, doc: DocumentId) -> Result<Option<Role>, ConnError> {
+        self.recheck_roles()?;
         if let Some(role) = self.roles.get(&doc) {
             return Ok(*role);
         }
         if self.roles.len() >= MAX_DOCS_PER_CONNECTION {
             return Err(ConnError::TooManyDocuments);
         }
+        let role = self.compute_role(doc)?;
+        self.roles.insert(doc, role);
+        Ok(role)
+    }
+
+    fn compute_role(&self, doc: DocumentId) -> Result<Option<Role>, ConnError> {
         let user = self.user.as_deref();
-        let role = match self
+        let record = self
             .app
             .workshops
             .get(&doc)
-            .map_err(|e| ConnError::Socket(e.to_string()))?
-        {
+            .map_err(|e| ConnError::Socket(e.to_string()))?;
+        Ok(match record {
             Some(w) => self
                 .app
                 .shared
@@ -294,9 +341,7 @@ impl Connection {
                 .role(user, &doc, w.is_open())
                 .map_err(|e| ConnError::Socket(e.to_string()))?,
             None => user.filter(|u| u.admin).map(|_| Role::Host),
-        };
-        self.roles.insert(doc, role);
-        Ok(role)
+        })
     }
 
     fn join(&mut self, message: Message) -> Result<(), ConnError> {

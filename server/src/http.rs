@@ -76,6 +76,11 @@ async fn sync(
     if who.is_none() && crate::api::token_of(&headers, &query).is_some() {
         return crate::api::ApiError::Unauthorized.into_response();
     }
+    // A page on another site must not act with the user's cookie.
+    let by_cookie = !query.contains_key("token") && !headers.contains_key(header::AUTHORIZATION);
+    if who.is_some() && by_cookie && crate::api::cross_site(&headers) {
+        return crate::api::ApiError::Forbidden.into_response();
+    }
     let limit = app.shared.config.max_message_bytes;
     // Counted from now, not from when the upgrade completes, so that
     // shutdown waits for connections accepted just before it.

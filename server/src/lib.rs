@@ -82,6 +82,9 @@ pub(crate) struct AppState {
     pub auth: auth::Auth,
     /// Open connections by session id, closed when the session is revoked.
     live_sessions: Mutex<HashMap<String, Vec<CancellationToken>>>,
+    /// Bumped whenever a role may have changed (visibility, revoked
+    /// memberships); connections then re-check the roles they cached.
+    roles_epoch: tokio::sync::watch::Sender<u64>,
     pub docs: Arc<docs::Docs>,
     /// Sent in `peer` messages so automerge-repo clients track our heads.
     pub storage_id: String,
@@ -143,6 +146,20 @@ impl AppState {
         let tokens = live.entry(session_id.to_owned()).or_default();
         tokens.retain(|t| !t.is_cancelled());
         tokens.push(cancel.clone());
+    }
+
+    pub fn roles_epoch(&self) -> u64 {
+        *self.roles_epoch.borrow()
+    }
+
+    /// Wakes when roles may have changed.
+    pub fn watch_roles(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.roles_epoch.subscribe()
+    }
+
+    /// Tells every connection to re-check its cached roles.
+    pub fn roles_changed(&self) {
+        self.roles_epoch.send_modify(|e| *e += 1);
     }
 
     /// Closes every open connection of a (revoked) session.
@@ -235,6 +252,7 @@ impl Server {
             workshops,
             auth,
             live_sessions: Mutex::default(),
+            roles_epoch: tokio::sync::watch::channel(0).0,
             docs,
             storage_id,
             shutdown: shutdown.clone(),

@@ -623,3 +623,87 @@ async fn a_peer_id_in_use_by_another_user_cannot_be_taken_over() {
     alice.wait_closed().await.expect("replaced");
     again.find(w.open).await.expect("find");
 }
+
+#[tokio::test]
+async fn losing_access_closes_open_connections() {
+    let w = world().await;
+    let s = &w.server;
+    // A public reader of an open workshop that becomes invite-only.
+    let public = Client::connect(&s.public_sync_url()).await;
+    public.find(w.open).await.expect("find");
+    let (status, _) = api(
+        s,
+        "PATCH",
+        &format!("/api/workshops/{}", w.open),
+        Some(json!({ "meetingType": "invite-only" })),
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let error = public.wait_error().await.expect("told");
+    assert!(error.contains("access to a document changed"), "{error}");
+    public.wait_closed().await.expect("closed");
+    let again = Client::connect(&s.public_sync_url()).await;
+    assert!(matches!(
+        again.find(w.open).await,
+        Err(ClientError::Unavailable(_))
+    ));
+
+    // A signed-in participant whose role came from a revoked invite loses
+    // that workshop, but keeps their account and their other workshops.
+    let (_, inv) = invite(s, &w.host, w.private, json!({ "role": "participant" })).await;
+    let dana = accept_invite(&s.base_url(), inv["token"].as_str().expect("token"), "Dana").await;
+    let (_, second) = invite(s, &w.host, w.open, json!({ "role": "participant" })).await;
+    let body = json!({}).to_string();
+    let (status, _, _) = http(
+        "POST",
+        &format!(
+            "{}/api/invites/{}/accept",
+            s.base_url(),
+            second["token"].as_str().expect("token")
+        ),
+        Some(&body),
+        Some(&dana),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let on_open = Client::connect(&s.sync_url_for(&dana)).await;
+    on_open.find(w.open).await.expect("find");
+    let second_id = second["invite"]["id"].as_str().expect("id");
+    let (status, _) = api(
+        s,
+        "DELETE",
+        &format!("/api/workshops/{}/invites/{second_id}", w.open),
+        None,
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(status, 204);
+    on_open
+        .wait_closed()
+        .await
+        .expect("closed: no role in that workshop any more");
+    let (status, _) = api(s, "GET", "/api/session", None, Some(&dana)).await;
+    assert_eq!(status, 200, "the account itself lives on");
+    let (status, _) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/summary", w.private),
+        None,
+        Some(&dana),
+    )
+    .await;
+    assert_eq!(status, 200, "and so does the role from the other invite");
+    let (status, _) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/summary", w.open),
+        None,
+        Some(&dana),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "the workshop is invite-only now, and Dana is no longer in it"
+    );
+}

@@ -32,6 +32,14 @@ impl TestServer {
 
     /// Starts a server on an existing data directory (for restarts).
     pub async fn start_in(data: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
+        // Server warnings and errors show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
         let mut config = Config::new(data.to_path_buf());
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

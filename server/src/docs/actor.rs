@@ -26,6 +26,9 @@ use super::{DocCommand, Docs, PeerLink};
 use crate::Shared;
 use crate::store::StoreError;
 
+/// Ephemeral (sender, session) pairs remembered for deduplication.
+const MAX_EPHEMERAL_SESSIONS: usize = 4096;
+
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
 
@@ -284,18 +287,29 @@ fn attach<'a>(
 
 impl DocActor {
     fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) {
-        let message = match sync::Message::decode(data) {
+        let mut message = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(e) => return self.reject(&from, format!("invalid automerge sync message: {e}")),
         };
         if let Err(e) = fast_sync::validate(&message) {
             return self.reject(&from, format!("invalid automerge sync message: {e}"));
         }
-        if !message.changes.is_empty()
-            && let Err(reason) = self.authorize(&from, &message)
-        {
-            tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
-            return self.reject(&from, reason);
+        if !message.changes.is_empty() {
+            match self.authorize(&from, &message) {
+                // automerge applies exactly the changes that were checked,
+                // never other bytes of the message.
+                Ok(checked) => {
+                    message.changes = checked
+                        .iter()
+                        .map(|c| c.raw_bytes().to_vec())
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+                Err(reason) => {
+                    tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
+                    return self.reject(&from, reason);
+                }
+            }
         }
         let unknown = !self.exists && self.doc.get_heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
@@ -321,8 +335,13 @@ impl DocActor {
 
     /// Decides whether the peer may make the changes a message carries, and
     /// binds new automerge actor ids to the peer's user. Nothing is applied
-    /// here; a refusal rejects the whole message.
-    fn authorize(&mut self, from: &PeerLink, message: &sync::Message) -> Result<(), String> {
+    /// here; a refusal rejects the whole message. Returns the checked
+    /// changes: the only ones that may then be applied.
+    fn authorize(
+        &mut self,
+        from: &PeerLink,
+        message: &sync::Message,
+    ) -> Result<Vec<Change>, String> {
         let Some(user) = from
             .user_id
             .as_deref()
@@ -350,13 +369,15 @@ impl DocActor {
             };
             permissions::check_participant(&self.doc, &changes, &mine)?;
         }
-        unbound.sort();
-        unbound.dedup();
         for actor in unbound {
-            // Durable with this turn's flush, before anything is acknowledged.
-            auth.bind_actor(&actor, user).map_err(|e| e.to_string())?;
+            // Atomic: of two users racing for a new actor id, one wins and
+            // the other is refused. Durable with this turn's flush, before
+            // anything is acknowledged.
+            if !auth.bind_actor(&actor, user).map_err(|e| e.to_string())? {
+                return Err("a change was made with another user's automerge actor".into());
+            }
         }
-        Ok(())
+        Ok(changes)
     }
 
     fn reject(&mut self, from: &PeerLink, reason: String) {
@@ -379,6 +400,10 @@ impl DocActor {
         }
         if attach(&mut self.peers, &from).is_none() {
             return;
+        }
+        if self.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
+            // Forgetting only risks relaying a duplicate, never losing one.
+            self.ephemeral_seen.clear();
         }
         let key = (message.sender_id.clone(), message.session_id.clone());
         match self.ephemeral_seen.get(&key) {

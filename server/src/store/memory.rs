@@ -71,6 +71,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn delete(&self, table: Table, key: &[u8]) -> Result<(), StoreError> {
+        if let Some(t) = lock(&self.tables).get_mut(&table) {
+            t.remove(key);
+        }
+        Ok(())
+    }
+
     fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
         Ok(lock(&self.tables)
             .get(&table)

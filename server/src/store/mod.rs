@@ -102,6 +102,8 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes a record (durable with the next flush).
     fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// Removes a record (durable with the next flush).
+    fn delete(&self, table: Table, key: &[u8]) -> Result<(), StoreError>;
     /// Every record of `table` whose key starts with `prefix`, in key order.
     fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
 
@@ -134,6 +136,9 @@ mod tests {
             store.get(Table::Workshops, b"w1").expect("get"),
             Some(b"one".to_vec())
         );
+        assert_eq!(store.get(Table::Workshops, b"w3").expect("get"), None);
+        store.put(Table::Workshops, b"w3", b"three").expect("put");
+        store.delete(Table::Workshops, b"w3").expect("delete");
         assert_eq!(store.get(Table::Workshops, b"w3").expect("get"), None);
         let all = store.scan(Table::Workshops, b"w").expect("scan");
         assert_eq!(

@@ -103,6 +103,11 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn delete(&self, table: Table, key: &[u8]) -> Result<(), StoreError> {
+        self.tree(table).remove(key)?;
+        Ok(())
+    }
+
     fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError> {
         self.tree(table)
             .scan_prefix(prefix)
