@@ -15,6 +15,7 @@ pub mod id;
 pub mod message;
 pub mod permissions;
 pub mod summary;
+pub mod threads;
 
 pub use codec::{DecodeError, decode, encode};
 pub use id::{DocumentId, InvalidDocumentId, InvalidPeerId, PeerId};

@@ -92,8 +92,13 @@ pub fn check_participant(
                 };
             let allowed = if own(&place.creator) {
                 touches_own
+            } else if !appendable(&place.path) {
+                false
+            } else if adding {
+                key_is_free(doc, &place, &op.key)
             } else {
-                adding && appendable(&place.path) && key_is_free(doc, &place, &op.key)
+                // Taking back what they added: their own reaction or reply.
+                !op.pred.is_empty() && !op.insert && touches_own
             };
             if !allowed {
                 return Err("participants can only change what they wrote".into());
@@ -287,6 +292,27 @@ mod tests {
         // Alice may still delete her own comment.
         let own = changes_by(&doc, 2, |tx| tx.delete(&comments, 0).expect("delete"));
         assert_eq!(check(&doc, &own, 2), Ok(()));
+    }
+
+    #[test]
+    fn participants_react_and_take_their_reaction_back() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        let comments = obj(&doc, &["threads", "t1", "comments"]);
+        let comment = doc.get(&comments, 0).expect("get").expect("comment").1;
+        let reactions = changes_by(&doc, 2, |tx| {
+            tx.put_object(&comment, "reactions", ObjType::Map)
+                .expect("reactions");
+        });
+        doc.apply_changes(reactions).expect("apply");
+        let r = doc.get(&comment, "reactions").expect("get").expect("map").1;
+        let add = changes_by(&doc, 3, |tx| tx.put(&r, "👍 03", true).expect("put"));
+        assert_eq!(check(&doc, &add, 3), Ok(()));
+        doc.apply_changes(add).expect("apply");
+        let remove = changes_by(&doc, 3, |tx| tx.delete(&r, "👍 03").expect("delete"));
+        assert_eq!(check(&doc, &remove, 3), Ok(()));
+        let remove_others = changes_by(&doc, 4, |tx| tx.delete(&r, "👍 03").expect("delete"));
+        assert!(check(&doc, &remove_others, 4).is_err());
     }
 
     #[test]
