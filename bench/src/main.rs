@@ -20,6 +20,7 @@ use clap::Parser;
 use light::{Arrivals, LightPeer};
 use protocol::DocumentId;
 
+mod anchors;
 mod light;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -37,6 +38,9 @@ struct Args {
     /// Seconds of editing per scenario.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Run only the anchor-resolution benchmark.
+    #[arg(long)]
+    anchors_only: bool,
 }
 
 struct ServerProcess {
@@ -247,6 +251,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    anchors::run();
+    if args.anchors_only {
+        return Ok(());
+    }
     println!(
         "fan-out: one document, small text edits, {} edit/s per client, {} s; server {}",
         args.rate,
