@@ -23,7 +23,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{
-    ActorId, Automerge, Cursor, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
 };
 
 use crate::summary::keys;
@@ -279,32 +279,53 @@ pub fn react<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Where an anchor is now. `text` is the section body's text as UTF-16.
-pub fn resolve(
-    doc: &Automerge,
-    body: &ObjId,
-    text: &[u16],
-    start: &str,
-    end: &str,
-    quote: &str,
-) -> Anchor {
-    let quote = utf16(quote);
-    // automerge 0.12's fast cursor lookup can disagree with its own slow one
-    // after concurrent deletions (its debug assertion fires); passing the
-    // current heads takes the slow, correct path.
-    let heads = doc.get_heads();
-    let cursor = |s: &str| {
-        Cursor::try_from(s)
-            .ok()
-            .and_then(|c| doc.get_cursor_position(body, &c, Some(&heads)).ok())
-    };
-    let (Some(s), Some(e)) = (cursor(start), cursor(end)) else {
-        return Anchor::Orphaned;
-    };
-    let e = e + 1;
-    if s < e && e <= text.len() && text[s..e] == quote[..] {
-        return Anchor::Anchored { start: s, end: e };
+/// The UTF-16 position of every visible character of a text, by the id of
+/// the operation that inserted it (the id a cursor names): one pass over the
+/// text, so resolving many cursors costs one lookup each.
+#[derive(Debug, Default)]
+pub struct TextIndex {
+    positions: std::collections::HashMap<String, usize>,
+}
+
+impl TextIndex {
+    pub fn new(doc: &Automerge, text: &ObjId) -> Self {
+        let mut positions = std::collections::HashMap::new();
+        let mut at = 0usize;
+        for item in doc.list_range(text, ..) {
+            if let ObjId::Id(ctr, actor, _) = item.id() {
+                positions.insert(format!("{ctr}@{actor}"), at);
+            }
+            at += match &item.value {
+                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
+                    s.encode_utf16().count()
+                }
+                _ => 1,
+            };
+        }
+        Self { positions }
     }
+
+    /// A cursor's position, if its character is still there.
+    fn position(&self, cursor: &str) -> Option<usize> {
+        self.positions.get(cursor.trim_start_matches('-')).copied()
+    }
+}
+
+/// Where an anchor is now. `text` is the section body's text as UTF-16 and
+/// `index` its [`TextIndex`].
+pub fn resolve(index: &TextIndex, text: &[u16], start: &str, end: &str, quote: &str) -> Anchor {
+    let quote = utf16(quote);
+    let (s, e) = (index.position(start), index.position(end));
+    if let (Some(s), Some(e)) = (s, e) {
+        let e = e + 1;
+        if s < e && e <= text.len() && text[s..e] == quote[..] {
+            return Anchor::Anchored { start: s, end: e };
+        }
+    }
+    // An end of the quote was deleted or the text between changed: the
+    // exact quote cannot be between the cursors. Look for it again, closest
+    // to a surviving end.
+    let s = s.or(e).unwrap_or(0);
     // Look for the quote again, the occurrence closest to where it was.
     if quote.is_empty() || quote.len() > text.len() {
         return Anchor::Orphaned;
@@ -323,8 +344,8 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
     let Some(all) = get_obj(doc, &ROOT, keys::THREADS) else {
         return Vec::new();
     };
-    let mut texts: std::collections::HashMap<String, Option<(ObjId, Vec<u16>)>> =
-        Default::default();
+    type Body = Option<(ObjId, Vec<u16>, TextIndex)>;
+    let mut texts: std::collections::HashMap<String, Body> = Default::default();
     let mut out = Vec::new();
     for id in doc.keys(&all) {
         let Some(t) = get_obj(doc, &all, &id) else {
@@ -337,13 +358,15 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
             .map(|a| get_str(doc, a, "quote"))
             .unwrap_or_default();
         let body = texts.entry(section.clone()).or_insert_with(|| {
-            section_body(doc, &section)
-                .map(|b| (b.clone(), utf16(&doc.text(&b).unwrap_or_default())))
+            section_body(doc, &section).map(|b| {
+                let text = utf16(&doc.text(&b).unwrap_or_default());
+                let index = TextIndex::new(doc, &b);
+                (b, text, index)
+            })
         });
         let anchor = match (body, &anchor_obj) {
-            (Some((b, text)), Some(a)) => resolve(
-                doc,
-                b,
+            (Some((_, text, index)), Some(a)) => resolve(
+                index,
                 text,
                 &get_str(doc, a, "start"),
                 &get_str(doc, a, "end"),
