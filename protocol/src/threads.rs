@@ -87,6 +87,48 @@ pub struct ThreadView {
     pub comments: Vec<CommentView>,
 }
 
+/// All entries of a map, read in one pass (cheaper than a `get` per key).
+struct Fields(std::collections::HashMap<String, (Value<'static>, ObjId)>);
+
+impl Fields {
+    fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
+        Fields(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let id = item.id();
+                    (item.key.into_owned(), (Value::from(item.value), id))
+                })
+                .collect(),
+        )
+    }
+
+    fn obj(&self, key: &str) -> Option<ObjId> {
+        match self.0.get(key) {
+            Some((Value::Object(_), id)) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    fn str(&self, doc: &impl ReadDoc, key: &str) -> String {
+        match self.0.get(key) {
+            Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_owned(),
+            Some((Value::Object(ObjType::Text), id)) => doc.text(id).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    fn bool(&self, key: &str) -> bool {
+        matches!(self.0.get(key), Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+    }
+
+    fn int(&self, key: &str) -> i64 {
+        match self.0.get(key) {
+            Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
 fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(parent, key) {
         Ok(Some((Value::Object(_), id))) => Some(id),
@@ -102,9 +144,6 @@ fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     }
 }
 
-fn get_bool(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> bool {
-    matches!(doc.get(parent, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-}
 
 fn actor_of(obj: &ObjId) -> String {
     match obj {
@@ -347,15 +386,13 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
     type Body = Option<(ObjId, Vec<u16>, TextIndex)>;
     let mut texts: std::collections::HashMap<String, Body> = Default::default();
     let mut out = Vec::new();
-    for id in doc.keys(&all) {
-        let Some(t) = get_obj(doc, &all, &id) else {
-            continue;
-        };
-        let section = get_str(doc, &t, "section");
-        let anchor_obj = get_obj(doc, &t, "anchor");
-        let quote = anchor_obj
+    for (id, (_, t)) in Fields::of(doc, &all).0 {
+        let thread = Fields::of(doc, &t);
+        let section = thread.str(doc, "section");
+        let anchor = thread.obj("anchor").map(|a| Fields::of(doc, &a));
+        let quote = anchor
             .as_ref()
-            .map(|a| get_str(doc, a, "quote"))
+            .map(|a| a.str(doc, "quote"))
             .unwrap_or_default();
         let body = texts.entry(section.clone()).or_insert_with(|| {
             section_body(doc, &section).map(|b| {
@@ -364,23 +401,22 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
                 (b, text, index)
             })
         });
-        let anchor = match (body, &anchor_obj) {
+        let resolved_anchor = match (body, &anchor) {
             (Some((_, text, index)), Some(a)) => resolve(
                 index,
                 text,
-                &get_str(doc, a, "start"),
-                &get_str(doc, a, "end"),
+                &a.str(doc, "start"),
+                &a.str(doc, "end"),
                 &quote,
             ),
             _ => Anchor::Orphaned,
         };
-        let comments = get_obj(doc, &t, "comments")
+        let comments = thread
+            .obj("comments")
             .map(|list| {
-                (0..doc.length(&list))
-                    .filter_map(|i| match doc.get(&list, i) {
-                        Ok(Some((Value::Object(ObjType::Map), c))) => Some(comment_view(doc, &c)),
-                        _ => None,
-                    })
+                doc.list_range(&list, ..)
+                    .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+                    .map(|item| comment_view(doc, &item.id()))
                     .collect()
             })
             .unwrap_or_default();
@@ -389,33 +425,32 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
             id,
             section,
             quote,
-            resolved: get_str(doc, &t, "status") == "resolved",
-            anchor,
+            resolved: thread.str(doc, "status") == "resolved",
+            anchor: resolved_anchor,
             comments,
         });
     }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 
 fn comment_view(doc: &Automerge, c: &ObjId) -> CommentView {
-    let reactions = get_obj(doc, c, "reactions")
+    let f = Fields::of(doc, c);
+    let reactions = f
+        .obj("reactions")
         .map(|r| {
             doc.keys(&r)
                 .filter_map(|k| k.split_once(' ').map(|(e, a)| (e.to_owned(), a.to_owned())))
                 .collect()
         })
         .unwrap_or_default();
-    let created_at = match doc.get(c, "createdAt") {
-        Ok(Some((Value::Scalar(s), _))) => s.as_i64().unwrap_or(0),
-        _ => 0,
-    };
     CommentView {
-        id: get_str(doc, c, "id"),
-        body: get_str(doc, c, "body"),
+        id: f.str(doc, "id"),
+        body: f.str(doc, "body"),
         author: actor_of(c),
-        created_at,
-        edited: get_bool(doc, c, "edited"),
-        deleted: get_bool(doc, c, "deleted"),
+        created_at: f.int("createdAt"),
+        edited: f.bool("edited"),
+        deleted: f.bool("deleted"),
         reactions,
     }
 }
