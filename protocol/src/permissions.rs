@@ -91,7 +91,10 @@ pub fn check_participant(
                     _ => true,
                 };
             let allowed = if own(&place.creator) {
-                touches_own
+                // In their own objects they set any field (e.g. reopen their
+                // thread after a host resolved it), but never remove text or
+                // entries someone else inserted into them.
+                matches!(op.key, Key::Map(_)) || touches_own
             } else if !appendable(&place.path) {
                 false
             } else if adding {

@@ -52,7 +52,8 @@ impl From<automerge::AutomergeError> for ThreadError {
 }
 
 /// Where a thread's anchor is now, in UTF-16 positions of its section body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
 pub enum Anchor {
     /// The cursors still enclose exactly the quote.
     Anchored { start: usize, end: usize },
@@ -62,7 +63,8 @@ pub enum Anchor {
     Orphaned,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommentView {
     pub id: String,
     pub body: String,
@@ -75,7 +77,8 @@ pub struct CommentView {
     pub reactions: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreadView {
     pub id: String,
     pub section: String,
@@ -143,7 +146,6 @@ fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
         _ => String::new(),
     }
 }
-
 
 fn actor_of(obj: &ObjId) -> String {
     match obj {

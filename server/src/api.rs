@@ -253,6 +253,46 @@ pub async fn authors(
     Ok(Json(serde_json::Value::Object(out)))
 }
 
+/// The verified author behind an automerge actor (hex), as JSON.
+fn author_json(app: &AppState, actor_hex: &str) -> Result<serde_json::Value, ApiError> {
+    let Ok(actor) = hex::decode(actor_hex) else {
+        return Ok(json!(null));
+    };
+    Ok(match app.auth.actor_owner(&actor)?.as_deref() {
+        Some(crate::workshops::SYSTEM_USER) => json!({ "userId": "system", "name": "Synpunkt" }),
+        Some(user_id) => match app.auth.user(user_id)? {
+            Some(u) => json!({ "userId": u.id, "name": u.name }),
+            None => json!(null),
+        },
+        None => json!(null),
+    })
+}
+
+/// The comment threads, with anchors resolved and verified authors.
+pub async fn threads(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(&app, &(headers.clone(), query))?;
+    let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
+    let workshops = app.workshops.clone();
+    let threads = tokio::task::spawn_blocking(move || workshops.threads(&doc))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut out = Vec::new();
+    for t in threads {
+        let mut v = serde_json::to_value(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
+        v["authorName"] = author_json(&app, &t.author)?["name"].clone();
+        for (i, c) in t.comments.iter().enumerate() {
+            v["comments"][i]["authorName"] = author_json(&app, &c.author)?["name"].clone();
+        }
+        out.push(v);
+    }
+    Ok(Json(json!(out)))
+}
+
 pub async fn export_markdown(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,

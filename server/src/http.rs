@@ -48,6 +48,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         )
         .route("/api/workshops/{id}/summary", get(crate::api::summary))
         .route("/api/workshops/{id}/authors", get(crate::api::authors))
+        .route("/api/workshops/{id}/threads", get(crate::api::threads))
         .route(
             "/api/workshops/{id}/export.md",
             get(crate::api::export_markdown),

@@ -162,6 +162,17 @@ impl Workshops {
         }
     }
 
+    /// The document's comment threads, anchors resolved.
+    pub fn threads(
+        &self,
+        id: &DocumentId,
+    ) -> Result<Vec<protocol::threads::ThreadView>, WorkshopError> {
+        Ok(self
+            .load(id)?
+            .map(|doc| protocol::threads::threads(&doc))
+            .unwrap_or_default())
+    }
+
     /// Every automerge actor that wrote in the document, with the user the
     /// server bound it to (`system` for the server's own).
     pub fn authors(&self, id: &DocumentId) -> Result<Vec<(String, Option<String>)>, WorkshopError> {

@@ -707,3 +707,85 @@ async fn losing_access_closes_open_connections() {
         "the workshop is invite-only now, and Dana is no longer in it"
     );
 }
+
+#[tokio::test]
+async fn comment_threads_over_the_socket_with_verified_authors() {
+    use protocol::threads;
+    let w = world().await;
+    let alice = Client::connect(&w.server.sync_url_for(&w.alice)).await;
+    let bob = Client::connect(&w.server.sync_url_for(&w.bob)).await;
+    let host = Client::connect(&w.server.sync_url_for(&w.host)).await;
+    for c in [&alice, &bob, &host] {
+        c.find(w.open).await.expect("find");
+    }
+    // Alice selects "😀 — ATMP" and starts a thread.
+    let text = "Läkemedelsverket 😀 — ATMP";
+    let start = text[..text.find('😀').expect("emoji")]
+        .encode_utf16()
+        .count();
+    let end = text.encode_utf16().count();
+    alice.change(w.open, |tx| {
+        threads::create_thread(tx, "t1", "issue", start, end, "Vad menas här?", 1).expect("thread");
+    });
+    alice.wait_acked(w.open).await.expect("accepted");
+    bob.wait_heads(w.open, &alice.heads(w.open))
+        .await
+        .expect("bob sees it");
+    // Bob replies and reacts; the host resolves; Alice reopens her thread.
+    let bob_actor = bob.read(w.open, |d| d.get_actor().clone());
+    bob.change(w.open, |tx| {
+        threads::add_comment(tx, "t1", "c-bob", "Cell- och genterapi.", 2).expect("reply");
+        threads::react(tx, "t1", "t1-0", "👍", &bob_actor, true).expect("react");
+    });
+    bob.wait_acked(w.open).await.expect("accepted");
+    host.wait_heads(w.open, &bob.heads(w.open))
+        .await
+        .expect("host sees it");
+    host.change(w.open, |tx| {
+        threads::set_resolved(tx, "t1", true).expect("resolve")
+    });
+    host.wait_acked(w.open).await.expect("accepted");
+    alice
+        .wait_heads(w.open, &host.heads(w.open))
+        .await
+        .expect("alice sees it");
+    alice.change(w.open, |tx| {
+        threads::set_resolved(tx, "t1", false).expect("reopen")
+    });
+    alice.wait_acked(w.open).await.expect("accepted");
+
+    // Bob may not edit Alice's comment.
+    bob.wait_heads(w.open, &alice.heads(w.open))
+        .await
+        .expect("bob up to date");
+    bob.change(w.open, |tx| {
+        threads::edit_comment(tx, "t1", "t1-0", "Ändrat av Bob").expect("edit")
+    });
+    let error = bob.wait_error().await.expect("refused");
+    assert!(error.contains("only change what they wrote"), "{error}");
+
+    // Anyone who can read the workshop sees the thread with verified names.
+    let (status, list) = api(
+        &w.server,
+        "GET",
+        &format!("/api/workshops/{}/threads", w.open),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let t = &list[0];
+    assert_eq!(t["id"], "t1");
+    assert_eq!(t["quote"], "😀 — ATMP");
+    assert_eq!(
+        t["anchor"],
+        json!({ "state": "anchored", "start": start, "end": end })
+    );
+    assert_eq!(t["resolved"], false);
+    assert_eq!(t["authorName"], "Alice");
+    assert_eq!(t["comments"][0]["body"], "Vad menas här?");
+    assert_eq!(t["comments"][0]["authorName"], "Alice");
+    assert_eq!(t["comments"][0]["reactions"][0][0], "👍");
+    assert_eq!(t["comments"][1]["authorName"], "Bob");
+    assert_eq!(t["comments"][1]["body"], "Cell- och genterapi.");
+}
