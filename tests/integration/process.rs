@@ -91,7 +91,9 @@ async fn an_acknowledged_change_survives_kill_9() {
     for i in 0..20 {
         a.splice(doc, 0, 0, &format!("{i} "));
     }
-    a.wait_acked(doc).await.expect("acknowledged");
+    if let Err(e) = a.wait_acked(doc).await {
+        panic!("not acknowledged: {e}; {}", a.debug_state(doc));
+    }
     let expected = (a.text(doc), a.heads(doc));
     server.signal("KILL");
     let admin = server.admin_token().to_owned();

@@ -203,3 +203,23 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
     drop(ws);
     server.shutdown().await;
 }
+
+/// A peer that sends many changes in a row must hear that the server has the
+/// last of them, even when its own follow-up message (saying it has nothing
+/// more) reaches the server in the same turn as that last change: automerge
+/// alone would then stay silent. Multi-threaded, so that the server batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_edits_is_acknowledged() {
+    let server = TestServer::start().await;
+    for round in 0..30 {
+        let a = Client::connect(&server.sync_url()).await;
+        let doc = a.create(SEED_TEXT).await;
+        for i in 0..20 {
+            a.splice(doc, 0, 0, &format!("{i} "));
+        }
+        if let Err(e) = a.wait_acked(doc).await {
+            panic!("round {round}: {e}; {}", a.debug_state(doc));
+        }
+    }
+    server.shutdown().await;
+}

@@ -468,6 +468,22 @@ impl Client {
         }
     }
 
+    /// The sync state towards the server, for failure messages.
+    pub fn debug_state(&self, id: DocumentId) -> String {
+        let inner = self.lock();
+        let s = inner.docs.get(&id).expect("document is open");
+        format!(
+            "heads {:?}, their_heads {:?}, shared {:?}, last_sent {:?}, sent {}, in_flight {}, have_responded {}",
+            s.doc.get_heads(),
+            s.sync.their_heads,
+            s.sync.shared_heads,
+            s.sync.last_sent_heads,
+            s.sync.sent_hashes.len(),
+            s.sync.in_flight,
+            s.sync.have_responded
+        )
+    }
+
     pub fn errors(&self) -> Vec<String> {
         self.lock().errors.clone()
     }

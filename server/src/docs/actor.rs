@@ -199,11 +199,17 @@ impl DocActor {
         let before = self.doc.get_heads();
         // Peers that sent a sync message this turn and expect an answer.
         let mut to_answer = HashSet::new();
+        // Peers whose messages brought changes: they must hear that we have
+        // them, even where automerge would stay silent.
+        let mut contributors = HashSet::new();
         for command in batch {
             match command {
                 DocCommand::Sync { from, kind, data } => {
                     to_answer.insert(from.peer_id.clone());
-                    self.receive_sync(from, kind, &data);
+                    let peer = from.peer_id.clone();
+                    if self.receive_sync(from, kind, &data) {
+                        contributors.insert(peer);
+                    }
                 }
                 DocCommand::Ephemeral { from, message } => self.relay_ephemeral(from, message),
                 DocCommand::Leave { peer_id, conn_id } => {
@@ -221,9 +227,9 @@ impl DocActor {
         if self.doc.get_heads() != before {
             self.persist(&before).await?;
             // New changes: every peer may need them.
-            self.send_sync_messages(None);
+            self.send_sync_messages(None, &contributors);
         } else {
-            self.send_sync_messages(Some(&to_answer));
+            self.send_sync_messages(Some(&to_answer), &contributors);
         }
         if !self.compaction_blocked
             && self.chunks_since_snapshot >= self.shared.config.compact_after_chunks
@@ -286,13 +292,18 @@ fn attach<'a>(
 }
 
 impl DocActor {
-    fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) {
+    /// Receives one sync message; returns whether it brought changes.
+    fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) -> bool {
         let mut message = match sync::Message::decode(data) {
             Ok(m) => m,
-            Err(e) => return self.reject(&from, format!("invalid automerge sync message: {e}")),
+            Err(e) => {
+                self.reject(&from, format!("invalid automerge sync message: {e}"));
+                return false;
+            }
         };
         if let Err(e) = fast_sync::validate(&message) {
-            return self.reject(&from, format!("invalid automerge sync message: {e}"));
+            self.reject(&from, format!("invalid automerge sync message: {e}"));
+            return false;
         }
         if !message.changes.is_empty() {
             match self.authorize(&from, &message) {
@@ -307,14 +318,15 @@ impl DocActor {
                 }
                 Err(reason) => {
                     tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
-                    return self.reject(&from, reason);
+                    self.reject(&from, reason);
+                    return false;
                 }
             }
         }
         let unknown = !self.exists && self.doc.get_heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
             let Some(state) = attach(&mut self.peers, &from) else {
-                return;
+                return false;
             };
             state.awaiting_doc = true;
             from.outbox.send(Message::DocUnavailable {
@@ -322,15 +334,18 @@ impl DocActor {
                 target_id: from.peer_id.clone(),
                 document_id: self.id,
             });
-            return;
+            return false;
         }
         let Some(state) = attach(&mut self.peers, &from) else {
-            return;
+            return false;
         };
         state.awaiting_doc = false;
+        let brings_changes = !message.changes.is_empty();
         if let Err(e) = fast_sync::receive_sync_message(&mut self.doc, &mut state.sync, message) {
             self.reject(&from, format!("automerge rejected the sync message: {e}"));
+            return false;
         }
+        brings_changes
     }
 
     /// Decides whether the peer may make the changes a message carries, and
@@ -444,7 +459,12 @@ impl DocActor {
     /// the same state (in a busy document, most of them: they all
     /// acknowledged the same heads) get the same message, so it is computed
     /// once per distinct state in this turn.
-    fn send_sync_messages(&mut self, only: Option<&HashSet<PeerId>>) {
+    ///
+    /// Peers in `confirm` brought changes this turn and always get a
+    /// message with our heads: automerge stays silent when the peer's
+    /// follow-up message already showed equal heads, and the peer would
+    /// never learn that its changes are stored.
+    fn send_sync_messages(&mut self, only: Option<&HashSet<PeerId>>, confirm: &HashSet<PeerId>) {
         let server = &self.shared.peer_id;
         let mut memo: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
         self.peers.retain(|peer_id, peer| {
@@ -455,10 +475,11 @@ impl DocActor {
                 return !peer.outbox.is_closed();
             }
             peer.awaiting_doc = false;
-            if fast_sync::nothing_to_send(&self.doc, &peer.sync) {
+            let must_confirm = confirm.contains(peer_id);
+            if !must_confirm && fast_sync::nothing_to_send(&self.doc, &peer.sync) {
                 return !peer.outbox.is_closed();
             }
-            let (data, next) = memo
+            let (mut data, next) = memo
                 .entry(peer.sync.clone())
                 .or_insert_with_key(|before| {
                     let mut state = before.clone();
@@ -470,6 +491,14 @@ impl DocActor {
                 })
                 .clone();
             peer.sync = next;
+            if data.is_none() && must_confirm {
+                // Forget what we last told them, so the generator speaks.
+                peer.sync.last_sent_heads.clear();
+                data = self
+                    .doc
+                    .generate_sync_message(&mut peer.sync)
+                    .map(|m| m.encode());
+            }
             let Some(data) = data else {
                 return !peer.outbox.is_closed();
             };
