@@ -233,21 +233,12 @@ pub async fn authors(
     let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
     let workshops = app.workshops.clone();
-    let actors = tokio::task::spawn_blocking(move || workshops.authors(&doc))
+    let actors = tokio::task::spawn_blocking(move || workshops.actors(&doc))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut out = serde_json::Map::new();
-    for (actor, owner) in actors {
-        let author = match owner.as_deref() {
-            Some(crate::workshops::SYSTEM_USER) => {
-                json!({ "userId": "system", "name": "Synpunkt" })
-            }
-            Some(user_id) => match app.auth.user(user_id)? {
-                Some(u) => json!({ "userId": u.id, "name": u.name }),
-                None => json!(null),
-            },
-            None => json!(null),
-        };
+    for actor in actors {
+        let author = author_json(&app, &actor)?;
         out.insert(actor, author);
     }
     Ok(Json(serde_json::Value::Object(out)))

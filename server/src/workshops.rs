@@ -173,28 +173,18 @@ impl Workshops {
             .unwrap_or_default())
     }
 
-    /// Every automerge actor that wrote in the document, with the user the
-    /// server bound it to (`system` for the server's own).
-    pub fn authors(&self, id: &DocumentId) -> Result<Vec<(String, Option<String>)>, WorkshopError> {
+    /// Every automerge actor (hex) that wrote in the document.
+    pub fn actors(&self, id: &DocumentId) -> Result<Vec<String>, WorkshopError> {
         let Some(doc) = self.load(id)? else {
             return Ok(Vec::new());
         };
-        let mut actors: Vec<automerge::ActorId> = doc
+        let mut actors: Vec<String> = doc
             .get_changes(&[])
             .iter()
-            .map(|c| c.actor_id().clone())
+            .map(|c| c.actor_id().to_hex_string())
             .collect();
         actors.sort();
         actors.dedup();
-        actors
-            .into_iter()
-            .map(|a| {
-                let owner = self
-                    .store
-                    .get(Table::Actors, a.to_bytes())?
-                    .map(|v| String::from_utf8_lossy(&v).into_owned());
-                Ok((a.to_hex_string(), owner))
-            })
-            .collect()
+        Ok(actors)
     }
 }
