@@ -203,13 +203,27 @@ pub async fn get(
     Ok(Json(value))
 }
 
-async fn summary_of(app: &Arc<AppState>, caller: &Caller, id: &str) -> Result<Summary, ApiError> {
+/// Reads a workshop's stored document (off the async workers) if the
+/// caller may see the workshop.
+async fn read_workshop<T: Send + 'static>(
+    app: &Arc<AppState>,
+    caller: &Caller,
+    id: &str,
+    read: impl FnOnce(&crate::workshops::Workshops, &DocumentId) -> Result<T, WorkshopError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
     let user = user_of(app, caller)?;
     let (doc, _, _) = workshop_for(app, user.as_ref(), id)?;
     let workshops = app.workshops.clone();
-    tokio::task::spawn_blocking(move || workshops.summary(&doc))
+    Ok(tokio::task::spawn_blocking(move || read(&workshops, &doc))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .map_err(|e| ApiError::Internal(e.to_string()))??)
+}
+
+async fn summary_of(app: &Arc<AppState>, caller: &Caller, id: &str) -> Result<Summary, ApiError> {
+    read_workshop(app, caller, id, |w, doc| w.summary(doc))
+        .await?
         .ok_or(ApiError::NotFound)
 }
 
@@ -230,12 +244,7 @@ pub async fn authors(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers.clone(), query))?;
-    let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
-    let workshops = app.workshops.clone();
-    let actors = tokio::task::spawn_blocking(move || workshops.actors(&doc))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let actors = read_workshop(&app, &(headers, query), &id, |w, doc| w.actors(doc)).await?;
     let mut out = serde_json::Map::new();
     for actor in actors {
         let author = author_json(&app, &actor)?;
@@ -266,12 +275,7 @@ pub async fn threads(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(&app, &(headers.clone(), query))?;
-    let (doc, _, _) = workshop_for(&app, user.as_ref(), &id)?;
-    let workshops = app.workshops.clone();
-    let threads = tokio::task::spawn_blocking(move || workshops.threads(&doc))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let threads = read_workshop(&app, &(headers, query), &id, |w, doc| w.threads(doc)).await?;
     let mut out = Vec::new();
     for t in threads {
         let mut v = serde_json::to_value(&t).map_err(|e| ApiError::Internal(e.to_string()))?;
