@@ -10,6 +10,9 @@
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
 pub mod codec;
+pub mod contributions;
+pub mod diff;
+pub mod drafts;
 pub mod fast_sync;
 pub mod id;
 pub mod message;

@@ -38,15 +38,15 @@ struct Place {
     existing: Option<automerge::ObjId>,
 }
 
-/// Checks that every change is one a participant writing with `own`
-/// actors may make to `doc`. Changes must be in causal order and not yet
-/// applied to `doc`.
-pub fn check_participant(
+/// Calls `check` with every operation of `changes` and the place of the
+/// object it writes in (and the root key it falls under). Changes must be in
+/// causal order and not yet applied to `doc`; objects they make themselves
+/// are tracked as they go.
+fn each_op(
     doc: &Automerge,
     changes: &[Change],
-    own: &dyn Fn(&ActorId) -> bool,
+    mut check: impl FnMut(&Place, &automerge::legacy::Op, &str) -> Result<(), String>,
 ) -> Result<(), String> {
-    // Objects made by these changes themselves.
     let mut made: HashMap<(u64, ActorId), Place> = HashMap::new();
     for change in changes {
         let expanded = change.decode();
@@ -64,48 +64,20 @@ pub fn check_participant(
                     None => existing_place(doc, id)?,
                 },
             };
-            let Some(Step::Key(top)) = place.path.first().cloned().or_else(|| match &op.key {
-                Key::Map(k) => Some(Step::Key(k.to_string())),
-                Key::Seq(_) => None,
-            }) else {
-                return Err("participants cannot change the summary".into());
+            let top = match place.path.first() {
+                Some(Step::Key(k)) => k.clone(),
+                Some(Step::Index) => return Err("an operation does not fit its object".into()),
+                None => match &op.key {
+                    Key::Map(k) => k.to_string(),
+                    Key::Seq(_) => return Err("an operation does not fit its object".into()),
+                },
             };
-            if place.path.is_empty() || Area::of_root_key(&top) == Area::Summary {
-                return Err("participants cannot change the summary".into());
-            }
             // Keys must fit the object: names in maps, elements in sequences.
             let is_map = matches!(place.kind, ObjType::Map | ObjType::Table);
             if is_map != matches!(op.key, Key::Map(_)) || (op.insert && is_map) {
                 return Err("an operation does not fit its object".into());
             }
-            let adding = op.pred.is_empty()
-                && matches!(op.action, OpType::Make(_) | OpType::Put(_))
-                && (op.insert || matches!(op.key, Key::Map(_)));
-            // Everything the operation overwrites or deletes must be theirs:
-            // owning a container (a thread) is not owning its entries.
-            let touches_own = op.pred.iter().all(|p| own(p.actor()))
-                && match &op.key {
-                    Key::Seq(automerge::legacy::ElementId::Id(elem)) if !op.insert => {
-                        own(elem.actor())
-                    }
-                    _ => true,
-                };
-            let allowed = if own(&place.creator) {
-                // In their own objects they set any field (e.g. reopen their
-                // thread after a host resolved it), but never remove text or
-                // entries someone else inserted into them.
-                matches!(op.key, Key::Map(_)) || touches_own
-            } else if !appendable(&place.path) {
-                false
-            } else if adding {
-                key_is_free(doc, &place, &op.key)
-            } else {
-                // Taking back what they added: their own reaction or reply.
-                !op.pred.is_empty() && !op.insert && touches_own
-            };
-            if !allowed {
-                return Err("participants can only change what they wrote".into());
-            }
+            check(&place, op, &top)?;
             if let OpType::Make(kind) = op.action {
                 let mut path = place.path.clone();
                 path.push(match &op.key {
@@ -127,6 +99,66 @@ pub fn check_participant(
     Ok(())
 }
 
+/// Checks that every change is one a participant writing with `own`
+/// actors may make to `doc`. Changes must be in causal order and not yet
+/// applied to `doc`.
+pub fn check_participant(
+    doc: &Automerge,
+    changes: &[Change],
+    own: &dyn Fn(&ActorId) -> bool,
+) -> Result<(), String> {
+    each_op(doc, changes, |place, op, top| {
+        if place.path.is_empty() || Area::of_root_key(top) == Area::Summary {
+            return Err("participants cannot change the summary".into());
+        }
+        let adding = op.pred.is_empty()
+            && matches!(op.action, OpType::Make(_) | OpType::Put(_))
+            && (op.insert || matches!(op.key, Key::Map(_)));
+        // Everything the operation overwrites or deletes must be theirs:
+        // owning a container (a thread) is not owning its entries.
+        let touches_own = op.pred.iter().all(|p| own(p.actor()))
+            && match &op.key {
+                Key::Seq(automerge::legacy::ElementId::Id(elem)) if !op.insert => own(elem.actor()),
+                _ => true,
+            };
+        let reserved = matches!(&op.key, Key::Map(k) if reserved_key(&place.path, k));
+        let allowed = if reserved {
+            false
+        } else if own(&place.creator) {
+            // In their own objects they set any field (e.g. reopen their
+            // thread after a host resolved it), but never remove text or
+            // entries someone else inserted into them.
+            matches!(op.key, Key::Map(_)) || touches_own
+        } else if !appendable(&place.path) {
+            false
+        } else if adding {
+            key_is_free(doc, place, &op.key)
+        } else {
+            // Taking back what they added: their own reaction or reply.
+            !op.pred.is_empty() && !op.insert && touches_own
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err("participants can only change what they wrote".into())
+        }
+    })
+}
+
+/// Checks that changes to a draft (a participant's copy of a summary) only
+/// edit the summary itself: workshop metadata, sections and actions. A
+/// draft never carries comments or contributions, so merging it cannot
+/// touch anyone else's.
+pub fn check_drafter(doc: &Automerge, changes: &[Change]) -> Result<(), String> {
+    each_op(doc, changes, |place, _, top| {
+        if place.path.is_empty() || !matches!(top, keys::WORKSHOP | keys::SECTIONS | keys::ACTIONS)
+        {
+            return Err("a draft may only change the summary's text, metadata and actions".into());
+        }
+        Ok(())
+    })
+}
+
 /// Adding under a map key someone else's object already has would make a
 /// conflict that hides their entry: only new keys may be added.
 fn key_is_free(doc: &Automerge, place: &Place, key: &Key) -> bool {
@@ -135,6 +167,13 @@ fn key_is_free(doc: &Automerge, place: &Place, key: &Key) -> bool {
     };
     doc.get_all(obj, name.as_str())
         .is_ok_and(|values| values.is_empty())
+}
+
+/// Keys only hosts write, even in a participant's own objects: the review
+/// of a contribution.
+fn reserved_key(path: &[Step], key: &str) -> bool {
+    matches!(path, [Step::Key(top), _] if top == keys::CONTRIBUTIONS)
+        && key == crate::contributions::REVIEW
 }
 
 /// Containers anyone taking part may add to (but not edit in).
@@ -344,5 +383,55 @@ mod tests {
             tx.put(&thread, "resolved", true).expect("put")
         });
         assert_eq!(check(&doc, &resolve_own, 2), Ok(()));
+    }
+
+    #[test]
+    fn participants_propose_but_never_review() {
+        let mut doc = summary_doc();
+        let propose = changes_by(&doc, 2, |tx| {
+            crate::contributions::propose(
+                tx,
+                "c1",
+                &crate::contributions::Proposal::Action {
+                    text: "Ring regionerna".into(),
+                    owner: String::new(),
+                    due: String::new(),
+                },
+                "",
+                0,
+            )
+            .expect("propose");
+        });
+        assert_eq!(check(&doc, &propose, 2), Ok(()));
+        doc.apply_changes(propose).expect("apply");
+        let c = obj(&doc, &["contributions", "c1"]);
+        let withdraw = changes_by(&doc, 2, |tx| tx.put(&c, "withdrawn", true).expect("put"));
+        assert_eq!(check(&doc, &withdraw, 2), Ok(()));
+        let self_accept = changes_by(&doc, 2, |tx| {
+            let r = tx.put_object(&c, "review", ObjType::Map).expect("review");
+            tx.put(&r, "state", "accepted").expect("put");
+        });
+        assert!(check(&doc, &self_accept, 2).is_err());
+        let others = changes_by(&doc, 3, |tx| tx.put(&c, "withdrawn", true).expect("put"));
+        assert!(check(&doc, &others, 3).is_err());
+    }
+
+    #[test]
+    fn drafts_change_only_the_summary() {
+        let doc = summary_doc();
+        let sections = obj(&doc, &["sections"]);
+        let section = doc.get(&sections, 0).expect("get").expect("section").1;
+        let body = doc.get(&section, "body").expect("get").expect("body").1;
+        let edit = changes_by(&doc, 2, |tx| {
+            tx.splice_text(&body, 0, 0, "Ny text. ").expect("splice")
+        });
+        assert_eq!(check_drafter(&doc, &edit), Ok(()));
+        let threads = obj(&doc, &["threads"]);
+        let thread = changes_by(&doc, 2, |tx| {
+            tx.put_object(&threads, "t1", ObjType::Map).expect("thread");
+        });
+        assert!(check_drafter(&doc, &thread).is_err());
+        let root = changes_by(&doc, 2, |tx| tx.put(ROOT, "schemaVersion", 9).expect("put"));
+        assert!(check_drafter(&doc, &root).is_err());
     }
 }

@@ -91,10 +91,10 @@ pub struct ThreadView {
 }
 
 /// All entries of a map, read in one pass (cheaper than a `get` per key).
-struct Fields(std::collections::HashMap<String, (Value<'static>, ObjId)>);
+pub(crate) struct Fields(pub(crate) std::collections::HashMap<String, (Value<'static>, ObjId)>);
 
 impl Fields {
-    fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
+    pub(crate) fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
         Fields(
             doc.map_range(obj, ..)
                 .map(|item| {
@@ -105,14 +105,14 @@ impl Fields {
         )
     }
 
-    fn obj(&self, key: &str) -> Option<ObjId> {
+    pub(crate) fn obj(&self, key: &str) -> Option<ObjId> {
         match self.0.get(key) {
             Some((Value::Object(_), id)) => Some(id.clone()),
             _ => None,
         }
     }
 
-    fn str(&self, doc: &impl ReadDoc, key: &str) -> String {
+    pub(crate) fn str(&self, doc: &impl ReadDoc, key: &str) -> String {
         match self.0.get(key) {
             Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_owned(),
             Some((Value::Object(ObjType::Text), id)) => doc.text(id).unwrap_or_default(),
@@ -120,11 +120,11 @@ impl Fields {
         }
     }
 
-    fn bool(&self, key: &str) -> bool {
+    pub(crate) fn bool(&self, key: &str) -> bool {
         matches!(self.0.get(key), Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
     }
 
-    fn int(&self, key: &str) -> i64 {
+    pub(crate) fn int(&self, key: &str) -> i64 {
         match self.0.get(key) {
             Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
             _ => 0,
@@ -132,14 +132,14 @@ impl Fields {
     }
 }
 
-fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Option<ObjId> {
+pub(crate) fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(parent, key) {
         Ok(Some((Value::Object(_), id))) => Some(id),
         _ => None,
     }
 }
 
-fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
+pub(crate) fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     match doc.get(parent, key) {
         Ok(Some((Value::Scalar(s), _))) => s.as_str().unwrap_or_default().to_owned(),
         Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).unwrap_or_default(),
@@ -147,7 +147,7 @@ fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     }
 }
 
-fn actor_of(obj: &ObjId) -> String {
+pub(crate) fn actor_of(obj: &ObjId) -> String {
     match obj {
         ObjId::Id(_, actor, _) => actor.to_hex_string(),
         ObjId::Root => String::new(),
@@ -168,11 +168,11 @@ pub fn section_body(doc: &impl ReadDoc, section: &str) -> Option<ObjId> {
     })
 }
 
-fn utf16(s: &str) -> Vec<u16> {
+pub(crate) fn utf16(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
-fn from_utf16(units: &[u16]) -> String {
+pub(crate) fn from_utf16(units: &[u16]) -> String {
     String::from_utf16_lossy(units)
 }
 
@@ -186,6 +186,24 @@ pub fn create_thread<T: Transactable + ReadDoc>(
     body: &str,
     now_ms: i64,
 ) -> Result<(), ThreadError> {
+    let threads = get_obj(tx, &ROOT, keys::THREADS).ok_or(ThreadError::NoThread)?;
+    let t = tx.put_object(&threads, thread_id, ObjType::Map)?;
+    tx.put(&t, "section", section)?;
+    tx.put(&t, "status", "open")?;
+    put_anchor(tx, &t, section, start, end)?;
+    tx.put_object(&t, "comments", ObjType::List)?;
+    add_comment(tx, thread_id, &format!("{thread_id}-0"), body, now_ms)
+}
+
+/// Writes `parent.anchor`: cursors on the first and last character of
+/// `[start, end)` (UTF-16) of a section's body, the quote, and context.
+pub(crate) fn put_anchor<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    section: &str,
+    start: usize,
+    end: usize,
+) -> Result<(), ThreadError> {
     let text_obj = section_body(tx, section).ok_or(ThreadError::NoSection)?;
     let text = utf16(&tx.text(&text_obj)?);
     if start >= end || end > text.len() {
@@ -193,11 +211,7 @@ pub fn create_thread<T: Transactable + ReadDoc>(
     }
     let first = tx.get_cursor_moving(&text_obj, start, None, MoveCursor::After)?;
     let last = tx.get_cursor_moving(&text_obj, end - 1, None, MoveCursor::Before)?;
-    let threads = get_obj(tx, &ROOT, keys::THREADS).ok_or(ThreadError::NoThread)?;
-    let t = tx.put_object(&threads, thread_id, ObjType::Map)?;
-    tx.put(&t, "section", section)?;
-    tx.put(&t, "status", "open")?;
-    let a = tx.put_object(&t, "anchor", ObjType::Map)?;
+    let a = tx.put_object(parent, "anchor", ObjType::Map)?;
     tx.put(&a, "start", first.to_string())?;
     tx.put(&a, "end", last.to_string())?;
     tx.put(&a, "quote", from_utf16(&text[start..end]))?;
@@ -211,8 +225,7 @@ pub fn create_thread<T: Transactable + ReadDoc>(
         "after",
         from_utf16(&text[end..(end + CONTEXT).min(text.len())]),
     )?;
-    tx.put_object(&t, "comments", ObjType::List)?;
-    add_comment(tx, thread_id, &format!("{thread_id}-0"), body, now_ms)
+    Ok(())
 }
 
 fn thread_obj(doc: &impl ReadDoc, thread_id: &str) -> Result<ObjId, ThreadError> {
