@@ -14,6 +14,7 @@ pub mod contributions;
 pub mod diff;
 pub mod drafts;
 pub mod fast_sync;
+pub mod history;
 pub mod id;
 pub mod message;
 pub mod permissions;

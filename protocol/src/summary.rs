@@ -17,14 +17,18 @@
 //! │   └── { id: str, heading: text, body: text }
 //! ├── actions: list<map>                       hosts only
 //! │   └── { id: str, text: text, owner: str, due: str, status: str }
-//! ├── threads: map<threadId, map>              comment threads (participants add)
-//! └── contributions: map<id, map>              proposed changes (participants add)
+//! ├── threads: map<threadId, map>              comment threads (participants add):
+//! │                                            see crate::threads
+//! ├── contributions: map<id, map>              proposed changes (participants add):
+//! │                                            see crate::contributions
+//! └── versions: map<id, map>                   named versions, hosts only: see
+//!                                              crate::history
 //! ```
 //!
-//! Text is indexed in UTF-16 code units. The comment and contribution
-//! shapes are defined by the comments issue; this schema reserves their
-//! places, and the server's permission rules already separate them from the
-//! summary (see [`Area`]).
+//! Text is indexed in UTF-16 code units. The server's permission rules
+//! separate what participants may add from the summary (see [`Area`] and
+//! crate::permissions). Documents written before `versions` existed get it
+//! when a host first publishes a version.
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -182,6 +186,7 @@ impl Summary {
         }
         tx.put_object(ROOT, keys::THREADS, ObjType::Map)?;
         tx.put_object(ROOT, keys::CONTRIBUTIONS, ObjType::Map)?;
+        tx.put_object(ROOT, crate::history::VERSIONS, ObjType::Map)?;
         tx.commit();
         Ok(())
     }
