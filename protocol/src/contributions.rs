@@ -267,6 +267,41 @@ fn resolve_in(doc: &Automerge, section: &str, anchor: &Fields) -> (Anchor, Vec<u
     (anchor, text)
 }
 
+/// Where a proposed paragraph goes now: at the end ("after") or start
+/// ("before") of the paragraph it was proposed next to, found by either of
+/// its cursors (so edits inside that paragraph do not matter), or by its
+/// text if both ends were deleted.
+fn insert_point(doc: &Automerge, section: &str, anchor: &Fields, place: &str) -> Option<usize> {
+    const NL: u16 = b'\n' as u16;
+    let body = section_body(doc, section)?;
+    let text = utf16(&doc.text(&body).ok()?);
+    let index = TextIndex::new(doc, &body);
+    let (start, end) = (anchor.str(doc, "start"), anchor.str(doc, "end"));
+    let cursors = if place == "after" {
+        [&end, &start]
+    } else {
+        [&start, &end]
+    };
+    let found =
+        cursors.iter().find_map(|c| index.position(c)).or_else(|| {
+            match threads::resolve(&index, &text, &start, &end, &anchor.str(doc, "quote")) {
+                Anchor::Anchored { start, .. } | Anchor::Moved { start, .. } => Some(start),
+                Anchor::Orphaned => None,
+            }
+        })?;
+    Some(if place == "after" {
+        text[found..]
+            .iter()
+            .position(|&c| c == NL)
+            .map_or(text.len(), |i| found + i)
+    } else {
+        text[..found]
+            .iter()
+            .rposition(|&c| c == NL)
+            .map_or(0, |i| i + 1)
+    })
+}
+
 /// Every contribution, with its diff against the current summary.
 pub fn contributions(doc: &Automerge) -> Vec<ContributionView> {
     let Some(all) = get_obj(doc, &ROOT, keys::CONTRIBUTIONS) else {
@@ -344,13 +379,17 @@ fn view(doc: &Automerge, id: String, obj: &ObjId) -> Option<ContributionView> {
         }
         "insert" => {
             if let Some(a) = &stored_anchor {
-                let (resolved, _) = resolve_in(doc, &section, a);
-                if resolved == Anchor::Orphaned {
-                    conflict = Some(
-                        "the paragraph this one was to follow is no longer in the summary".into(),
-                    );
-                }
-                anchor = Some(resolved);
+                let place = f.str(doc, "place");
+                anchor = Some(match insert_point(doc, &section, a, &place) {
+                    Some(at) => Anchor::Anchored { start: at, end: at },
+                    None => {
+                        conflict = Some(
+                            "the paragraph this one was to go next to is no longer in the summary"
+                                .into(),
+                        );
+                        Anchor::Orphaned
+                    }
+                });
             }
             vec![Part::Insert(text.clone())]
         }
@@ -421,10 +460,10 @@ pub fn accept(
             let body = section_body(doc, &view.section).ok_or(ThreadError::NoSection)?;
             let len = utf16(&doc.text(&body)?).len();
             match (place.as_str(), view.anchor) {
-                ("after", Some(Anchor::Anchored { end, .. } | Anchor::Moved { end, .. })) => {
+                ("after", Some(Anchor::Anchored { end, .. })) => {
                     Some((end, 0, format!("\n{text}")))
                 }
-                ("before", Some(Anchor::Anchored { start, .. } | Anchor::Moved { start, .. })) => {
+                ("before", Some(Anchor::Anchored { start, .. })) => {
                     Some((start, 0, format!("{text}\n")))
                 }
                 ("end", _) if len == 0 => Some((0, 0, text.clone())),
@@ -660,11 +699,20 @@ mod tests {
                 text: "Först.".into(),
             },
         );
+        // The host rewrites both paragraphs around the insertion points.
+        d.set_actor(ActorId::from([1u8; 16]));
+        let b = section_body(&d, "issue").expect("body");
+        let mut tx = d.transaction();
+        let end = tx.length(&b);
+        tx.splice_text(&b, end, 0, " Slut.").expect("append");
+        tx.splice_text(&b, 0, 10, "Kommunerna")
+            .expect("rewrite start");
+        tx.commit();
         accept(&mut d, "p1", Some("Nytt stycke, redigerat."), &decision()).expect("accept");
         accept(&mut d, "w1", None, &decision()).expect("accept");
         assert_eq!(
             body(&d),
-            "Först.\nRegionerna behöver samarbeta 😀.\nNytt stycke, redigerat.\nAndra stycket."
+            "Först.\nKommunerna behöver samarbeta 😀.\nNytt stycke, redigerat.\nAndra stycket. Slut."
         );
         accept(&mut d, "a1", None, &decision()).expect("accept");
         let summary = Summary::read(&d).expect("read");

@@ -80,9 +80,21 @@ pub enum HistoryError {
     #[error("unknown version: {0}")]
     UnknownHeads(String),
     #[error(transparent)]
-    Schema(#[from] SchemaError),
+    Schema(Box<SchemaError>),
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(String),
+}
+
+impl From<SchemaError> for HistoryError {
+    fn from(e: SchemaError) -> Self {
+        HistoryError::Schema(Box::new(e))
+    }
+}
+
+impl From<automerge::AutomergeError> for HistoryError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        HistoryError::Automerge(e.to_string())
+    }
 }
 
 /// Where an object sits, by its automerge id, memoised.
@@ -188,10 +200,10 @@ fn describe(places: &mut Places<'_>, change: &automerge::Change, what: &mut What
         };
         match top.as_str() {
             keys::SECTIONS => {
-                if let Some(id) = section.and_then(|i| places.section_ids.get(i)) {
-                    if !what.sections.contains(id) {
-                        what.sections.push(id.clone());
-                    }
+                if let Some(id) = section.and_then(|i| places.section_ids.get(i))
+                    && !what.sections.contains(id)
+                {
+                    what.sections.push(id.clone());
                 }
             }
             keys::WORKSHOP => what.metadata = true,

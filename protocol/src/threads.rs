@@ -360,7 +360,7 @@ impl TextIndex {
     }
 
     /// A cursor's position, if its character is still there.
-    fn position(&self, cursor: &str) -> Option<usize> {
+    pub(crate) fn position(&self, cursor: &str) -> Option<usize> {
         self.positions.get(cursor.trim_start_matches('-')).copied()
     }
 }

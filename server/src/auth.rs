@@ -27,6 +27,10 @@ pub enum Role {
     Public,
     /// Comments and contributes; never changes the summary.
     Participant,
+    /// In a draft (a participant's copy of a summary): edits the summary's
+    /// text, metadata and actions, nothing else. Its owner and the
+    /// workshop's hosts have it.
+    Drafter,
     /// Everything in the workshop.
     Host,
 }

@@ -340,7 +340,44 @@ impl Connection {
                 .auth
                 .role(user, &doc, w.is_open())
                 .map_err(|e| ConnError::Socket(e.to_string()))?,
-            None => user.filter(|u| u.admin).map(|_| Role::Host),
+            None => match self
+                .app
+                .workshops
+                .draft(&doc)
+                .map_err(|e| ConnError::Socket(e.to_string()))?
+            {
+                Some(draft) => self.draft_role(&draft)?,
+                None => user.filter(|u| u.admin).map(|_| Role::Host),
+            },
+        })
+    }
+
+    /// A draft is its owner's (while they still take part in the workshop)
+    /// and the workshop's hosts'; nobody else learns it exists.
+    fn draft_role(&self, draft: &crate::workshops::DraftRecord) -> Result<Option<Role>, ConnError> {
+        let Some(user) = self.user.as_deref() else {
+            return Ok(None);
+        };
+        let workshop =
+            DocumentId::parse(&draft.workshop).map_err(|e| ConnError::Socket(e.to_string()))?;
+        let open = self
+            .app
+            .workshops
+            .get(&workshop)
+            .map_err(|e| ConnError::Socket(e.to_string()))?
+            .is_some_and(|w| w.is_open());
+        let role = self
+            .app
+            .shared
+            .auth
+            .role(Some(user), &workshop, open)
+            .map_err(|e| ConnError::Socket(e.to_string()))?;
+        Ok(match role {
+            Some(Role::Host) => Some(Role::Drafter),
+            Some(Role::Participant | Role::Drafter) if draft.owner == user.id => {
+                Some(Role::Drafter)
+            }
+            _ => None,
         })
     }
 

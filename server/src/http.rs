@@ -53,6 +53,39 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
             "/api/workshops/{id}/export.md",
             get(crate::api::export_markdown),
         )
+        .route(
+            "/api/workshops/{id}/contributions",
+            get(crate::api::contributions),
+        )
+        .route(
+            "/api/workshops/{id}/contributions/{cid}/preview",
+            get(crate::api::preview),
+        )
+        .route(
+            "/api/workshops/{id}/contributions/{cid}/accept",
+            axum::routing::post(crate::api::accept),
+        )
+        .route(
+            "/api/workshops/{id}/contributions/{cid}/reject",
+            axum::routing::post(crate::api::reject),
+        )
+        .route(
+            "/api/workshops/{id}/drafts",
+            get(crate::api::drafts).post(crate::api::create_draft),
+        )
+        .route("/api/workshops/{id}/history", get(crate::api::history))
+        .route(
+            "/api/workshops/{id}/history/at",
+            get(crate::api::version_at),
+        )
+        .route(
+            "/api/workshops/{id}/history/compare",
+            get(crate::api::compare),
+        )
+        .route(
+            "/api/workshops/{id}/versions",
+            axum::routing::post(crate::api::publish_version),
+        )
         .route("/api/{*rest}", axum::routing::any(crate::api::not_found))
         .route("/client/client_wasm.js", get(client_js))
         .route("/client/client_wasm_bg.wasm", get(client_wasm))

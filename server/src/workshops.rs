@@ -48,6 +48,19 @@ fn next_order() -> u64 {
     }
 }
 
+/// A participant's draft: a copy of a workshop's summary document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftRecord {
+    /// The draft document's id.
+    pub id: String,
+    /// The workshop (and summary document) it was forked from.
+    pub workshop: String,
+    /// The user it belongs to.
+    pub owner: String,
+    pub created_at: u64,
+}
+
 impl WorkshopRecord {
     pub fn is_open(&self) -> bool {
         self.meeting_type == MeetingType::Open
@@ -141,8 +154,60 @@ impl Workshops {
         }
     }
 
+    /// Makes a draft of a workshop's summary for `owner`: a fork of the
+    /// document as stored, under a new id. Durable after the store's next
+    /// flush; the caller flushes.
+    pub fn create_draft(
+        &self,
+        workshop: &DocumentId,
+        owner: &str,
+    ) -> Result<Option<DraftRecord>, WorkshopError> {
+        let Some(doc) = self.load(workshop)? else {
+            return Ok(None);
+        };
+        let id = DocumentId::random();
+        self.store.append(&id, 0, &doc.save())?;
+        let record = DraftRecord {
+            id: id.to_string(),
+            workshop: workshop.to_string(),
+            owner: owner.to_owned(),
+            created_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        self.store
+            .put(Table::Drafts, id.as_bytes(), &serde_json::to_vec(&record)?)?;
+        Ok(Some(record))
+    }
+
+    pub fn draft(&self, id: &DocumentId) -> Result<Option<DraftRecord>, WorkshopError> {
+        match self.store.get(Table::Drafts, id.as_bytes())? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A user's drafts of a workshop, oldest first.
+    pub fn drafts_of(
+        &self,
+        workshop: &DocumentId,
+        owner: &str,
+    ) -> Result<Vec<DraftRecord>, WorkshopError> {
+        let mut out: Vec<DraftRecord> = self
+            .store
+            .scan(Table::Drafts, &[])?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice::<DraftRecord>(&v))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|d| d.workshop == workshop.to_string() && d.owner == owner)
+            .collect();
+        out.sort_by_key(|d| d.created_at);
+        Ok(out)
+    }
+
     /// The document as stored (every acknowledged change).
-    fn load(&self, id: &DocumentId) -> Result<Option<Automerge>, WorkshopError> {
+    pub fn load(&self, id: &DocumentId) -> Result<Option<Automerge>, WorkshopError> {
         let Some(stored) = self.store.load(id)? else {
             return Ok(None);
         };

@@ -4,6 +4,8 @@
 
 mod bad_input;
 mod codec_fixtures;
+mod common;
+mod contributions;
 mod import;
 mod interop;
 mod ops;

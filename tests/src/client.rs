@@ -443,6 +443,17 @@ impl Client {
         .await
     }
 
+    /// Waits until the document satisfies `condition`.
+    pub async fn wait_doc(
+        &self,
+        id: DocumentId,
+        what: &str,
+        condition: impl Fn(&Automerge) -> bool,
+    ) -> Result<(), ClientError> {
+        self.wait(what, |i| i.docs.get(&id).is_some_and(|s| condition(&s.doc)))
+            .await
+    }
+
     pub async fn wait_text(&self, id: DocumentId, text: &str) -> Result<(), ClientError> {
         self.wait("text", |i| {
             i.docs

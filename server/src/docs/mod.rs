@@ -38,6 +38,27 @@ pub enum DocCommand {
     },
     /// The connection `conn_id` of this peer has ended.
     Leave { peer_id: PeerId, conn_id: u64 },
+    /// A change the server makes on a user's behalf (a host accepting a
+    /// contribution, merging a draft, publishing a version). `reply` hears
+    /// once the change is durable, or why it was not made.
+    Edit {
+        user: Arc<str>,
+        edit: Edit,
+        reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, String>>,
+    },
+}
+
+/// A server edit: it gets a copy of the document to change (committing its
+/// own transactions); its changes are kept only if it returns `Ok`, and
+/// what it returns is the reply.
+pub struct Edit(pub Box<EditFn>);
+
+pub type EditFn = dyn FnOnce(&mut automerge::Automerge) -> Result<serde_json::Value, String> + Send;
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Edit")
+    }
 }
 
 /// Who sent a command, and how to answer them. Every command carries it, so
@@ -143,6 +164,28 @@ impl Docs {
             }
             _ => false,
         }
+    }
+
+    /// Makes a server edit on a user's behalf and waits until it is durable
+    /// and sent to the document's peers.
+    pub async fn edit(
+        self: &Arc<Self>,
+        doc: DocumentId,
+        user: &str,
+        edit: Box<EditFn>,
+    ) -> Result<serde_json::Value, String> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.send(
+            doc,
+            DocCommand::Edit {
+                user: user.into(),
+                edit: Edit(edit),
+                reply,
+            },
+        )
+        .await;
+        done.await
+            .unwrap_or_else(|_| Err("the document could not be changed; try again".into()))
     }
 
     /// Delivers a command only if the document's actor is running (for

@@ -47,16 +47,20 @@ pub enum Table {
     Memberships,
     /// automerge actor id → user id: who wrote with that actor
     Actors,
+    /// draft document id (16 bytes) → draft record (JSON): its workshop and
+    /// owner
+    Drafts,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Workshops,
         Table::Users,
         Table::Sessions,
         Table::Invites,
         Table::Memberships,
         Table::Actors,
+        Table::Drafts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +71,7 @@ impl Table {
             Table::Invites => "invites",
             Table::Memberships => "memberships",
             Table::Actors => "actors",
+            Table::Drafts => "drafts",
         }
     }
 }

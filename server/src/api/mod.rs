@@ -23,6 +23,12 @@ use crate::AppState;
 use crate::auth::{AuthError, Grant, Role, Session, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
+mod history;
+mod review;
+
+pub use history::{compare, history, publish_version, version_at};
+pub use review::{accept, contributions, create_draft, drafts, preview, reject};
+
 pub const COOKIE: &str = "synpunkt_session";
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +43,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("your role does not allow this")]
     Forbidden,
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Auth(AuthError),
     #[error("internal error")]
@@ -65,6 +73,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Auth(AuthError::NoSession) => StatusCode::UNAUTHORIZED,
             ApiError::Auth(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(detail) => {
@@ -113,7 +122,7 @@ pub fn identity(
 /// Parses a JSON body. Requiring the JSON content type means a cross-site
 /// form or `text/plain` request (which browsers send without asking) cannot
 /// reach a state-changing route with the user's cookie.
-fn parse_body<T: for<'de> Deserialize<'de>>(
+pub(crate) fn parse_body<T: for<'de> Deserialize<'de>>(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<T, ApiError> {
@@ -147,7 +156,7 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
 }
 
 /// The workshop and the caller's role in it, or 404.
-fn workshop_for(
+pub(crate) fn workshop_for(
     app: &AppState,
     user: Option<&User>,
     id: &str,
@@ -161,12 +170,12 @@ fn workshop_for(
     Ok((doc, record, role))
 }
 
-type Caller = (HeaderMap, Query<HashMap<String, String>>);
+pub(crate) type Caller = (HeaderMap, Query<HashMap<String, String>>);
 
 /// The caller of an API route. `?token=` is for WebSocket clients only (it
 /// would leak into logs and history); the API reads the cookie or a bearer
 /// token.
-fn user_of(app: &AppState, (headers, _): &Caller) -> Result<Option<User>, ApiError> {
+pub(crate) fn user_of(app: &AppState, (headers, _): &Caller) -> Result<Option<User>, ApiError> {
     Ok(identity(app, headers, &HashMap::new())?.map(|(_, u)| u))
 }
 
@@ -205,7 +214,7 @@ pub async fn get(
 
 /// Reads a workshop's stored document (off the async workers) if the
 /// caller may see the workshop.
-async fn read_workshop<T: Send + 'static>(
+pub(crate) async fn read_workshop<T: Send + 'static>(
     app: &Arc<AppState>,
     caller: &Caller,
     id: &str,
@@ -254,7 +263,7 @@ pub async fn authors(
 }
 
 /// The verified author behind an automerge actor (hex), as JSON.
-fn author_json(app: &AppState, actor_hex: &str) -> Result<serde_json::Value, ApiError> {
+pub(crate) fn author_json(app: &AppState, actor_hex: &str) -> Result<serde_json::Value, ApiError> {
     let Ok(actor) = hex::decode(actor_hex) else {
         return Ok(json!(null));
     };
