@@ -32,10 +32,9 @@ use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{self, Part};
+use crate::read::{Fields, actor_of, from_utf16, get_obj, get_str, utf16};
 use crate::summary::keys;
-use crate::threads::{
-    self, Anchor, Fields, TextIndex, ThreadError, from_utf16, get_obj, section_body, utf16,
-};
+use crate::threads::{self, Anchor, TextIndex, ThreadError, section_body};
 
 /// The key only hosts may write in a contribution.
 pub const REVIEW: &str = "review";
@@ -398,7 +397,7 @@ fn view(doc: &Automerge, id: String, obj: &ObjId) -> Option<ContributionView> {
         _ => return None,
     };
     Some(ContributionView {
-        author: threads::actor_of(obj),
+        author: actor_of(obj),
         created_at: f.int("createdAt"),
         reason: f.str(doc, "reason"),
         status,
@@ -455,7 +454,7 @@ pub fn accept(
         "insert" => {
             let place = {
                 let c = contribution_obj(doc, id)?;
-                threads::get_str(doc, &c, "place")
+                get_str(doc, &c, "place")
             };
             let body = section_body(doc, &view.section).ok_or(ThreadError::NoSection)?;
             let len = utf16(&doc.text(&body)?).len();

@@ -256,7 +256,7 @@ mod tests {
         let mut s = summary();
         let mut draft = s.fork().with_actor(ActorId::from([2u8; 16]));
         let mut tx = draft.transaction();
-        let threads = crate::threads::get_obj(&tx, &automerge::ROOT, "threads").expect("threads");
+        let threads = crate::read::get_obj(&tx, &automerge::ROOT, "threads").expect("threads");
         tx.put(&threads, "t1", "x").expect("put");
         tx.commit();
         assert!(matches!(

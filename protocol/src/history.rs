@@ -19,8 +19,8 @@ use automerge::{Automerge, ChangeHash, ObjType, Prop, ROOT, ReadDoc, ScalarValue
 use serde::Serialize;
 
 use crate::diff::{self, Part};
+use crate::read::{Fields, get_obj};
 use crate::summary::{SchemaError, Summary, keys};
-use crate::threads::{Fields, get_obj};
 
 /// Consecutive changes by one actor closer together than this are one
 /// version.

@@ -22,10 +22,9 @@
 //! [`Anchor::Orphaned`] and stays listed under its section.
 
 use automerge::transaction::Transactable;
-use automerge::{
-    ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
-};
+use automerge::{ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, Value};
 
+use crate::read::{Fields, actor_of, from_utf16, get_obj, get_str, utf16};
 use crate::summary::keys;
 
 /// Characters of context kept on each side of a quote.
@@ -90,70 +89,6 @@ pub struct ThreadView {
     pub comments: Vec<CommentView>,
 }
 
-/// All entries of a map, read in one pass (cheaper than a `get` per key).
-pub(crate) struct Fields(pub(crate) std::collections::HashMap<String, (Value<'static>, ObjId)>);
-
-impl Fields {
-    pub(crate) fn of(doc: &impl ReadDoc, obj: &ObjId) -> Self {
-        Fields(
-            doc.map_range(obj, ..)
-                .map(|item| {
-                    let id = item.id();
-                    (item.key.into_owned(), (Value::from(item.value), id))
-                })
-                .collect(),
-        )
-    }
-
-    pub(crate) fn obj(&self, key: &str) -> Option<ObjId> {
-        match self.0.get(key) {
-            Some((Value::Object(_), id)) => Some(id.clone()),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn str(&self, doc: &impl ReadDoc, key: &str) -> String {
-        match self.0.get(key) {
-            Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_owned(),
-            Some((Value::Object(ObjType::Text), id)) => doc.text(id).unwrap_or_default(),
-            _ => String::new(),
-        }
-    }
-
-    pub(crate) fn bool(&self, key: &str) -> bool {
-        matches!(self.0.get(key), Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-    }
-
-    pub(crate) fn int(&self, key: &str) -> i64 {
-        match self.0.get(key) {
-            Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
-            _ => 0,
-        }
-    }
-}
-
-pub(crate) fn get_obj(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Option<ObjId> {
-    match doc.get(parent, key) {
-        Ok(Some((Value::Object(_), id))) => Some(id),
-        _ => None,
-    }
-}
-
-pub(crate) fn get_str(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
-    match doc.get(parent, key) {
-        Ok(Some((Value::Scalar(s), _))) => s.as_str().unwrap_or_default().to_owned(),
-        Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-pub(crate) fn actor_of(obj: &ObjId) -> String {
-    match obj {
-        ObjId::Id(_, actor, _) => actor.to_hex_string(),
-        ObjId::Root => String::new(),
-    }
-}
-
 /// The body text object of a section, by section id.
 pub fn section_body(doc: &impl ReadDoc, section: &str) -> Option<ObjId> {
     let sections = get_obj(doc, &ROOT, keys::SECTIONS)?;
@@ -166,14 +101,6 @@ pub fn section_body(doc: &impl ReadDoc, section: &str) -> Option<ObjId> {
             .then(|| get_obj(doc, &s, "body"))
             .flatten()
     })
-}
-
-pub(crate) fn utf16(s: &str) -> Vec<u16> {
-    s.encode_utf16().collect()
-}
-
-pub(crate) fn from_utf16(units: &[u16]) -> String {
-    String::from_utf16_lossy(units)
 }
 
 /// Starts a thread on `[start, end)` (UTF-16) of a section's body.
