@@ -14,6 +14,10 @@ mod web {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else {
             return;
         };
+        if let Some(body) = document.body() {
+            // Browser tests wait for this: the wasm module is running.
+            let _ = body.set_attribute("data-client", "ready");
+        }
         if let Some(status) = document.get_element_by_id("client-status") {
             // The protocol crate is compiled in: show its version.
             status.set_text_content(Some(&format!(
