@@ -18,6 +18,7 @@ pub mod history;
 pub mod id;
 pub mod message;
 pub mod permissions;
+pub mod session;
 mod read;
 pub mod summary;
 pub mod threads;

@@ -1,0 +1,376 @@
+//! A client's side of the sync protocol, without IO: the documents a client
+//! holds, their sync states, and what to send in answer to what arrives.
+//! The browser client drives it from a WebSocket; tests drive it directly.
+//!
+//! A session outlives connections: documents and local changes stay when
+//! the connection drops, and [`Session::connected`] starts every document's
+//! sync afresh on the next one. Automerge's sync protocol then sends exactly
+//! the changes the server lacks, so a change made offline arrives once.
+
+use std::collections::HashMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use crate::id::{DocumentId, PeerId};
+use crate::message::{EphemeralMessage, Message, PeerMetadata, SyncKind, SyncMessage};
+
+/// Something the application should react to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The server answered `join`.
+    Joined,
+    /// A document changed through sync.
+    Changed(DocumentId),
+    /// The server holds every local change of this document.
+    Synced(DocumentId),
+    /// The document does not exist for us (missing or not visible).
+    Unavailable(DocumentId),
+    /// The server refused something; it closes the connection next.
+    Error(String),
+    /// Presence data from another peer.
+    Ephemeral {
+        from: PeerId,
+        document: DocumentId,
+        data: Vec<u8>,
+    },
+}
+
+struct DocState {
+    doc: Automerge,
+    sync: sync::State,
+    unavailable: bool,
+    /// The server's heads from its last message, when known.
+    their_heads: Option<Vec<ChangeHash>>,
+}
+
+pub struct Session {
+    peer_id: PeerId,
+    server: Option<PeerId>,
+    docs: HashMap<DocumentId, DocState>,
+    session_id: String,
+    ephemeral_count: u64,
+}
+
+impl Session {
+    pub fn new(peer_id: PeerId) -> Self {
+        Self {
+            session_id: uuid::Uuid::new_v4().to_string(),
+            peer_id,
+            server: None,
+            docs: HashMap::new(),
+            ephemeral_count: 0,
+        }
+    }
+
+    pub fn peer_id(&self) -> &PeerId {
+        &self.peer_id
+    }
+
+    /// The first message of every connection.
+    pub fn join(&self) -> Message {
+        Message::Join {
+            sender_id: self.peer_id.clone(),
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: false,
+            },
+            supported_protocol_versions: Some(vec![crate::PROTOCOL_VERSION.to_owned()]),
+        }
+    }
+
+    /// Holds a document, starting from `saved` (a local copy kept across
+    /// reloads and offline time) if given. Returns what to send if
+    /// connected.
+    pub fn open(&mut self, id: DocumentId, saved: Option<&[u8]>) -> Vec<Message> {
+        if !self.docs.contains_key(&id) {
+            let doc = saved
+                .and_then(|bytes| Automerge::load(bytes).ok())
+                .unwrap_or_default();
+            self.docs.insert(
+                id,
+                DocState {
+                    doc,
+                    sync: sync::State::new(),
+                    unavailable: false,
+                    their_heads: None,
+                },
+            );
+        }
+        self.sync_message(id).into_iter().collect()
+    }
+
+    /// The connection dropped: every sync state starts afresh next time.
+    pub fn disconnected(&mut self) {
+        self.server = None;
+        for state in self.docs.values_mut() {
+            state.sync = sync::State::new();
+            state.their_heads = None;
+        }
+    }
+
+    pub fn is_joined(&self) -> bool {
+        self.server.is_some()
+    }
+
+    pub fn doc(&self, id: DocumentId) -> Option<&Automerge> {
+        self.docs.get(&id).map(|s| &s.doc)
+    }
+
+    pub fn is_unavailable(&self, id: DocumentId) -> bool {
+        self.docs.get(&id).is_some_and(|s| s.unavailable)
+    }
+
+    /// Whether the server is known to hold every change we have.
+    pub fn is_synced(&self, id: DocumentId) -> bool {
+        self.docs.get(&id).is_some_and(|s| {
+            s.their_heads.as_ref().is_some_and(|theirs| {
+                s.doc
+                    .get_heads()
+                    .iter()
+                    .all(|h| theirs.contains(h) || known_before(&s.doc, theirs, h))
+            })
+        })
+    }
+
+    /// Whether the document has arrived from the server (or was loaded).
+    pub fn has_content(&self, id: DocumentId) -> bool {
+        self.docs
+            .get(&id)
+            .is_some_and(|s| !s.doc.get_heads().is_empty())
+    }
+
+    /// Makes a local change and returns the messages that send it.
+    pub fn change<T>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&mut Automerge) -> T,
+    ) -> (T, Vec<Message>) {
+        let state = self.docs.entry(id).or_insert_with(|| DocState {
+            doc: Automerge::new(),
+            sync: sync::State::new(),
+            unavailable: false,
+            their_heads: None,
+        });
+        let out = f(&mut state.doc);
+        (out, self.sync_message(id).into_iter().collect())
+    }
+
+    /// The document as bytes, to keep locally.
+    pub fn save(&self, id: DocumentId) -> Option<Vec<u8>> {
+        self.docs.get(&id).map(|s| s.doc.save())
+    }
+
+    /// Presence data for the document's other peers.
+    pub fn ephemeral(&mut self, id: DocumentId, data: Vec<u8>) -> Option<Message> {
+        let server = self.server.clone()?;
+        self.ephemeral_count += 1;
+        Some(Message::Ephemeral(EphemeralMessage {
+            sender_id: self.peer_id.clone(),
+            target_id: server,
+            count: self.ephemeral_count,
+            session_id: self.session_id.clone(),
+            document_id: id,
+            data,
+        }))
+    }
+
+    /// Handles a message from the server: what to send back, and what
+    /// happened.
+    pub fn receive(&mut self, message: Message) -> (Vec<Message>, Vec<Event>) {
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        match message {
+            Message::Peer { sender_id, .. } => {
+                self.server = Some(sender_id);
+                events.push(Event::Joined);
+                let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
+                for id in ids {
+                    out.extend(self.sync_message(id));
+                }
+            }
+            Message::Sync(m) => {
+                let id = m.document_id;
+                let Some(state) = self.docs.get_mut(&id) else {
+                    return (out, events);
+                };
+                let Ok(decoded) = sync::Message::decode(&m.data) else {
+                    events.push(Event::Error("the server sent an unreadable message".into()));
+                    return (out, events);
+                };
+                state.unavailable = false;
+                state.their_heads = Some(decoded.heads.clone());
+                let before = state.doc.get_heads();
+                if let Err(e) = state.doc.receive_sync_message(&mut state.sync, decoded) {
+                    events.push(Event::Error(format!("could not apply changes: {e}")));
+                    return (out, events);
+                }
+                if state.doc.get_heads() != before {
+                    events.push(Event::Changed(id));
+                }
+                out.extend(self.sync_message(id));
+                if self.is_synced(id) {
+                    events.push(Event::Synced(id));
+                }
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                if let Some(state) = self.docs.get_mut(&document_id) {
+                    state.unavailable = true;
+                }
+                events.push(Event::Unavailable(document_id));
+            }
+            Message::Ephemeral(m) => events.push(Event::Ephemeral {
+                from: m.sender_id,
+                document: m.document_id,
+                data: m.data,
+            }),
+            Message::Error { message, .. } => events.push(Event::Error(message)),
+            Message::Join { .. } | Message::Ignored { .. } => {}
+        }
+        (out, events)
+    }
+
+    /// The next sync message for a document, if connected and there is one.
+    fn sync_message(&mut self, id: DocumentId) -> Option<Message> {
+        let server = self.server.clone()?;
+        let state = self.docs.get_mut(&id)?;
+        // A document we have nothing of is *requested*: the server answers
+        // doc-unavailable rather than waiting for us.
+        let kind = if state.doc.get_heads().is_empty() {
+            SyncKind::Request
+        } else {
+            SyncKind::Sync
+        };
+        let data = state.doc.generate_sync_message(&mut state.sync)?.encode();
+        Some(Message::Sync(SyncMessage {
+            kind,
+            sender_id: self.peer_id.clone(),
+            target_id: server,
+            document_id: id,
+            data,
+        }))
+    }
+}
+
+/// Whether `hash` is an ancestor of one of `theirs` that we hold.
+fn known_before(doc: &Automerge, theirs: &[ChangeHash], hash: &ChangeHash) -> bool {
+    let held: Vec<ChangeHash> = theirs
+        .iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    !held.is_empty() && doc.get_changes(&held).iter().all(|c| c.hash() != *hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc};
+
+    /// A server stand-in: one automerge document and one sync state per
+    /// client, relaying nothing.
+    struct Server {
+        doc: Automerge,
+        states: HashMap<PeerId, sync::State>,
+    }
+
+    impl Server {
+        fn handle(&mut self, id: DocumentId, message: Message) -> Vec<Message> {
+            let me = PeerId::new("server").expect("peer id");
+            match message {
+                Message::Join { sender_id, .. } => vec![Message::Peer {
+                    sender_id: me,
+                    target_id: sender_id,
+                    peer_metadata: PeerMetadata::default(),
+                    selected_protocol_version: "1".into(),
+                }],
+                Message::Sync(m) => {
+                    let state = self.states.entry(m.sender_id.clone()).or_default();
+                    let decoded = sync::Message::decode(&m.data).expect("decode");
+                    self.doc
+                        .receive_sync_message(state, decoded)
+                        .expect("receive");
+                    self.doc
+                        .generate_sync_message(state)
+                        .map(|reply| {
+                            Message::Sync(SyncMessage {
+                                kind: SyncKind::Sync,
+                                sender_id: me,
+                                target_id: m.sender_id,
+                                document_id: id,
+                                data: reply.encode(),
+                            })
+                        })
+                        .into_iter()
+                        .collect()
+                }
+                _ => vec![],
+            }
+        }
+    }
+
+    /// Delivers messages back and forth until both sides are quiet.
+    fn pump(server: &mut Server, client: &mut Session, id: DocumentId, first: Vec<Message>) {
+        let mut to_server = first;
+        for _ in 0..50 {
+            if to_server.is_empty() {
+                return;
+            }
+            let mut to_client = Vec::new();
+            for m in to_server.drain(..) {
+                to_client.extend(server.handle(id, m));
+            }
+            for m in to_client {
+                let (out, _) = client.receive(m);
+                to_server.extend(out);
+            }
+        }
+        panic!("sync did not settle");
+    }
+
+    #[test]
+    fn offline_changes_arrive_once_after_reconnecting() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let text = tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.splice_text(&text, 0, 0, "Hej 😀").expect("splice");
+        tx.commit();
+        let mut server = Server {
+            doc,
+            states: HashMap::new(),
+        };
+        let id = DocumentId::random();
+        let mut client = Session::new(PeerId::new("browser").expect("peer id"));
+        let join = client.join();
+        client.open(id, None);
+        pump(&mut server, &mut client, id, vec![join]);
+        assert!(client.is_synced(id));
+        assert_eq!(
+            client.doc(id).map(|d| d.text(&text).expect("text")),
+            Some("Hej 😀".to_owned())
+        );
+
+        // Offline: the change waits; nothing is sent.
+        client.disconnected();
+        let ((), sent) = client.change(id, |d| {
+            let mut tx = d.transaction();
+            tx.splice_text(&text, 0, 0, "Å ").expect("splice");
+            tx.commit();
+        });
+        assert!(sent.is_empty());
+        assert!(!client.is_synced(id));
+        // Kept across a reload, too.
+        let saved = client.save(id).expect("saved");
+        let mut reloaded = Session::new(PeerId::new("browser-2").expect("peer id"));
+        reloaded.open(id, Some(&saved));
+        let join = reloaded.join();
+        pump(&mut server, &mut reloaded, id, vec![join]);
+        assert!(reloaded.is_synced(id));
+        // The first session reconnects too: nothing arrives twice.
+        let join = client.join();
+        pump(&mut server, &mut client, id, vec![join]);
+        assert_eq!(server.doc.text(&text).expect("text"), "Å Hej 😀");
+        assert_eq!(server.doc.get_changes(&[]).len(), 2);
+    }
+}
