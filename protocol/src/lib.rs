@@ -18,10 +18,12 @@ pub mod history;
 pub mod id;
 pub mod message;
 pub mod permissions;
-pub mod session;
+pub mod presence;
 mod read;
+pub mod session;
 pub mod summary;
 pub mod threads;
+pub mod view;
 
 pub use codec::{DecodeError, decode, encode};
 pub use id::{DocumentId, InvalidDocumentId, InvalidPeerId, PeerId};
