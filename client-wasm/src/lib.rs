@@ -1,30 +1,133 @@
 //! Synpunkt's browser client, compiled to `wasm32-unknown-unknown`.
 //!
-//! The server's build script compiles this crate and generates its JS glue
-//! with wasm-bindgen; the server embeds both and serves them under
-//! `/client/`. The client issue fills in the application.
+//! The server renders every page as plain HTML (it works without
+//! JavaScript) and says on `<body data-…>` which page it is, which
+//! document, the reader's role and the interface language. This client
+//! then takes over a workshop page: it holds the summary as an automerge
+//! document synced over `/sync` (the `protocol` crate's session), keeps a
+//! local copy for offline work, and redraws the summary and the sidebar
+//! (comments, proposals, history, sharing, who is reading) live.
+//!
+//! - `app`: state and event handlers; `render`: drawing; `net`: the
+//!   WebSocket with reconnection; `api`: JSON API calls; `dom`: a tiny
+//!   element builder (text is always text, never HTML); `i18n`: sv/en.
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
+mod i18n;
+#[cfg(target_arch = "wasm32")]
+mod net;
+#[cfg(target_arch = "wasm32")]
+mod render;
 
 #[cfg(target_arch = "wasm32")]
 mod web {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
 
-    /// Runs when the module loads: marks the page as live.
+    use crate::app::{App, Page};
+    use crate::dom::{closest_with, document, window};
+    use crate::i18n::Lang;
+
+    /// Runs when the module loads.
     #[wasm_bindgen(start)]
     pub fn start() {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-            return;
+        let document = document();
+        let Some(body) = document.body() else { return };
+        let attr = |name: &str| body.get_attribute(name).unwrap_or_default();
+        let page = Page {
+            kind: attr("data-page"),
+            doc: protocol::DocumentId::parse(&attr("data-doc-id")).ok(),
+            role: attr("data-role"),
+            user_name: attr("data-user-name"),
+            lang: Lang::from_tag(&attr("data-lang")),
         };
-        if let Some(body) = document.body() {
-            // Browser tests wait for this: the wasm module is running.
-            let _ = body.set_attribute("data-client", "ready");
+        let is_workshop = page.kind == "workshop" && page.doc.is_some();
+        let signed_in = !page.user_name.is_empty();
+        let app = Rc::new(RefCell::new(App::new(page)));
+        if is_workshop {
+            listen(&app);
+            if let Some(doc) = app.borrow().page.doc {
+                App::open(&app, doc);
+            }
+            crate::render::status(&app.borrow());
+            crate::net::connect(&app);
+            if signed_in {
+                App::load_me(&app);
+            }
+            App::load_authors_if_needed(&app);
         }
-        if let Some(status) = document.get_element_by_id("client-status") {
-            // The protocol crate is compiled in: show its version.
-            status.set_text_content(Some(&format!(
-                "Web client loaded (sync protocol {}).",
-                protocol::PROTOCOL_VERSION
-            )));
-            let _ = status.set_attribute("data-state", "loaded");
+        // Browser tests and the load benchmark wait for this.
+        let _ = body.set_attribute("data-client", "ready");
+        // The app lives as long as the page.
+        std::mem::forget(app);
+    }
+
+    /// One listener per event kind, for the whole page.
+    fn listen(app: &Rc<RefCell<App>>) {
+        let document = document();
+        let on = |event: &str, handler: Box<dyn FnMut(web_sys::Event)>| {
+            let closure = Closure::wrap(handler);
+            let _ =
+                document.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+            closure.forget();
+        };
+        let a = app.clone();
+        on(
+            "click",
+            Box::new(move |e: web_sys::Event| {
+                if let Some(target) = e.target().and_then(|t| closest_with(&t, "data-action")) {
+                    e.prevent_default();
+                    App::on_click(&a, &target);
+                }
+            }),
+        );
+        for kind in ["input", "change"] {
+            let a = app.clone();
+            on(
+                kind,
+                Box::new(move |e: web_sys::Event| {
+                    if let Some(target) = e.target().and_then(|t| closest_with(&t, "data-key")) {
+                        App::on_input(&a, &target);
+                    }
+                }),
+            );
         }
+        for kind in ["mouseup", "keyup"] {
+            let a = app.clone();
+            on(
+                kind,
+                Box::new(move |e: web_sys::Event| {
+                    // Selections in the summary, not typing in the sidebar.
+                    let in_form = e
+                        .target()
+                        .and_then(|t| closest_with(&t, "data-key"))
+                        .is_some();
+                    if !in_form {
+                        App::on_selection(&a);
+                    }
+                }),
+            );
+        }
+        let a = app.clone();
+        let online = Closure::<dyn FnMut()>::new(move || crate::net::reconnect_now(&a));
+        let _ =
+            window().add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        online.forget();
+        let a = app.clone();
+        let tick = Closure::<dyn FnMut()>::new(move || App::tick(&a));
+        let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
+            tick.as_ref().unchecked_ref(),
+            5_000,
+        );
+        tick.forget();
     }
 }

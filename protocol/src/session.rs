@@ -83,20 +83,14 @@ impl Session {
     /// reloads and offline time) if given. Returns what to send if
     /// connected.
     pub fn open(&mut self, id: DocumentId, saved: Option<&[u8]>) -> Vec<Message> {
-        if !self.docs.contains_key(&id) {
-            let doc = saved
+        self.docs.entry(id).or_insert_with(|| DocState {
+            doc: saved
                 .and_then(|bytes| Automerge::load(bytes).ok())
-                .unwrap_or_default();
-            self.docs.insert(
-                id,
-                DocState {
-                    doc,
-                    sync: sync::State::new(),
-                    unavailable: false,
-                    their_heads: None,
-                },
-            );
-        }
+                .unwrap_or_default(),
+            sync: sync::State::new(),
+            unavailable: false,
+            their_heads: None,
+        });
         self.sync_message(id).into_iter().collect()
     }
 

@@ -1,0 +1,140 @@
+//! The interface in Swedish and English. The server picks the language
+//! (from `?lang=`, a cookie, or the browser's `Accept-Language`) and writes
+//! it on `<body data-lang>`; the client follows it.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Sv,
+    En,
+}
+
+impl Lang {
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.to_ascii_lowercase().starts_with("sv") {
+            Lang::Sv
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Sv => "sv",
+            Lang::En => "en",
+        }
+    }
+
+    /// The interface text for `key`; the key itself if unknown.
+    pub fn t(self, key: &'static str) -> &'static str {
+        let (sv, en) = match key {
+            "connecting" => ("Ansluter…", "Connecting…"),
+            "online" => (
+                "Live: ändringar sparas direkt",
+                "Live: changes are saved as you go",
+            ),
+            "syncing" => ("Synkar…", "Syncing…"),
+            "offline" => (
+                "Offline: dina ändringar sparas här och skickas när anslutningen är tillbaka",
+                "Offline: your changes are kept here and sent when the connection returns",
+            ),
+            "unavailable" => (
+                "Den här workshoppen finns inte eller är inte tillgänglig för dig",
+                "This workshop does not exist or is not available to you",
+            ),
+            "refused" => ("Servern nekade en ändring", "The server refused a change"),
+            "comments" => ("Kommentarer", "Comments"),
+            "proposals" => ("Förslag", "Proposals"),
+            "history" => ("Historik", "History"),
+            "share" => ("Dela", "Share"),
+            "readers" => ("Läser nu", "Reading now"),
+            "you" => ("du", "you"),
+            "open" => ("Öppna", "Open"),
+            "resolved" => ("Lösta", "Resolved"),
+            "orphaned" => ("Utan förankring", "Orphaned"),
+            "orphaned-note" => (
+                "Texten kommentaren gällde finns inte längre",
+                "The text this comment was about is gone",
+            ),
+            "moved-note" => ("Texten har flyttats", "The text has moved"),
+            "no-threads" => ("Inga kommentarer här.", "No comments here."),
+            "selected" => ("Markerat", "Selected"),
+            "comment" => ("Kommentera", "Comment"),
+            "comment-section" => ("Kommentera avsnittet", "Comment on section"),
+            "propose" => ("Föreslå ändring", "Propose change"),
+            "reply" => ("Svara", "Reply"),
+            "edit" => ("Redigera", "Edit"),
+            "delete" => ("Ta bort", "Delete"),
+            "deleted" => ("Kommentaren togs bort", "This comment was deleted"),
+            "edited" => ("redigerad", "edited"),
+            "resolve" => ("Markera som löst", "Resolve"),
+            "reopen" => ("Öppna igen", "Reopen"),
+            "react" => ("Gilla", "Like"),
+            "send" => ("Skicka", "Send"),
+            "save" => ("Spara", "Save"),
+            "cancel" => ("Avbryt", "Cancel"),
+            "your-comment" => ("Din kommentar", "Your comment"),
+            "new-text" => ("Ny text", "New text"),
+            "reason" => ("Motivering (valfri)", "Reason (optional)"),
+            "edit-section" => ("Redigera avsnittet", "Edit section"),
+            "done" => ("Klar", "Done"),
+            "actions" => ("Åtgärder", "Actions"),
+            "add-action" => ("Föreslå åtgärd", "Propose action"),
+            "action-text" => ("Åtgärd", "Action"),
+            "owner" => ("Ansvarig", "Owner"),
+            "due" => ("Klart senast", "Due"),
+            "status" => ("Status", "Status"),
+            "add-paragraph" => ("Föreslå nytt stycke", "Propose paragraph"),
+            "paragraph" => ("Nytt stycke", "New paragraph"),
+            "accept" => ("Godkänn", "Accept"),
+            "edit-accept" => ("Redigera och godkänn", "Edit and accept"),
+            "reject" => ("Avslå", "Reject"),
+            "reject-reply" => ("Svar till förslagsställaren", "Reply to the contributor"),
+            "withdraw" => ("Dra tillbaka", "Withdraw"),
+            "accepted" => ("Godkänt", "Accepted"),
+            "rejected" => ("Avslaget", "Rejected"),
+            "withdrawn" => ("Tillbakadraget", "Withdrawn"),
+            "pending" => ("Väntar på granskning", "Awaiting review"),
+            "by" => ("av", "by"),
+            "no-proposals" => ("Inga förslag ännu.", "No proposals yet."),
+            "start-draft" => ("Skriv ett eget utkast", "Start a draft"),
+            "draft" => ("Utkast", "Draft"),
+            "open-draft" => ("Öppna utkastet", "Open draft"),
+            "draft-banner" => (
+                "Du redigerar ditt utkast. Ingen annan ser det förrän du skickar in det.",
+                "You are editing your draft. Nobody else sees it until you submit it.",
+            ),
+            "submit-draft" => ("Skicka in utkastet", "Submit draft"),
+            "back" => ("Tillbaka till sammanfattningen", "Back to the summary"),
+            "preview" => ("Förhandsgranska sammanslagning", "Preview merge"),
+            "conflict" => (
+                "Krockar med värdens ändringar",
+                "Conflicts with the hosts' edits",
+            ),
+            "merge" => ("Slå samman", "Merge"),
+            "versions" => ("Versioner", "Versions"),
+            "view" => ("Visa", "View"),
+            "compare" => ("Jämför med nu", "Compare with now"),
+            "publish" => ("Publicera version", "Publish version"),
+            "version-name" => ("Versionens namn", "Version name"),
+            "named" => ("Publicerade versioner", "Published versions"),
+            "close" => ("Stäng", "Close"),
+            "invite" => ("Skapa inbjudningslänk", "Create invite link"),
+            "role" => ("Roll", "Role"),
+            "participant" => ("Deltagare", "Participant"),
+            "host" => ("Värd", "Host"),
+            "invite-link" => ("Inbjudningslänk", "Invite link"),
+            "sections-changed" => ("ändrade", "changed"),
+            "comments-changed" => ("kommentarer", "comments"),
+            "contributions-changed" => ("förslag", "proposals"),
+            "meta-changed" => ("uppgifter", "details"),
+            "actions-changed" => ("åtgärder", "actions"),
+            "unknown" => ("okänd", "unknown"),
+            "error" => ("Något gick fel", "Something went wrong"),
+            _ => (key, key),
+        };
+        match self {
+            Lang::Sv => sv,
+            Lang::En => en,
+        }
+    }
+}
