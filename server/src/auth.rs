@@ -256,6 +256,12 @@ impl Auth {
         }))
     }
 
+    /// The invite behind a token, whatever its state (to know where
+    /// accepting it leads).
+    pub fn invite(&self, token: &str) -> Result<Option<Invite>, AuthError> {
+        get(self.store.as_ref(), Table::Invites, &hash(token))
+    }
+
     /// Uses an invite: a new user named `name` (or `existing`, if signed
     /// in) gets what it grants, and a new session. Returns the session
     /// token and the user.

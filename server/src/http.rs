@@ -1,4 +1,5 @@
-//! HTTP routes.
+//! HTTP routes: the pages (`pages.rs`), the JSON API (`api/`), the sync
+//! socket, health, metrics and the embedded web client.
 
 use std::sync::Arc;
 
@@ -7,14 +8,15 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::AppState;
 
 pub(crate) fn router(app: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(crate::pages::list))
+        .route("/w/{id}", get(crate::pages::workshop))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync))
@@ -44,7 +46,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         )
         .route(
             "/invite/{token}",
-            get(crate::api::invite_page).post(crate::api::invite_form),
+            get(crate::pages::invite_page).post(crate::pages::invite_form),
         )
         .route("/api/workshops/{id}/summary", get(crate::api::summary))
         .route("/api/workshops/{id}/authors", get(crate::api::authors))
@@ -89,6 +91,13 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/api/{*rest}", axum::routing::any(crate::api::not_found))
         .route("/client/client_wasm.js", get(client_js))
         .route("/client/client_wasm_bg.wasm", get(client_wasm))
+        .route("/client/boot.js", get(crate::pages::boot_js))
+        .route("/client/app.css", get(crate::pages::app_css))
+        .fallback(crate::pages::not_found)
+        // Every response, pages above all, gets the security headers.
+        .layer(axum::middleware::map_response(
+            crate::pages::security_headers,
+        ))
         .with_state(app)
 }
 
@@ -147,10 +156,6 @@ async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
         )],
         app.shared.metrics.render(),
     )
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 /// The web client, built and embedded by `build.rs`.

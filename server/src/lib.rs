@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: command line and environment settings.
 //! - `http`: the axum router (`/sync`, `/healthz`, `/metrics`, the web client).
+//! - `pages`: the server-rendered HTML pages (work without JavaScript).
 //! - `conn`: one WebSocket connection speaking the automerge-repo protocol.
 //! - `docs`: one actor per resident document, owning it and its peers' sync
 //!   states; the registry that starts and evicts them.
@@ -20,6 +21,7 @@ mod docs;
 mod http;
 pub mod import;
 mod metrics;
+mod pages;
 mod store;
 pub mod workshops;
 

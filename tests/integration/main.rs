@@ -9,6 +9,7 @@ mod contributions;
 mod import;
 mod interop;
 mod ops;
+mod pages;
 mod process;
 mod roles;
 mod sync;

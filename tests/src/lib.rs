@@ -62,18 +62,35 @@ pub async fn http(
     json: Option<&str>,
     token: Option<&str>,
 ) -> (u16, String, String) {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = Vec::new();
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer.as_str()));
+    }
+    if json.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    http_with(method, url, &headers, json).await
+}
+
+/// A minimal HTTP/1.1 request over a real socket with the given request
+/// headers (a `Cookie`, `Accept-Language`, a form's `Content-Type`, ...)
+/// and an optional body: (status, response headers, body).
+pub async fn http_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, path) = rest.split_once('/').expect("path");
     let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
     let mut request = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
-    let body = json.unwrap_or("");
-    if json.is_some() {
-        request.push_str("Content-Type: application/json\r\n");
-    }
+    let body = body.unwrap_or("");
     request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = Vec::new();
@@ -90,6 +107,15 @@ pub async fn http(
         body.to_owned()
     };
     (status, head.to_owned(), body)
+}
+
+/// The value of a response header (case-insensitive name) in the head
+/// [`http`] returns.
+pub fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 /// Accepts an invite through the API; returns the session token.

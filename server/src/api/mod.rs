@@ -13,7 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use protocol::DocumentId;
 use protocol::summary::{MeetingType, Summary};
 use serde::Deserialize;
@@ -495,7 +495,8 @@ struct Accept {
     name: Option<String>,
 }
 
-fn session_cookie(token: &str) -> HeaderValue {
+/// The session cookie a browser keeps after accepting an invite.
+pub(crate) fn session_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000"
     ))
@@ -530,76 +531,6 @@ pub async fn accept_invite(
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&session_token));
     Ok(response)
-}
-
-/// The invite page: choose a display name (works without JavaScript).
-pub async fn invite_page(Path(token): Path<String>) -> Html<String> {
-    let token: String = token
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(64)
-        .collect();
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Join · Synpunkt</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}label,input,button{{display:block;font:inherit;margin:.5rem 0}}input{{padding:.4rem;width:100%;box-sizing:border-box}}button{{padding:.4rem 1rem}}</style></head>
-<body><main><h1>Join the dialogue</h1><form method="post" action="/invite/{token}"><label for="name">Your display name / Ditt namn</label><input id="name" name="name" required maxlength="80" autocomplete="name"><button type="submit">Join / Gå med</button></form></main></body></html>"#
-    ))
-}
-
-/// The invite page's form post: accept, set the cookie, go to the start.
-pub async fn invite_form(
-    State(app): State<Arc<AppState>>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    query: Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    if cross_site(&headers) {
-        return Err(ApiError::Forbidden);
-    }
-    let existing = user_of(&app, &(headers.clone(), query))?;
-    let name = url_decoded_field(&body, "name").unwrap_or_default();
-    let (session_token, _, _) = app.auth.accept_invite(&token, &name, existing.as_ref())?;
-    app.shared
-        .commit
-        .durable()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&session_token));
-    Ok(response)
-}
-
-fn url_decoded_field(body: &[u8], field: &str) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    text.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == field).then(|| percent_decode(&v.replace('+', " ")))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push(hi * 16 + lo);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub async fn me(
