@@ -40,6 +40,10 @@ mod web {
     /// Runs when the module loads.
     #[wasm_bindgen(start)]
     pub fn start() {
+        // A panic is a bug: say where in the console (wasm only traps).
+        std::panic::set_hook(Box::new(|info| {
+            web_sys::console::error_1(&format!("synpunkt client: {info}").into());
+        }));
         let document = document();
         let Some(body) = document.body() else { return };
         let attr = |name: &str| body.get_attribute(name).unwrap_or_default();
@@ -55,7 +59,8 @@ mod web {
         let app = Rc::new(RefCell::new(App::new(page)));
         if is_workshop {
             listen(&app);
-            if let Some(doc) = app.borrow().page.doc {
+            let doc = app.borrow().page.doc;
+            if let Some(doc) = doc {
                 App::open(&app, doc);
             }
             crate::render::status(&app.borrow());
