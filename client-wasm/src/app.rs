@@ -260,6 +260,7 @@ impl App {
         Self::send(app, out);
         let mut changed = false;
         let mut readers = false;
+        let mut synced = false;
         for event in events {
             match event {
                 Event::Joined => {
@@ -270,7 +271,7 @@ impl App {
                     Self::announce(app);
                 }
                 Event::Changed(_) => changed = true,
-                Event::Synced(_) => {}
+                Event::Synced(_) => synced = true,
                 Event::Unavailable(id) => {
                     let mut a = app.borrow_mut();
                     if Some(id) == a.page.doc && !a.session.has_content(id) {
@@ -296,6 +297,10 @@ impl App {
                     }
                 }
             }
+        }
+        if synced {
+            // Our new actors are bound by now: their names can be shown.
+            Self::load_authors_if_needed(app);
         }
         if changed {
             Self::save_soon(app);
@@ -388,8 +393,17 @@ impl App {
         });
     }
 
-    /// The verified name behind an actor.
+    /// The verified name behind an actor (our own actors are us, even
+    /// before the server has bound them).
     pub fn author_name(&self, actor: &str) -> String {
+        let own = [self.page.doc, self.ui.draft]
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.session.doc(id))
+            .any(|d| d.get_actor().to_hex_string() == actor);
+        if own && !self.page.user_name.is_empty() {
+            return self.page.user_name.clone();
+        }
         match self.ui.authors.get(actor) {
             Some((_, name)) if !name.is_empty() => name.clone(),
             _ => self.t("unknown").to_owned(),
