@@ -290,7 +290,7 @@ pub fn react<T: Transactable + ReadDoc>(
 pub struct TextIndex {
     /// By the inserting operation's (counter, actor index in this document):
     /// no string is built per character.
-    positions: HashMap<(u64, usize), usize>,
+    positions: IdMap<usize>,
     /// The actors that inserted characters, by the hex id cursors name them
     /// by, to their index in this document.
     actors: HashMap<String, usize>,
@@ -545,6 +545,60 @@ fn obj_key(id: &ObjId) -> (u64, usize) {
     }
 }
 
+/// A map keyed by operation id, (counter, actor index).
+type IdMap<V> = HashMap<(u64, usize), V, IdHashing>;
+
+/// Hashes operation ids with a multiply per word (as FxHash does) from a
+/// random seed: SipHash, the default, cost several times more for the
+/// thousands of ids an index holds, and the seed keeps crafted ids from
+/// colliding on purpose.
+#[derive(Clone)]
+struct IdHashing(u64);
+
+impl Default for IdHashing {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        IdHashing(std::collections::hash_map::RandomState::new().hash_one(0u64))
+    }
+}
+
+impl std::hash::BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl Tree {
     /// Node 0 is `obj`, of type `typ`. Objects under a map key for which
     /// `wanted` says no are left out (automerge still walks them, but
@@ -554,22 +608,26 @@ impl Tree {
             nodes: vec![Node::new(obj.clone(), typ)],
             strings: String::new(),
         };
-        let mut by_id: HashMap<(u64, usize), usize> = HashMap::new();
+        let mut by_id: IdMap<usize> = IdMap::default();
         by_id.insert(obj_key(obj), 0);
-        let mut current: Option<(Arc<ObjId>, usize)> = None;
+        // The object the last item was in, and its node if it is kept.
+        let mut current: Option<(Arc<ObjId>, Option<usize>)> = None;
         let mut visits = 0;
         for item in doc.iter_at(obj, None) {
             let n = match &current {
                 Some((o, n)) if Arc::ptr_eq(o, &item.obj) => *n,
                 _ => {
-                    let Some(&n) = by_id.get(&obj_key(&item.obj)) else {
-                        continue;
-                    };
+                    let n = by_id.get(&obj_key(&item.obj)).copied();
+                    if let Some(n) = n {
+                        tree.nodes[n].visited = visits;
+                        visits += 1;
+                    }
                     current = Some((item.obj.clone(), n));
-                    tree.nodes[n].visited = visits;
-                    visits += 1;
                     n
                 }
+            };
+            let Some(n) = n else {
+                continue;
             };
             match item.item {
                 DocItem::Map(m) => {
@@ -614,7 +672,7 @@ impl Tree {
     /// A value read, and a node for it if it is an object.
     fn val(
         &mut self,
-        by_id: &mut HashMap<(u64, usize), usize>,
+        by_id: &mut IdMap<usize>,
         value: &ValueRef<'_>,
         id: impl FnOnce() -> ObjId,
     ) -> Val {
