@@ -21,10 +21,16 @@
 //! nearby (closest to where the anchor was); failing that, the thread is
 //! [`Anchor::Orphaned`] and stays listed under its section.
 
-use automerge::transaction::Transactable;
-use automerge::{ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-use crate::read::{Fields, actor_of, from_utf16, get_obj, get_str, utf16};
+use automerge::iter::DocItem;
+use automerge::transaction::Transactable;
+use automerge::{
+    ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
+};
+
+use crate::read::{actor_of, from_utf16, get_obj, get_str, utf16};
 use crate::summary::keys;
 
 /// Characters of context kept on each side of a quote.
@@ -261,138 +267,622 @@ pub fn react<T: Transactable + ReadDoc>(
 }
 
 /// The UTF-16 position of every visible character of a text, by the id of
-/// the operation that inserted it (the id a cursor names): one pass over the
-/// text, so resolving many cursors costs one lookup each.
+/// the operation that inserted it (the id a cursor names), and the text
+/// itself as UTF-16: one pass over the text, so resolving many cursors costs
+/// one lookup each.
 #[derive(Debug, Default)]
 pub struct TextIndex {
-    positions: std::collections::HashMap<String, usize>,
+    /// By the inserting operation's (counter, actor index in this document):
+    /// no string is built per character.
+    positions: IdMap<usize>,
+    /// The actors that inserted characters, by the hex id cursors name them
+    /// by, to their index in this document.
+    actors: HashMap<String, usize>,
+    /// The text, as [`ReadDoc::text`] gives it, in UTF-16.
+    units: Vec<u16>,
+    /// Every position keyed by the two units that start there (the last
+    /// position by its unit and 0), sorted: `unit << 48 | next << 32 |
+    /// position`. Built when a quote is first looked for.
+    bigrams: OnceLock<Vec<u64>>,
 }
 
 impl TextIndex {
+    /// Marks, which nothing here writes, would count as characters (in
+    /// positions and text alike): `list_range` shows them like characters.
     pub fn new(doc: &Automerge, text: &ObjId) -> Self {
-        let mut positions = std::collections::HashMap::new();
-        let mut at = 0usize;
+        let mut units = Vec::new();
+        let mut actors = HashMap::new();
+        let mut known: Vec<bool> = Vec::new();
+        let mut positions = Vec::new();
         for item in doc.list_range(text, ..) {
-            if let ObjId::Id(ctr, actor, _) = item.id() {
-                positions.insert(format!("{ctr}@{actor}"), at);
-            }
-            at += match &item.value {
-                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
-                    s.encode_utf16().count()
+            if let ObjId::Id(ctr, actor, a) = item.id() {
+                if !known.get(a).copied().unwrap_or(false) {
+                    known.resize(known.len().max(a + 1), false);
+                    known[a] = true;
+                    actors.insert(actor.to_hex_string(), a);
                 }
-                _ => 1,
-            };
+                positions.push(((ctr, a), units.len()));
+            }
+            match &item.value {
+                ValueRef::Scalar(ScalarValueRef::Str(s)) => units.extend(s.encode_utf16()),
+                // An embedded object or a block marker: one placeholder.
+                _ => units.push(0xFFFC),
+            }
         }
-        Self { positions }
+        TextIndex {
+            // Sized once, not grown (and rehashed) as it fills.
+            positions: positions.into_iter().collect(),
+            actors,
+            units,
+            bigrams: OnceLock::new(),
+        }
+    }
+
+    /// The text, in UTF-16.
+    pub fn text(&self) -> &[u16] {
+        &self.units
+    }
+
+    /// Where an anchor is now in this text: [`resolve`] in
+    /// [`TextIndex::text`].
+    pub fn resolve(&self, start: &str, end: &str, quote: &str) -> Anchor {
+        resolve_with(self, &self.units, start, end, quote, |quote, near| {
+            self.closest(quote, near)
+        })
+    }
+
+    /// The occurrence of a non-empty `quote` closest to `near`, the earlier
+    /// one on a tie.
+    fn closest(&self, quote: &[u16], near: usize) -> Option<usize> {
+        const POSITION: u64 = (1 << 32) - 1;
+        let text = &self.units;
+        let bigrams = self.bigrams.get_or_init(|| {
+            let mut keys: Vec<u64> = (0..text.len())
+                .map(|i| {
+                    let next = text.get(i + 1).copied().unwrap_or(0);
+                    u64::from(text[i]) << 48 | u64::from(next) << 32 | i as u64
+                })
+                .collect();
+            keys.sort_unstable();
+            keys
+        });
+        if text.len() > POSITION as usize {
+            return None;
+        }
+        let at = |k: &u64| (k & POSITION) as usize;
+        let first = u64::from(*quote.first()?) << 48;
+        let Some(&second) = quote.get(1) else {
+            // Every position starting with the unit is an occurrence.
+            let from = bigrams.partition_point(|&k| k < first);
+            let to = bigrams.partition_point(|&k| k < first + (1 << 48));
+            return bigrams[from..to]
+                .iter()
+                .map(at)
+                .min_by_key(|&i| (i.abs_diff(near), i));
+        };
+        let key = first | u64::from(second) << 32;
+        let from = bigrams.partition_point(|&k| k < key);
+        let to = bigrams.partition_point(|&k| k < key + (1 << 32));
+        // Candidates in text order: the nearest occurrence on either side.
+        let candidates = &bigrams[from..to];
+        let split = candidates.partition_point(|k| at(k) < near);
+        let is_at = |i: &usize| text.get(*i..i + quote.len()) == Some(quote);
+        let after = candidates[split..].iter().map(at).find(is_at);
+        let before = candidates[..split].iter().rev().map(at).find(is_at);
+        match (before, after) {
+            (Some(b), Some(a)) => Some(if near - b <= a - near { b } else { a }),
+            (b, a) => b.or(a),
+        }
     }
 
     /// A cursor's position, if its character is still there.
     pub(crate) fn position(&self, cursor: &str) -> Option<usize> {
-        self.positions.get(cursor.trim_start_matches('-')).copied()
+        let (ctr, actor) = cursor.trim_start_matches('-').split_once('@')?;
+        if ctr.is_empty() || !ctr.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let a = *self.actors.get(actor)?;
+        self.positions.get(&(ctr.parse().ok()?, a)).copied()
     }
 }
 
 /// Where an anchor is now. `text` is the section body's text as UTF-16 and
-/// `index` its [`TextIndex`].
+/// `index` its [`TextIndex`]. ([`TextIndex::resolve`] does the same in the
+/// index's own text, faster when the quote has to be looked for.)
 pub fn resolve(index: &TextIndex, text: &[u16], start: &str, end: &str, quote: &str) -> Anchor {
-    let quote = utf16(quote);
+    resolve_with(index, text, start, end, quote, |quote, near| {
+        closest_by_scan(text, quote, near)
+    })
+}
+
+/// The occurrence of a non-empty `quote` in `text` closest to `near`, the
+/// earlier one on a tie, by looking everywhere.
+fn closest_by_scan(text: &[u16], quote: &[u16], near: usize) -> Option<usize> {
+    // The first unit is compared inline: most positions fail there.
+    let (&first, rest) = quote.split_first()?;
+    (0..(text.len() + 1).saturating_sub(quote.len()))
+        .filter(|&i| text[i] == first && text[i + 1..i + quote.len()] == *rest)
+        .min_by_key(|&i| i.abs_diff(near))
+}
+
+/// [`resolve`], with `closest(quote, near)` finding the occurrence of the
+/// (non-empty) quote closest to `near`, the earlier one on a tie.
+fn resolve_with(
+    index: &TextIndex,
+    text: &[u16],
+    start: &str,
+    end: &str,
+    quote: &str,
+    closest: impl FnOnce(&[u16], usize) -> Option<usize>,
+) -> Anchor {
     let (s, e) = (index.position(start), index.position(end));
     if let (Some(s), Some(e)) = (s, e) {
         let e = e + 1;
-        if s < e && e <= text.len() && text[s..e] == quote[..] {
+        if s < e && e <= text.len() && text[s..e].iter().copied().eq(quote.encode_utf16()) {
             return Anchor::Anchored { start: s, end: e };
         }
     }
     // An end of the quote was deleted or the text between changed: the
-    // exact quote cannot be between the cursors. Look for it again, closest
-    // to a surviving end.
-    let s = s.or(e).unwrap_or(0);
-    // Look for the quote again, the occurrence closest to where it was.
+    // exact quote cannot be between the cursors. Look for it again, the
+    // occurrence closest to a surviving end.
+    let near = s.or(e).unwrap_or(0);
+    let quote = utf16(quote);
     if quote.is_empty() || quote.len() > text.len() {
         return Anchor::Orphaned;
     }
-    (0..=text.len() - quote.len())
-        .filter(|&i| text[i..i + quote.len()] == quote[..])
-        .min_by_key(|&i| i.abs_diff(s))
-        .map_or(Anchor::Orphaned, |i| Anchor::Moved {
-            start: i,
-            end: i + quote.len(),
+    closest(&quote, near).map_or(Anchor::Orphaned, |i| Anchor::Moved {
+        start: i,
+        end: i + quote.len(),
+    })
+}
+
+/// A read-only copy of an object and everything below it, read in one pass:
+/// automerge's document iterator walks the objects in storage order and
+/// shifts its column iterators forward, where a `map_range` or `text` per
+/// object would seek afresh each time (about 3x the cost).
+///
+/// Strings are copied into one buffer as they are read, and the keys this
+/// module looks up are recognised then ([`Field`]): the document's own bytes
+/// are hot only while automerge decodes them, and going back to them later
+/// costs a cache miss per string.
+struct Tree {
+    nodes: Vec<Node>,
+    /// Every string of the tree (keys, values, texts), back to back.
+    strings: String,
+}
+
+struct Node {
+    id: ObjId,
+    typ: ObjType,
+    /// When automerge reached it (its strings are in this order).
+    visited: usize,
+    kind: Kind,
+}
+
+/// A range of [`Tree::strings`].
+type Str = std::ops::Range<usize>;
+
+enum Kind {
+    Map(Vec<(Field, Str, Val)>),
+    List(Vec<Val>),
+    Text(Str),
+}
+
+/// The map keys this module reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Section,
+    Status,
+    Anchor,
+    Start,
+    End,
+    Quote,
+    Comments,
+    Id,
+    Body,
+    CreatedAt,
+    Edited,
+    Deleted,
+    Reactions,
+    Other,
+}
+
+impl Field {
+    fn of(key: &str) -> Self {
+        match key {
+            "section" => Field::Section,
+            "status" => Field::Status,
+            "anchor" => Field::Anchor,
+            "start" => Field::Start,
+            "end" => Field::End,
+            "quote" => Field::Quote,
+            "comments" => Field::Comments,
+            "id" => Field::Id,
+            "body" => Field::Body,
+            "createdAt" => Field::CreatedAt,
+            "edited" => Field::Edited,
+            "deleted" => Field::Deleted,
+            "reactions" => Field::Reactions,
+            _ => Field::Other,
+        }
+    }
+}
+
+enum Val {
+    Str(Str),
+    Bool(bool),
+    /// Any number, as [`ScalarValue::as_i64`](automerge::ScalarValue::as_i64) reads it.
+    Int(i64),
+    /// Another scalar (bytes, null...): nothing this module reads.
+    Other,
+    /// A node of the tree, by index.
+    Obj(usize),
+    /// An object left out.
+    Unread,
+}
+
+/// An object id as a cheap key: (counter, actor index).
+fn obj_key(id: &ObjId) -> (u64, usize) {
+    match id {
+        ObjId::Id(ctr, _, a) => (*ctr, *a),
+        ObjId::Root => (0, usize::MAX),
+    }
+}
+
+/// A map keyed by operation id, (counter, actor index).
+type IdMap<V> = HashMap<(u64, usize), V, IdHashing>;
+
+/// Hashes operation ids with a multiply per word (as FxHash does) from a
+/// random seed: SipHash, the default, cost several times more for the
+/// thousands of ids an index holds, and the seed keeps crafted ids from
+/// colliding on purpose.
+#[derive(Clone)]
+struct IdHashing(u64);
+
+impl Default for IdHashing {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        IdHashing(std::collections::hash_map::RandomState::new().hash_one(0u64))
+    }
+}
+
+impl std::hash::BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Tree {
+    /// Node 0 is `obj`, of type `typ`. Objects under a map key for which
+    /// `wanted` says no are left out (automerge still walks them, but
+    /// nothing is kept).
+    fn read(doc: &Automerge, obj: &ObjId, typ: ObjType, wanted: impl Fn(Field) -> bool) -> Self {
+        let mut tree = Tree {
+            nodes: vec![Node::new(obj.clone(), typ)],
+            strings: String::new(),
+        };
+        let mut by_id: IdMap<usize> = IdMap::default();
+        by_id.insert(obj_key(obj), 0);
+        // The object the last item was in, and its node if it is kept.
+        let mut current: Option<(Arc<ObjId>, Option<usize>)> = None;
+        let mut visits = 0;
+        for item in doc.iter_at(obj, None) {
+            let n = match &current {
+                Some((o, n)) if Arc::ptr_eq(o, &item.obj) => *n,
+                _ => {
+                    let n = by_id.get(&obj_key(&item.obj)).copied();
+                    if let Some(n) = n {
+                        tree.nodes[n].visited = visits;
+                        visits += 1;
+                    }
+                    current = Some((item.obj.clone(), n));
+                    n
+                }
+            };
+            let Some(n) = n else {
+                continue;
+            };
+            match item.item {
+                DocItem::Map(m) => {
+                    let field = Field::of(&m.key);
+                    let key = tree.push_str(&m.key);
+                    let v = if wanted(field) {
+                        tree.val(&mut by_id, &m.value, || m.id())
+                    } else {
+                        Val::Unread
+                    };
+                    if let Kind::Map(entries) = &mut tree.nodes[n].kind {
+                        entries.push((field, key, v));
+                    }
+                }
+                DocItem::List(l) => {
+                    let v = tree.val(&mut by_id, &l.value, || l.id());
+                    if let Kind::List(items) = &mut tree.nodes[n].kind {
+                        items.push(v);
+                    }
+                }
+                DocItem::Text(span) => {
+                    // A text's spans come one after the other.
+                    let s = tree.push_str(span.as_str());
+                    if let Kind::Text(text) = &mut tree.nodes[n].kind {
+                        if text.start == text.end {
+                            text.start = s.start;
+                        }
+                        text.end = s.end;
+                    }
+                }
+            }
+        }
+        tree
+    }
+
+    fn push_str(&mut self, s: &str) -> Str {
+        let start = self.strings.len();
+        self.strings.push_str(s);
+        start..self.strings.len()
+    }
+
+    /// A value read, and a node for it if it is an object.
+    fn val(
+        &mut self,
+        by_id: &mut IdMap<usize>,
+        value: &ValueRef<'_>,
+        id: impl FnOnce() -> ObjId,
+    ) -> Val {
+        match value {
+            ValueRef::Object(t) => {
+                let id = id();
+                by_id.insert(obj_key(&id), self.nodes.len());
+                self.nodes.push(Node::new(id, *t));
+                Val::Obj(self.nodes.len() - 1)
+            }
+            ValueRef::Scalar(s) => match s {
+                ScalarValueRef::Str(s) => Val::Str(self.push_str(s)),
+                ScalarValueRef::Boolean(b) => Val::Bool(*b),
+                ScalarValueRef::Int(i)
+                | ScalarValueRef::Timestamp(i)
+                | ScalarValueRef::Counter(i) => Val::Int(*i),
+                ScalarValueRef::Uint(u) => Val::Int(*u as i64),
+                ScalarValueRef::F64(f) => Val::Int(*f as i64),
+                _ => Val::Other,
+            },
+        }
+    }
+
+    fn entries(&self, n: usize) -> &[(Field, Str, Val)] {
+        match &self.nodes[n].kind {
+            Kind::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    fn items(&self, n: usize) -> &[Val] {
+        match &self.nodes[n].kind {
+            Kind::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    fn get(&self, n: usize, key: Field) -> Option<&Val> {
+        self.entries(n)
+            .iter()
+            .find_map(|(f, _, v)| (*f == key).then_some(v))
+    }
+
+    fn obj(&self, n: usize, key: Field) -> Option<usize> {
+        match self.get(n, key) {
+            Some(Val::Obj(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// A string, held as a scalar or as a text object.
+    fn str(&self, n: usize, key: Field) -> &str {
+        match self.get(n, key) {
+            Some(Val::Str(s)) => &self.strings[s.clone()],
+            Some(Val::Obj(c)) => match &self.nodes[*c].kind {
+                Kind::Text(text) => &self.strings[text.clone()],
+                _ => "",
+            },
+            _ => "",
+        }
+    }
+
+    fn bool(&self, n: usize, key: Field) -> bool {
+        matches!(self.get(n, key), Some(Val::Bool(true)))
+    }
+
+    fn int(&self, n: usize, key: Field) -> i64 {
+        match self.get(n, key) {
+            Some(Val::Int(i)) => *i,
+            _ => 0,
+        }
+    }
+
+    /// The actor that created a node (hex).
+    fn author(&self, n: usize) -> String {
+        actor_of(&self.nodes[n].id)
+    }
+}
+
+impl Node {
+    fn new(id: ObjId, typ: ObjType) -> Self {
+        let kind = match typ {
+            ObjType::Map | ObjType::Table => Kind::Map(Vec::new()),
+            ObjType::List => Kind::List(Vec::new()),
+            ObjType::Text => Kind::Text(0..0),
+        };
+        Node {
+            id,
+            typ,
+            visited: usize::MAX,
+            kind,
+        }
+    }
+}
+
+/// A thread's anchor, resolved against the current text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadAnchor {
+    /// The thread's id.
+    pub thread: String,
+    pub section: String,
+    pub quote: String,
+    pub anchor: Anchor,
+}
+
+/// The threads map, read in one pass; with `comments` false, without them.
+fn read_threads(doc: &Automerge, comments: bool) -> Option<Tree> {
+    let all = get_obj(doc, &ROOT, keys::THREADS)?;
+    Some(Tree::read(doc, &all, ObjType::Map, |key| {
+        comments || key != Field::Comments
+    }))
+}
+
+/// Every thread (node) of a tree of the threads map with its anchor resolved;
+/// each section's text is indexed once.
+fn anchors(doc: &Automerge, tree: &Tree) -> Vec<(usize, ThreadAnchor)> {
+    let mut texts: HashMap<&str, Option<TextIndex>> = HashMap::new();
+    let mut threads: Vec<(&str, usize)> = tree
+        .entries(0)
+        .iter()
+        .filter_map(|(_, id, v)| match v {
+            Val::Obj(t) if tree.nodes[*t].typ == ObjType::Map => {
+                Some((&tree.strings[id.clone()], *t))
+            }
+            _ => None,
         })
+        .collect();
+    // In the order they were read, not by id: the tree is then read front
+    // to back, which the CPU's caches follow far better.
+    threads.sort_unstable_by_key(|(_, t)| tree.nodes[*t].visited);
+    threads
+        .into_iter()
+        .map(|(id, t)| {
+            let section = tree.str(t, Field::Section);
+            let a = tree.obj(t, Field::Anchor);
+            let quote = a.map_or("", |a| tree.str(a, Field::Quote));
+            let index = texts.entry(section).or_insert_with(|| {
+                section_body(doc, section).map(|body| TextIndex::new(doc, &body))
+            });
+            let anchor = match (index, a) {
+                (Some(index), Some(a)) => {
+                    index.resolve(tree.str(a, Field::Start), tree.str(a, Field::End), quote)
+                }
+                _ => Anchor::Orphaned,
+            };
+            let view = ThreadAnchor {
+                thread: id.to_string(),
+                section: section.to_owned(),
+                quote: quote.to_owned(),
+                anchor,
+            };
+            (t, view)
+        })
+        .collect()
+}
+
+/// Every thread's anchor, resolved against the current text, by thread id:
+/// what [`threads`] gives without reading the comments.
+pub fn resolve_anchors(doc: &Automerge) -> Vec<ThreadAnchor> {
+    let Some(tree) = read_threads(doc, false) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ThreadAnchor> = anchors(doc, &tree).into_iter().map(|(_, a)| a).collect();
+    out.sort_by(|a, b| a.thread.cmp(&b.thread));
+    out
 }
 
 /// Every thread, with its anchor resolved against the current text.
 pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
-    let Some(all) = get_obj(doc, &ROOT, keys::THREADS) else {
+    let Some(tree) = read_threads(doc, true) else {
         return Vec::new();
     };
-    type Body = Option<(ObjId, Vec<u16>, TextIndex)>;
-    let mut texts: std::collections::HashMap<String, Body> = Default::default();
-    let mut out = Vec::new();
-    for (id, (_, t)) in Fields::of(doc, &all).0 {
-        let thread = Fields::of(doc, &t);
-        let section = thread.str(doc, "section");
-        let anchor = thread.obj("anchor").map(|a| Fields::of(doc, &a));
-        let quote = anchor
-            .as_ref()
-            .map(|a| a.str(doc, "quote"))
-            .unwrap_or_default();
-        let body = texts.entry(section.clone()).or_insert_with(|| {
-            section_body(doc, &section).map(|b| {
-                let text = utf16(&doc.text(&b).unwrap_or_default());
-                let index = TextIndex::new(doc, &b);
-                (b, text, index)
-            })
-        });
-        let resolved_anchor = match (body, &anchor) {
-            (Some((_, text, index)), Some(a)) => resolve(
-                index,
-                text,
-                &a.str(doc, "start"),
-                &a.str(doc, "end"),
-                &quote,
-            ),
-            _ => Anchor::Orphaned,
-        };
-        let comments = thread
-            .obj("comments")
-            .map(|list| {
-                doc.list_range(&list, ..)
-                    .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-                    .map(|item| comment_view(doc, &item.id()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push(ThreadView {
-            author: actor_of(&t),
-            id,
-            section,
-            quote,
-            resolved: thread.str(doc, "status") == "resolved",
-            anchor: resolved_anchor,
-            comments,
-        });
-    }
+    let mut out: Vec<ThreadView> = anchors(doc, &tree)
+        .into_iter()
+        .map(|(t, a)| {
+            let comments = tree
+                .obj(t, Field::Comments)
+                .map(|list| {
+                    tree.items(list)
+                        .iter()
+                        .filter_map(|c| match c {
+                            Val::Obj(c) if tree.nodes[*c].typ == ObjType::Map => {
+                                Some(comment_view(&tree, *c))
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ThreadView {
+                author: tree.author(t),
+                id: a.thread,
+                section: a.section,
+                quote: a.quote,
+                resolved: tree.str(t, Field::Status) == "resolved",
+                anchor: a.anchor,
+                comments,
+            }
+        })
+        .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 
-fn comment_view(doc: &Automerge, c: &ObjId) -> CommentView {
-    let f = Fields::of(doc, c);
-    let reactions = f
-        .obj("reactions")
+fn comment_view(tree: &Tree, c: usize) -> CommentView {
+    let reactions = tree
+        .obj(c, Field::Reactions)
         .map(|r| {
-            doc.keys(&r)
-                .filter_map(|k| k.split_once(' ').map(|(e, a)| (e.to_owned(), a.to_owned())))
+            tree.entries(r)
+                .iter()
+                .filter_map(|(_, k, _)| {
+                    tree.strings[k.clone()]
+                        .split_once(' ')
+                        .map(|(e, a)| (e.to_owned(), a.to_owned()))
+                })
                 .collect()
         })
         .unwrap_or_default();
     CommentView {
-        id: f.str(doc, "id"),
-        body: f.str(doc, "body"),
-        author: actor_of(c),
-        created_at: f.int("createdAt"),
-        edited: f.bool("edited"),
-        deleted: f.bool("deleted"),
+        id: tree.str(c, Field::Id).to_owned(),
+        body: tree.str(c, Field::Body).to_owned(),
+        author: tree.author(c),
+        created_at: tree.int(c, Field::CreatedAt),
+        edited: tree.bool(c, Field::Edited),
+        deleted: tree.bool(c, Field::Deleted),
         reactions,
     }
 }
@@ -418,6 +908,92 @@ mod tests {
         .write_new(&mut doc)
         .expect("write");
         doc
+    }
+
+    /// Threads read the plain way, an automerge call per object (as this
+    /// module did before it read the tree in one pass): what [`threads`]
+    /// must agree with.
+    fn reference_threads(doc: &Automerge) -> Vec<ThreadView> {
+        fn str_of(doc: &Automerge, v: Option<(Value<'_>, ObjId)>) -> String {
+            match v {
+                Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_owned(),
+                Some((Value::Object(ObjType::Text), id)) => doc.text(&id).unwrap_or_default(),
+                _ => String::new(),
+            }
+        }
+        let field = |obj: &ObjId, key: &str| doc.get(obj, key).ok().flatten();
+        let Some(all) = get_obj(doc, &ROOT, keys::THREADS) else {
+            return Vec::new();
+        };
+        let mut out: Vec<ThreadView> = doc
+            .map_range(&all, ..)
+            .filter(|t| matches!(t.value, ValueRef::Object(ObjType::Map)))
+            .map(|item| {
+                let t = item.id();
+                let section = str_of(doc, field(&t, "section"));
+                let a = get_obj(doc, &t, "anchor");
+                let get = |k: &str| a.as_ref().map(|a| str_of(doc, field(a, k))).unwrap_or_default();
+                let quote = get("quote");
+                let anchor = match (section_body(doc, &section), &a) {
+                    (Some(body), Some(_)) => {
+                        let text = utf16(&doc.text(&body).unwrap_or_default());
+                        resolve(&TextIndex::new(doc, &body), &text, &get("start"), &get("end"), &quote)
+                    }
+                    _ => Anchor::Orphaned,
+                };
+                let comments = get_obj(doc, &t, "comments")
+                    .map(|list| {
+                        doc.list_range(&list, ..)
+                            .filter(|c| matches!(c.value, ValueRef::Object(ObjType::Map)))
+                            .map(|c| {
+                                let c = c.id();
+                                let flag = |k: &str| matches!(field(&c, k), Some((Value::Scalar(s), _)) if matches!(s.as_ref(), automerge::ScalarValue::Boolean(true)));
+                                CommentView {
+                                    id: str_of(doc, field(&c, "id")),
+                                    body: str_of(doc, field(&c, "body")),
+                                    author: actor_of(&c),
+                                    created_at: field(&c, "createdAt").and_then(|(v, _)| v.as_i64()).unwrap_or(0),
+                                    edited: flag("edited"),
+                                    deleted: flag("deleted"),
+                                    reactions: get_obj(doc, &c, "reactions")
+                                        .map(|r| doc.keys(&r).filter_map(|k| k.split_once(' ').map(|(e, a)| (e.to_owned(), a.to_owned()))).collect())
+                                        .unwrap_or_default(),
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ThreadView {
+                    id: item.key.into_owned(),
+                    author: actor_of(&t),
+                    resolved: str_of(doc, field(&t, "status")) == "resolved",
+                    section,
+                    quote,
+                    anchor,
+                    comments,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// What [`threads`] gives, checked against [`reference_threads`] and
+    /// [`resolve_anchors`].
+    fn checked_threads(doc: &Automerge) -> Vec<ThreadView> {
+        let views = threads(doc);
+        assert_eq!(views, reference_threads(doc));
+        let anchors: Vec<ThreadAnchor> = views
+            .iter()
+            .map(|t| ThreadAnchor {
+                thread: t.id.clone(),
+                section: t.section.clone(),
+                quote: t.quote.clone(),
+                anchor: t.anchor.clone(),
+            })
+            .collect();
+        assert_eq!(resolve_anchors(doc), anchors);
+        views
     }
 
     fn pos(s: &str, needle: &str) -> (usize, usize) {
@@ -458,7 +1034,7 @@ mod tests {
         edit_comment(&mut tx, "t1", "c2", "Ett bättre svar").expect("edit");
         react(&mut tx, "t1", "t1-0", "👍", &ActorId::from([9u8; 16]), true).expect("react");
         tx.commit();
-        let t = &threads(&d)[0];
+        let t = &checked_threads(&d)[0];
         assert_eq!(t.quote, "😀 — ATMP");
         assert_eq!(t.anchor, Anchor::Anchored { start: s, end: e });
         assert_eq!(t.comments.len(), 2);
@@ -473,7 +1049,7 @@ mod tests {
         delete_comment(&mut tx, "t1", "c2").expect("delete");
         set_resolved(&mut tx, "t1", true).expect("resolve");
         tx.commit();
-        let t = &threads(&d)[0];
+        let t = &checked_threads(&d)[0];
         assert!(t.resolved);
         assert!(
             t.comments[1].deleted && t.comments[1].body.is_empty(),
@@ -482,7 +1058,7 @@ mod tests {
         let mut tx = d.transaction();
         set_resolved(&mut tx, "t1", false).expect("reopen");
         tx.commit();
-        assert!(!threads(&d)[0].resolved);
+        assert!(!checked_threads(&d)[0].resolved);
     }
 
     #[test]
@@ -495,7 +1071,7 @@ mod tests {
         // Edits before the quote move it.
         splice(&mut d, 0, 0, "Ny inledning. ");
         assert_eq!(
-            anchored_text(&d, &threads(&d)[0]).as_deref(),
+            anchored_text(&d, &checked_threads(&d)[0]).as_deref(),
             Some("samarbeta")
         );
         // The quote is cut out and pasted back: the cursors lose it, the
@@ -503,13 +1079,13 @@ mod tests {
         let (s, e) = pos(&body_text(&d), "samarbeta");
         splice(&mut d, s, (e - s) as isize, "");
         splice(&mut d, s, 0, "samarbeta");
-        let t = &threads(&d)[0];
+        let t = &checked_threads(&d)[0];
         assert!(matches!(t.anchor, Anchor::Moved { .. }), "{:?}", t.anchor);
         assert_eq!(anchored_text(&d, t).as_deref(), Some("samarbeta"));
         // Gone for good: orphaned, still listed.
         let (s, e) = pos(&body_text(&d), "samarbeta");
         splice(&mut d, s, (e - s) as isize, "");
-        let all = threads(&d);
+        let all = checked_threads(&d);
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].anchor, Anchor::Orphaned);
         assert_eq!(all[0].section, "issue");
@@ -522,6 +1098,9 @@ mod tests {
         Split(usize, usize),
         Paste(usize, usize, usize, String),
         Comment(usize, usize, usize),
+        /// A reply, reaction, edit, deletion or resolution (by the last
+        /// number) on one of the threads started so far.
+        Discuss(usize, usize, usize),
         Sync(usize, usize),
     }
 
@@ -535,6 +1114,7 @@ mod tests {
             (0..3usize, 0..200usize, 1..12usize, word)
                 .prop_map(|(p, at, n, w)| Op::Paste(p, at, n, w)),
             (0..3usize, 0..200usize, 1..10usize).prop_map(|(p, at, n)| Op::Comment(p, at, n)),
+            (0..3usize, 0..100usize, 0..5usize).prop_map(|(p, t, what)| Op::Discuss(p, t, what)),
             (0..3usize, 0..3usize).prop_map(|(a, b)| Op::Sync(a, b)),
         ]
     }
@@ -601,6 +1181,23 @@ mod tests {
                             created.push(id);
                         }
                     }
+                    Op::Discuss(p, t, what) => {
+                        let Some(id) = (!created.is_empty()).then(|| created[t % created.len()].clone()) else {
+                            continue;
+                        };
+                        let first = format!("{id}-0");
+                        let actor = ActorId::from([*p as u8 + 2; 16]);
+                        let mut tx = peers[*p].transaction();
+                        // The thread may not have reached this peer yet.
+                        let _ = match what {
+                            0 => add_comment(&mut tx, &id, &format!("{id}-{n}"), "svar 😀", n as i64),
+                            1 => react(&mut tx, &id, &first, "👍", &actor, n % 2 == 0),
+                            2 => edit_comment(&mut tx, &id, &first, "ändrad"),
+                            3 => delete_comment(&mut tx, &id, &first),
+                            _ => set_resolved(&mut tx, &id, n % 2 == 0),
+                        };
+                        tx.commit();
+                    }
                     Op::Sync(a, b) if a != b => {
                         let mut other = peers[*b].clone();
                         peers[*a].merge(&mut other).expect("merge");
@@ -616,7 +1213,7 @@ mod tests {
                 p.merge(&mut all.clone()).expect("merge");
                 prop_assert_eq!(p.get_heads(), all.get_heads());
             }
-            let views = threads(&all);
+            let views = checked_threads(&all);
             let mut ids: Vec<&str> = views.iter().map(|t| t.id.as_str()).collect();
             ids.sort_unstable();
             let mut expected: Vec<&str> = created.iter().map(String::as_str).collect();
@@ -627,7 +1224,30 @@ mod tests {
                     prop_assert_eq!(found, t.quote.clone());
                 }
             }
-            prop_assert_eq!(threads(&peers[1]), views);
+            prop_assert_eq!(checked_threads(&peers[1]), views);
+        }
+
+        /// Finding a quote through the index's sorted pairs of units gives
+        /// what a scan of the whole text gives, from any position.
+        #[test]
+        fn quote_search_agrees_with_a_scan(body in "[abx😀]{0,40}", quote in "[abx😀]{1,4}") {
+            let mut d = Automerge::new();
+            Summary {
+                sections: vec![Section { id: "issue".into(), heading: "H".into(), body }],
+                ..Summary::default()
+            }
+            .write_new(&mut d)
+            .expect("write");
+            let index = TextIndex::new(&d, &section_body(&d, "issue").expect("body"));
+            prop_assert_eq!(index.text(), &utf16(&body_text(&d))[..]);
+            let quote = utf16(&quote);
+            for near in 0..=index.text().len() + 1 {
+                prop_assert_eq!(
+                    index.closest(&quote, near),
+                    closest_by_scan(index.text(), &quote, near),
+                    "near {}", near
+                );
+            }
         }
     }
 }
