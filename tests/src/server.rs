@@ -13,6 +13,8 @@ pub struct TestServer {
     data: PathBuf,
     /// The admin's session token (the first start's sign-in link, used).
     admin: String,
+    /// Where the server listened before [`TestServer::stop`].
+    stopped_at: Option<std::net::SocketAddr>,
 }
 
 impl TestServer {
@@ -56,6 +58,7 @@ impl TestServer {
             dir: None,
             data: data.to_path_buf(),
             admin,
+            stopped_at: None,
         }
     }
 
@@ -107,6 +110,35 @@ impl TestServer {
         next.dir = dir;
         next.admin = std::mem::take(&mut self.admin);
         next
+    }
+
+    /// Stops the server (as a network outage would look to its clients),
+    /// keeping its data and address for [`TestServer::resume`].
+    pub async fn stop(&mut self) -> std::net::SocketAddr {
+        let server = self.server.take().expect("the server is running");
+        let addr = server.addr();
+        server.shutdown().await;
+        self.stopped_at = Some(addr);
+        addr
+    }
+
+    /// Starts the server again on the same address and data directory.
+    pub async fn resume(&mut self) {
+        let addr = self.stopped_at.take().expect("the server was stopped");
+        let config = Config::new(self.data.clone());
+        // The old socket may linger briefly; binding is retried, bounded.
+        let mut listener = None;
+        for _ in 0..200 {
+            match TcpListener::bind(addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
+            }
+        }
+        let listener = listener.expect("the old address can be bound again");
+        self.server = Some(Server::start(config, listener).await.expect("server starts"));
     }
 
     pub async fn shutdown(mut self) {
