@@ -6,6 +6,10 @@
 //! made it): it includes the server's durable write (group commit) and
 //! both WebSocket hops. Server CPU and peak RSS come from /proc.
 //!
+//! The client benchmark (`client.rs`) measures the web client's size and
+//! first load in headless Chromium; the anchor benchmark (`anchors.rs`) the
+//! resolution of comment anchors.
+//!
 //! Run: `cargo xtask bench` (builds the release server first).
 
 use std::collections::HashMap;
@@ -21,6 +25,7 @@ use light::{Arrivals, LightPeer};
 use protocol::DocumentId;
 
 mod anchors;
+mod client;
 mod light;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -41,6 +46,16 @@ struct Args {
     /// Run only the anchor-resolution benchmark.
     #[arg(long)]
     anchors_only: bool,
+    /// Run only the client benchmark (sizes and first load in Chromium).
+    #[arg(long)]
+    client_only: bool,
+    /// The page the client benchmark loads; `{workshop}` is replaced by the
+    /// id of the first open workshop.
+    #[arg(long, default_value = "/")]
+    client_page: String,
+    /// Cold loads the client benchmark makes (best and median are printed).
+    #[arg(long, default_value_t = 5)]
+    client_loads: usize,
 }
 
 struct ServerProcess {
@@ -137,6 +152,13 @@ async fn accept_invite(addr: &str, invite: &str) -> anyhow::Result<String> {
         .and_then(|rest| rest.split('"').next())
         .context("no token in the sign-in answer")?;
     Ok(token.to_owned())
+}
+
+/// The client benchmark against its own release server.
+async fn client_bench(args: &Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.client_loads > 0, "--client-loads must be at least 1");
+    let server = ServerProcess::start(&args.server).await?;
+    client::run(&server.addr, &args.client_page, args.client_loads).await
 }
 
 fn clock_ticks() -> f64 {
@@ -251,10 +273,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.client_only {
+        return client_bench(&args).await;
+    }
     anchors::run();
     if args.anchors_only {
         return Ok(());
     }
+    client_bench(&args).await?;
+    println!();
     println!(
         "fan-out: one document, small text edits, {} edit/s per client, {} s; server {}",
         args.rate,

@@ -3,6 +3,7 @@
 //! client. One binary, one module per area.
 
 mod bad_input;
+mod browser;
 mod browser_flows;
 mod codec_fixtures;
 mod common;

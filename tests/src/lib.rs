@@ -6,16 +6,20 @@
 //! - [`NodePeer`]: the real JavaScript automerge-repo client, scripted
 //!   through `tests/js/peer.mjs`;
 //! - [`ServerProcess`]: the `synpunkt` binary as a child process (signals,
-//!   crashes, command line).
+//!   crashes, command line);
+//! - [`Browser`]: a real headless Chromium driven over WebDriver, for the
+//!   browser client.
 //!
 //! Every wait here is on an event (a message arriving), bounded by a
 //! timeout that fails the test; nothing sleeps to synchronise.
 
+mod browser;
 mod client;
 mod node;
 mod process;
 mod server;
 
+pub use browser::{Browser, Key, screenshots_dir};
 pub use client::{Client, ClientError};
 pub use node::NodePeer;
 pub use process::{ServerProcess, synpunkt_bin};

@@ -1,12 +1,15 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: the README's test command. Installs what a fresh machine lacks
-//!   (the wasm32 target, the Node packages of the interop tests), then runs
+//!   (the wasm32 target, the Node packages of the interop tests, Chromium
+//!   and ChromeDriver for the browser tests), then runs
 //!   every check: rustfmt, clippy (native and wasm32) with warnings denied,
 //!   and every test.
-//! - `setup`: only the installation part of `ci`.
+//! - `setup`: only the installation part of `ci` (the wasm32 target, the
+//!   Node packages, and Chromium with ChromeDriver for the browser tests).
 //! - `bench`: builds the release server and runs the benchmarks; prints
-//!   their numbers. Not a test.
+//!   their numbers. Not a test. `--client-only` runs just the client's
+//!   (sizes and first load in headless Chromium).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,6 +75,61 @@ fn setup() -> anyhow::Result<()> {
         &["install", "--no-audit", "--no-fund", "--loglevel=error"],
         Some(Path::new("tests/js")),
     )?;
+    ensure_browser()
+}
+
+/// Where Debian's `chromium` and `chromium-driver` packages put the browser
+/// and its WebDriver server; the testkit's `Browser` runs them from there.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The browser tests drive a real headless Chromium through ChromeDriver.
+/// Installs both with apt when either is missing (CI runs as root; elsewhere
+/// through `sudo`). Does nothing when both are there.
+fn ensure_browser() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    eprintln!("\n{CHROMIUM} or {CHROMEDRIVER} is missing: installing them with apt-get");
+    let manual = "install them yourself (Debian: `apt-get install chromium chromium-driver`)";
+    if !Path::new("/usr/bin/apt-get").exists() {
+        bail!(
+            "the browser tests need {CHROMIUM} and {CHROMEDRIVER}, and apt-get is not here: {manual}"
+        );
+    }
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    // apt-get needs root: run it directly, or through sudo. `env` sets
+    // DEBIAN_FRONTEND on the root side, so that apt never stops at a prompt.
+    let mut prefix = vec!["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+    if !as_root {
+        if Command::new("sudo").arg("--version").output().is_err() {
+            bail!(
+                "the browser tests need {CHROMIUM} and {CHROMEDRIVER}; installing them needs \
+                 root and sudo is not available: {manual}"
+            );
+        }
+        prefix.insert(0, "sudo");
+    }
+    let apt = |args: &[&str]| {
+        let all: Vec<&str> = prefix[1..].iter().chain(args).copied().collect();
+        run(prefix[0], &all, None)
+    };
+    apt(&["update"])?;
+    apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])?;
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        bail!(
+            "apt-get installed chromium and chromium-driver, but {CHROMIUM} or {CHROMEDRIVER} is still missing"
+        );
+    }
     Ok(())
 }
 
@@ -109,12 +167,29 @@ fn check() -> anyhow::Result<()> {
 
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     let cargo = cargo();
+    // Every run but `--anchors-only` includes the client benchmark, which
+    // loads the client in headless Chromium.
+    if !extra.iter().any(|a| a == "--anchors-only") {
+        ensure_browser()?;
+    }
     run(
         &cargo,
         &["build", "--release", "-p", "server", "-p", "bench"],
         None,
     )?;
-    let mut args = vec!["--server", "target/release/synpunkt"];
+    // Where cargo put them: CARGO_TARGET_DIR if set, else target/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("release");
+    let server = target.join("synpunkt");
+    let server = server
+        .to_str()
+        .context("target directory path is not UTF-8")?;
+    let bench = target.join("bench");
+    let bench = bench
+        .to_str()
+        .context("target directory path is not UTF-8")?;
+    let mut args = vec!["--server", server];
     args.extend(extra.iter().map(String::as_str));
-    run("target/release/bench", &args, None)
+    run(bench, &args, None)
 }
