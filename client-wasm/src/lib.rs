@@ -111,12 +111,17 @@ mod web {
             on(
                 kind,
                 Box::new(move |e: web_sys::Event| {
-                    // Selections in the summary, not typing in the sidebar.
-                    let in_form = e
-                        .target()
-                        .and_then(|t| closest_with(&t, "data-key"))
-                        .is_some();
-                    if !in_form {
+                    // Selections in the summary only: typing in a field or
+                    // pressing a button (which may collapse the selection
+                    // it is about to act on) changes nothing.
+                    let elsewhere = e.target().is_some_and(|t| {
+                        closest_with(&t, "data-key").is_some()
+                            || closest_with(&t, "data-action").is_some()
+                            || t.dyn_ref::<web_sys::Element>()
+                                .and_then(|el| el.closest("#sidebar").ok().flatten())
+                                .is_some()
+                    });
+                    if !elsewhere {
                         App::on_selection(&a);
                     }
                 }),

@@ -81,7 +81,8 @@ pub fn splice(old: &str, new: &str) -> Option<(usize, usize, String)> {
         .take(max_suffix)
         .take_while(|(x, y)| x == y)
         .count();
-    if suffix > 0 && (0xD800..0xDC00).contains(&a[a.len() - suffix - 1..][0]) {
+    // Nor here: a suffix starting with a low surrogate splits its pair.
+    if suffix > 0 && (0xDC00..0xE000).contains(&a[a.len() - suffix]) {
         suffix -= 1;
     }
     Some((
@@ -126,6 +127,10 @@ mod tests {
         assert_eq!(splice("abc", "abc"), None);
         assert_eq!(splice("abc", "aXc"), Some((1, 1, "X".into())));
         assert_eq!(splice("abc", "abcd"), Some((3, 0, "d".into())));
+        assert_eq!(splice("abc", "Om: abc"), Some((0, 0, "Om: ".into())));
+        assert_eq!(splice("abc", ""), Some((0, 3, String::new())));
+        assert_eq!(splice("", "abc"), Some((0, 0, "abc".into())));
+        assert_eq!(splice("x😀", "😀"), Some((0, 1, String::new())));
         assert_eq!(splice("aaa", "aa"), Some((2, 1, String::new())));
         // Emoji are two units; a change next to one keeps it whole.
         assert_eq!(splice("😀😀", "😀😃"), Some((2, 2, "😃".into())));

@@ -5,7 +5,7 @@
 //! names.
 
 use serde_json::{Value, json};
-use testkit::browser::Browser;
+use testkit::Browser;
 
 use crate::common::{World, api, world};
 
@@ -50,7 +50,9 @@ async fn select(b: &Browser, section: &str, start: usize, end: usize) {
     )
     .await
     .expect("mouseup");
-    b.wait_for("#selection-tools").await.expect("selection tools");
+    b.wait_for("#selection-tools")
+        .await
+        .expect("selection tools");
 }
 
 /// Replaces a text field's value as typing would (the client listens to
@@ -97,7 +99,12 @@ async fn host_and_participant_comment_edit_and_accept_live() {
         .click("#selection-tools [data-action=\"comment\"]")
         .await
         .expect("comment");
-    fill(&alice, "[data-key=\"composer-text\"]", "Vilken myndighet? <b>fet</b>").await;
+    fill(
+        &alice,
+        "[data-key=\"composer-text\"]",
+        "Vilken myndighet? <b>fet</b>",
+    )
+    .await;
     alice
         .click("#composer [data-action=\"submit\"]")
         .await
@@ -112,8 +119,14 @@ async fn host_and_participant_comment_edit_and_accept_live() {
     host.wait_for_text(".thread .author", "Alice")
         .await
         .expect("with its verified author");
-    assert_eq!(count(&host, ".thread b").await, 0, "comment text is never HTML");
-    host.screenshot("host-summary-with-comment").await.expect("shot");
+    assert_eq!(
+        count(&host, ".thread b").await,
+        0,
+        "comment text is never HTML"
+    );
+    host.screenshot("host-summary-with-comment")
+        .await
+        .expect("shot");
 
     // The host edits the section; Alice sees it, the anchor still right.
     host.click("[data-action=\"edit-section\"][data-section=\"issue\"]")
@@ -167,7 +180,9 @@ async fn host_and_participant_comment_edit_and_accept_live() {
     host.wait_for(".contribution[data-status=\"open\"] ins")
         .await
         .expect("the proposal arrives as a diff");
-    host.screenshot("host-reviews-proposal").await.expect("shot");
+    host.screenshot("host-reviews-proposal")
+        .await
+        .expect("shot");
     host.click(".contribution[data-status=\"open\"] [data-action=\"accept\"]")
         .await
         .expect("accept");
@@ -186,7 +201,10 @@ async fn host_and_participant_comment_edit_and_accept_live() {
         .wait_for_text(".contribution[data-status=\"accepted\"] .author", "Alice")
         .await
         .expect("accepted, with its contributor");
-    alice.screenshot("participant-proposals").await.expect("shot");
+    alice
+        .screenshot("participant-proposals")
+        .await
+        .expect("shot");
     host.click("[data-action=\"tab\"][data-tab=\"history\"]")
         .await
         .expect("history tab");
@@ -204,7 +222,11 @@ async fn the_public_reads_open_workshops_only() {
         .expect("live");
     assert!(body_text(&public, "issue").await.contains("ATMP"));
     assert_eq!(
-        count(&public, "[data-action=\"comment-section\"], [data-action=\"edit-section\"]").await,
+        count(
+            &public,
+            "[data-action=\"comment-section\"], [data-action=\"edit-section\"]"
+        )
+        .await,
         0,
         "no way to write for the public"
     );

@@ -6,8 +6,9 @@
 //! sharing cookies, storage or cache, and every load starts cold.
 //!
 //! Dropping a `Browser` asks its ChromeDriver to shut down (which closes
-//! Chromium), then makes sure the driver process is gone: no test leaves a
-//! browser running, even when it fails.
+//! Chromium), then makes sure the driver process is gone; a watchdog ends
+//! both if the test process dies without dropping it (see [`Driver`]). No
+//! test leaves a browser running, even when it fails or is killed.
 //!
 //! Every wait polls the page's state and is bounded by [`TIMEOUT`]; a
 //! timeout names what it waited for. Nothing sleeps to synchronise.
@@ -92,22 +93,20 @@ impl Browser {
         let driver = Driver::start().await?;
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
-        let mut capabilities = json!({
+        let Value::Object(mut capabilities) = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
             // Console errors are read back through ChromeDriver's log.
             "goog:loggingPrefs": { "browser": "SEVERE" },
             // Bounds for navigation and scripts (the defaults are minutes).
             "timeouts": { "pageLoad": TIMEOUT.as_millis(), "script": TIMEOUT.as_millis() },
-        });
-        if let (Some(all), Value::Object(extra)) =
-            (capabilities.as_object_mut(), extra_capabilities)
-        {
-            all.extend(extra);
-        }
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("built as an object")
+        }) else {
+            unreachable!("an object literal")
         };
+        match extra_capabilities {
+            Value::Object(extra) => capabilities.extend(extra),
+            other => bail!("extra capabilities must be a JSON object, not {other}"),
+        }
         // Plain HTTP to the driver on loopback: no TLS stack needed.
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = tokio::time::timeout(

@@ -138,7 +138,11 @@ impl TestServer {
             }
         }
         let listener = listener.expect("the old address can be bound again");
-        self.server = Some(Server::start(config, listener).await.expect("server starts"));
+        self.server = Some(
+            Server::start(config, listener)
+                .await
+                .expect("server starts"),
+        );
     }
 
     pub async fn shutdown(mut self) {
