@@ -136,6 +136,14 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Commits with the time (seconds, as automerge records it): the history
+/// shows when each version was written.
+fn commit(tx: automerge::transaction::Transaction<'_>) {
+    tx.commit_with(
+        automerge::transaction::CommitOptions::default().with_time((now_ms() / 1000.0) as i64),
+    );
+}
+
 impl App {
     pub fn new(page: Page) -> Self {
         let peer = PeerId::new(format!("browser-{}", uuid::Uuid::new_v4()))
@@ -534,7 +542,7 @@ impl App {
                     });
                     let mut tx = d.transaction();
                     let _ = threads::react(&mut tx, &thread, &comment, "👍", &actor, on);
-                    tx.commit();
+                    commit(tx);
                 });
                 rerender = false;
             }
@@ -617,7 +625,7 @@ impl App {
         Self::change(app, doc, |d| {
             let mut tx = d.transaction();
             f(&mut tx);
-            tx.commit();
+            commit(tx);
         });
     }
 
@@ -657,7 +665,7 @@ impl App {
             Self::change(app, summary, |d| {
                 let mut tx = d.transaction();
                 let _ = contributions::propose(&mut tx, &id, &p, &reason, now);
-                tx.commit();
+                commit(tx);
             });
         };
         match composer {
@@ -672,7 +680,7 @@ impl App {
                     &text,
                     now,
                 );
-                tx.commit();
+                commit(tx);
             }),
             Composer::Replace(sel) => propose(
                 app,
@@ -692,13 +700,13 @@ impl App {
             Composer::Reply { thread } if !text.is_empty() => Self::change(app, summary, |d| {
                 let mut tx = d.transaction();
                 let _ = threads::add_comment(&mut tx, &thread, &id, &text, now);
-                tx.commit();
+                commit(tx);
             }),
             Composer::EditComment { thread, comment } if !text.is_empty() => {
                 Self::change(app, summary, |d| {
                     let mut tx = d.transaction();
                     let _ = threads::edit_comment(&mut tx, &thread, &comment, &text);
-                    tx.commit();
+                    commit(tx);
                 })
             }
             Composer::EditAccept { contribution } => Self::review(
@@ -848,7 +856,7 @@ impl App {
                 &reason,
                 now,
             );
-            tx.commit();
+            commit(tx);
         });
     }
 
@@ -938,7 +946,7 @@ impl App {
                         del as isize,
                         &ins,
                     );
-                    tx.commit();
+                    commit(tx);
                 }
             });
             a.save_now(doc);
