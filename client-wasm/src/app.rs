@@ -246,15 +246,21 @@ impl App {
     }
 
     pub fn socket_closed(app: &Rc<RefCell<App>>) {
-        {
+        let had_readers = {
             let mut a = app.borrow_mut();
             a.socket = None;
             a.session.disconnected();
             a.conn = Conn::Offline;
+            let had = !a.ui.readers.is_empty();
             a.ui.readers.clear();
-        }
+            had
+        };
         render::status(&app.borrow());
-        render::sidebar(app);
+        // Failed reconnection attempts change nothing else: no redraw.
+        if had_readers {
+            render::summary(app);
+            render::sidebar(app);
+        }
     }
 
     /// A frame from the server.

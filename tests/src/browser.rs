@@ -213,11 +213,17 @@ impl Browser {
 
     /// Clicks the element matching `css` (waits for it).
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        let element = self.wait_for(css).await?;
-        element
-            .click()
-            .await
-            .with_context(|| format!("clicking `{css}`"))
+        // A live page redraws itself: an element found a moment ago may have
+        // been replaced by an identical one. Find it again and retry.
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let element = self.wait_for(css).await?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(e).with_context(|| format!("clicking `{css}`")),
+            }
+        }
     }
 
     /// Focuses the element matching `css` and types `text` into it, key by
