@@ -8,6 +8,9 @@
 //!                                      replace: the range to replace;
 //!                                      insert: the paragraph the new one
 //!                                      goes after (or before, see `place`)
+//!   anchorStart: str, anchorEnd: str,  with `anchor`: its start, end and
+//!   quote: str,                        quote again, as on a thread
+//!                                      ([`threads::flat`]; not read here)
 //!   place: "after" | "before" | "end", insert only
 //!   text: text,                        the proposed text (replace, insert,
 //!                                      action)

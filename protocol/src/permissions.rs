@@ -386,6 +386,34 @@ mod tests {
     }
 
     #[test]
+    fn only_its_author_writes_a_threads_anchor_keys() {
+        use crate::threads::{self, flat};
+        let mut doc = summary_doc();
+        // Alice (2) starts a thread the ordinary way: with the flat keys.
+        let start = changes_by(&doc, 2, |tx| {
+            threads::create_thread(tx, "t1", "issue", 0, 4, "Vad menas?", 0).expect("thread");
+        });
+        assert_eq!(check(&doc, &start, 2), Ok(()));
+        doc.apply_changes(start).expect("apply");
+        let thread = obj(&doc, &["threads", "t1"]);
+        for key in [flat::START, flat::END, flat::QUOTE] {
+            let overwrite = changes_by(&doc, 3, |tx| tx.put(&thread, key, "1@03").expect("put"));
+            assert!(check(&doc, &overwrite, 3).is_err(), "{key}");
+            let delete = changes_by(&doc, 3, |tx| tx.delete(&thread, key).expect("delete"));
+            assert!(check(&doc, &delete, 3).is_err(), "{key}");
+            let own = changes_by(&doc, 2, |tx| tx.put(&thread, key, "x").expect("put"));
+            assert_eq!(check(&doc, &own, 2), Ok(()), "{key}");
+        }
+        // Nor may anyone else add them to a thread written without them.
+        new_thread(&mut doc, 2, "t2");
+        let old = obj(&doc, &["threads", "t2"]);
+        for key in [flat::START, flat::END, flat::QUOTE] {
+            let add = changes_by(&doc, 3, |tx| tx.put(&old, key, "1@03").expect("put"));
+            assert!(check(&doc, &add, 3).is_err(), "{key}");
+        }
+    }
+
+    #[test]
     fn participants_propose_but_never_review() {
         let mut doc = summary_doc();
         let propose = changes_by(&doc, 2, |tx| {

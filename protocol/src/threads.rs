@@ -6,6 +6,8 @@
 //!   anchor: { start: str, end: str,      automerge cursors (first and last character)
 //!             quote: str,                the text the thread was about
 //!             before: str, after: str }, a little context on either side
+//!   anchorStart: str, anchorEnd: str,    anchor.start, anchor.end and
+//!   quote: str,                          anchor.quote again (see below)
 //!   status: "open" | "resolved",
 //!   comments: list<{ id: str, body: text, createdAt: int (ms),
 //!                    edited: bool, deleted: bool,
@@ -16,15 +18,25 @@
 //! A comment's author is the automerge actor that created it, which the
 //! server binds to a user: no field the client writes says who wrote it.
 //!
+//! `anchor` is where an anchor is described in full. `anchorStart`,
+//! `anchorEnd` and `quote` ([`flat`]) repeat what resolving it needs, as plain
+//! strings on the thread itself, written with `anchor` and never apart from
+//! it: [`resolve_anchors`] then reads each thread's own keys and nothing
+//! below them (automerge would otherwise walk the thread's comments too).
+//! Threads written before these keys have only `anchor`, which readers fall
+//! back to. As with every key of a thread, no participant but its author
+//! may write them ([`crate::permissions`]).
+//!
 //! Anchors never silently vanish: [`resolve`] finds the range between the
 //! cursors; if the text there is no longer the quote, it looks for the quote
 //! nearby (closest to where the anchor was); failing that, the thread is
 //! [`Anchor::Orphaned`] and stays listed under its section.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use automerge::iter::DocItem;
+use automerge::iter::{DocItem, MapRangeItem};
 use automerge::transaction::Transactable;
 use automerge::{
     ActorId, Automerge, MoveCursor, ObjId, ObjType, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
@@ -35,6 +47,19 @@ use crate::summary::keys;
 
 /// Characters of context kept on each side of a quote.
 pub const CONTEXT: usize = 24;
+
+/// The keys under which a thread (or a contribution) repeats its anchor's
+/// cursors and quote as plain strings, next to the `anchor` map: reading
+/// them takes no descent into another object. Threads written before these
+/// keys existed have only the `anchor` map, which readers fall back to.
+pub mod flat {
+    /// `anchor.start`.
+    pub const START: &str = "anchorStart";
+    /// `anchor.end`.
+    pub const END: &str = "anchorEnd";
+    /// `anchor.quote`.
+    pub const QUOTE: &str = "quote";
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ThreadError {
@@ -129,7 +154,9 @@ pub fn create_thread<T: Transactable + ReadDoc>(
 }
 
 /// Writes `parent.anchor`: cursors on the first and last character of
-/// `[start, end)` (UTF-16) of a section's body, the quote, and context.
+/// `[start, end)` (UTF-16) of a section's body, the quote, and context; and
+/// the cursors and the quote again as plain keys of `parent` ([`flat`]), which
+/// is all [`resolve_anchors`] reads.
 pub(crate) fn put_anchor<T: Transactable + ReadDoc>(
     tx: &mut T,
     parent: &ObjId,
@@ -137,17 +164,38 @@ pub(crate) fn put_anchor<T: Transactable + ReadDoc>(
     start: usize,
     end: usize,
 ) -> Result<(), ThreadError> {
+    let [first, last, quote] = put_anchor_map(tx, parent, section, start, end)?;
+    tx.put(parent, flat::START, first)?;
+    tx.put(parent, flat::END, last)?;
+    tx.put(parent, flat::QUOTE, quote)?;
+    Ok(())
+}
+
+/// Writes `parent.anchor` only (all that threads and contributions written
+/// before the [`flat`] keys have); returns its cursors and quote.
+fn put_anchor_map<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    section: &str,
+    start: usize,
+    end: usize,
+) -> Result<[String; 3], ThreadError> {
     let text_obj = section_body(tx, section).ok_or(ThreadError::NoSection)?;
     let text = utf16(&tx.text(&text_obj)?);
     if start >= end || end > text.len() {
         return Err(ThreadError::BadRange);
     }
-    let first = tx.get_cursor_moving(&text_obj, start, None, MoveCursor::After)?;
-    let last = tx.get_cursor_moving(&text_obj, end - 1, None, MoveCursor::Before)?;
+    let first = tx
+        .get_cursor_moving(&text_obj, start, None, MoveCursor::After)?
+        .to_string();
+    let last = tx
+        .get_cursor_moving(&text_obj, end - 1, None, MoveCursor::Before)?
+        .to_string();
+    let quote = from_utf16(&text[start..end]);
     let a = tx.put_object(parent, "anchor", ObjType::Map)?;
-    tx.put(&a, "start", first.to_string())?;
-    tx.put(&a, "end", last.to_string())?;
-    tx.put(&a, "quote", from_utf16(&text[start..end]))?;
+    tx.put(&a, "start", first.as_str())?;
+    tx.put(&a, "end", last.as_str())?;
+    tx.put(&a, "quote", quote.as_str())?;
     tx.put(
         &a,
         "before",
@@ -158,7 +206,7 @@ pub(crate) fn put_anchor<T: Transactable + ReadDoc>(
         "after",
         from_utf16(&text[end..(end + CONTEXT).min(text.len())]),
     )?;
-    Ok(())
+    Ok([first, last, quote])
 }
 
 fn thread_obj(doc: &impl ReadDoc, thread_id: &str) -> Result<ObjId, ThreadError> {
@@ -366,7 +414,13 @@ impl TextIndex {
         // Candidates in text order: the nearest occurrence on either side.
         let candidates = &bigrams[from..to];
         let split = candidates.partition_point(|k| at(k) < near);
-        let is_at = |i: &usize| text.get(*i..i + quote.len()) == Some(quote);
+        // Past the two units the key holds, unit by unit: most candidates
+        // differ at the next one (a slice comparison costs a call each).
+        let rest = &quote[2..];
+        let is_at = |i: &usize| {
+            text.get(i + 2..i + quote.len())
+                .is_some_and(|t| t.iter().zip(rest).all(|(a, b)| a == b))
+        };
         let after = candidates[split..].iter().map(at).find(is_at);
         let before = candidates[..split].iter().rev().map(at).find(is_at);
         match (before, after) {
@@ -474,6 +528,8 @@ enum Field {
     Section,
     Status,
     Anchor,
+    AnchorStart,
+    AnchorEnd,
     Start,
     End,
     Quote,
@@ -493,6 +549,8 @@ impl Field {
             "section" => Field::Section,
             "status" => Field::Status,
             "anchor" => Field::Anchor,
+            flat::START => Field::AnchorStart,
+            flat::END => Field::AnchorEnd,
             "start" => Field::Start,
             "end" => Field::End,
             "quote" => Field::Quote,
@@ -517,8 +575,6 @@ enum Val {
     Other,
     /// A node of the tree, by index.
     Obj(usize),
-    /// An object left out.
-    Unread,
 }
 
 /// An object id as a cheap key: (counter, actor index).
@@ -584,17 +640,15 @@ impl std::hash::Hasher for IdHasher {
 }
 
 impl Tree {
-    /// Node 0 is `obj`, of type `typ`. Objects under a map key for which
-    /// `wanted` says no are left out (automerge still walks them, but
-    /// nothing is kept).
-    fn read(doc: &Automerge, obj: &ObjId, typ: ObjType, wanted: impl Fn(Field) -> bool) -> Self {
+    /// Node 0 is `obj`, of type `typ`.
+    fn read(doc: &Automerge, obj: &ObjId, typ: ObjType) -> Self {
         let mut tree = Tree {
             nodes: vec![Node::new(obj.clone(), typ)],
             strings: String::new(),
         };
         let mut by_id: IdMap<usize> = IdMap::default();
         by_id.insert(obj_key(obj), 0);
-        // The object the last item was in, and its node if it is kept.
+        // The object the last item was in, and its node.
         let mut current: Option<(Arc<ObjId>, Option<usize>)> = None;
         let mut visits = 0;
         for item in doc.iter_at(obj, None) {
@@ -617,11 +671,7 @@ impl Tree {
                 DocItem::Map(m) => {
                     let field = Field::of(&m.key);
                     let key = tree.push_str(&m.key);
-                    let v = if wanted(field) {
-                        tree.val(&mut by_id, &m.value, || m.id())
-                    } else {
-                        Val::Unread
-                    };
+                    let v = tree.val(&mut by_id, &m.value, || m.id());
                     if let Kind::Map(entries) = &mut tree.nodes[n].kind {
                         entries.push((field, key, v));
                     }
@@ -709,13 +759,18 @@ impl Tree {
 
     /// A string, held as a scalar or as a text object.
     fn str(&self, n: usize, key: Field) -> &str {
-        match self.get(n, key) {
-            Some(Val::Str(s)) => &self.strings[s.clone()],
-            Some(Val::Obj(c)) => match &self.nodes[*c].kind {
-                Kind::Text(text) => &self.strings[text.clone()],
-                _ => "",
+        self.opt_str(n, key).unwrap_or_default()
+    }
+
+    /// A string, if the key holds one (as a scalar or as a text object).
+    fn opt_str(&self, n: usize, key: Field) -> Option<&str> {
+        match self.get(n, key)? {
+            Val::Str(s) => Some(&self.strings[s.clone()]),
+            Val::Obj(c) => match &self.nodes[*c].kind {
+                Kind::Text(text) => Some(&self.strings[text.clone()]),
+                _ => None,
             },
-            _ => "",
+            _ => None,
         }
     }
 
@@ -763,12 +818,10 @@ pub struct ThreadAnchor {
     pub anchor: Anchor,
 }
 
-/// The threads map, read in one pass; with `comments` false, without them.
-fn read_threads(doc: &Automerge, comments: bool) -> Option<Tree> {
+/// The threads map, read in one pass.
+fn read_threads(doc: &Automerge) -> Option<Tree> {
     let all = get_obj(doc, &ROOT, keys::THREADS)?;
-    Some(Tree::read(doc, &all, ObjType::Map, |key| {
-        comments || key != Field::Comments
-    }))
+    Some(Tree::read(doc, &all, ObjType::Map))
 }
 
 /// Every thread (node) of a tree of the threads map with its anchor resolved;
@@ -792,15 +845,18 @@ fn anchors(doc: &Automerge, tree: &Tree) -> Vec<(usize, ThreadAnchor)> {
         .into_iter()
         .map(|(id, t)| {
             let section = tree.str(t, Field::Section);
-            let a = tree.obj(t, Field::Anchor);
-            let quote = a.map_or("", |a| tree.str(a, Field::Quote));
+            let stored = if tree.opt_str(t, Field::AnchorStart).is_some() {
+                Some([Field::AnchorStart, Field::AnchorEnd, Field::Quote].map(|f| tree.str(t, f)))
+            } else {
+                tree.obj(t, Field::Anchor)
+                    .map(|a| [Field::Start, Field::End, Field::Quote].map(|f| tree.str(a, f)))
+            };
+            let quote = stored.map_or("", |[_, _, quote]| quote);
             let index = texts.entry(section).or_insert_with(|| {
                 section_body(doc, section).map(|body| TextIndex::new(doc, &body))
             });
-            let anchor = match (index, a) {
-                (Some(index), Some(a)) => {
-                    index.resolve(tree.str(a, Field::Start), tree.str(a, Field::End), quote)
-                }
+            let anchor = match (index, stored) {
+                (Some(index), Some([start, end, quote])) => index.resolve(start, end, quote),
                 _ => Anchor::Orphaned,
             };
             let view = ThreadAnchor {
@@ -816,18 +872,103 @@ fn anchors(doc: &Automerge, tree: &Tree) -> Vec<(usize, ThreadAnchor)> {
 
 /// Every thread's anchor, resolved against the current text, by thread id:
 /// what [`threads`] gives without reading the comments.
+///
+/// Only each thread's own keys are read (a `map_range` per thread): the
+/// [`flat`] keys, or the `anchor` map of a thread written without them. A
+/// read of the whole threads map, however done, would walk every comment.
 pub fn resolve_anchors(doc: &Automerge) -> Vec<ThreadAnchor> {
-    let Some(tree) = read_threads(doc, false) else {
+    let Some(all) = get_obj(doc, &ROOT, keys::THREADS) else {
         return Vec::new();
     };
-    let mut out: Vec<ThreadAnchor> = anchors(doc, &tree).into_iter().map(|(_, a)| a).collect();
+    let mut texts: HashMap<String, Option<TextIndex>> = HashMap::new();
+    let mut out: Vec<ThreadAnchor> = doc
+        .map_range(&all, ..)
+        .filter(|t| matches!(t.value, ValueRef::Object(ObjType::Map)))
+        .map(|t| {
+            let (section, stored) = stored_anchor(doc, &t.id());
+            let index = match texts.get(section.as_ref()) {
+                Some(index) => index,
+                None => texts.entry(section.to_string()).or_insert_with(|| {
+                    section_body(doc, &section).map(|b| TextIndex::new(doc, &b))
+                }),
+            };
+            let anchor = match (index, &stored) {
+                (Some(index), Some([start, end, quote])) => index.resolve(start, end, quote),
+                _ => Anchor::Orphaned,
+            };
+            ThreadAnchor {
+                thread: t.key.into_owned(),
+                section: section.into_owned(),
+                quote: stored
+                    .map(|[_, _, quote]| quote.into_owned())
+                    .unwrap_or_default(),
+                anchor,
+            }
+        })
+        .collect();
+    // map_range gives them by key already (so this sort is one pass); the
+    // order is this function's promise, not automerge's.
     out.sort_by(|a, b| a.thread.cmp(&b.thread));
     out
 }
 
+/// A thread's section and stored anchor (start and end cursors, quote), from
+/// its own keys: the [`flat`] ones if it has them, else its `anchor` map.
+fn stored_anchor<'a>(
+    doc: &'a Automerge,
+    thread: &ObjId,
+) -> (Cow<'a, str>, Option<[Cow<'a, str>; 3]>) {
+    let mut section = None;
+    let mut found: [Option<Cow<'a, str>>; 3] = [None, None, None];
+    let mut nested = None;
+    for item in doc.map_range(thread, ..) {
+        let slot = match item.key.as_ref() {
+            "section" => &mut section,
+            flat::START => &mut found[0],
+            flat::END => &mut found[1],
+            flat::QUOTE => &mut found[2],
+            "anchor" => {
+                if matches!(item.value, ValueRef::Object(ObjType::Map)) {
+                    nested = Some(item);
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        *slot = string(doc, item);
+    }
+    let section = section.unwrap_or_default();
+    if found[0].is_some() {
+        return (section, Some(found.map(Option::unwrap_or_default)));
+    }
+    let Some(nested) = nested else {
+        return (section, None);
+    };
+    let mut found: [Option<Cow<'a, str>>; 3] = [None, None, None];
+    for item in doc.map_range(nested.id(), ..) {
+        let slot = match item.key.as_ref() {
+            "start" => &mut found[0],
+            "end" => &mut found[1],
+            "quote" => &mut found[2],
+            _ => continue,
+        };
+        *slot = string(doc, item);
+    }
+    (section, Some(found.map(Option::unwrap_or_default)))
+}
+
+/// A map entry's string: a scalar, or a text object's content.
+fn string<'a>(doc: &Automerge, item: MapRangeItem<'a>) -> Option<Cow<'a, str>> {
+    match item.value {
+        ValueRef::Scalar(ScalarValueRef::Str(s)) => Some(s),
+        ValueRef::Object(ObjType::Text) => doc.text(item.id()).ok().map(Cow::Owned),
+        _ => None,
+    }
+}
+
 /// Every thread, with its anchor resolved against the current text.
 pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
-    let Some(tree) = read_threads(doc, true) else {
+    let Some(tree) = read_threads(doc) else {
         return Vec::new();
     };
     let mut out: Vec<ThreadView> = anchors(doc, &tree)
@@ -911,8 +1052,9 @@ mod tests {
     }
 
     /// Threads read the plain way, an automerge call per object (as this
-    /// module did before it read the tree in one pass): what [`threads`]
-    /// must agree with.
+    /// module did before it read the tree in one pass), anchors from the
+    /// `anchor` map alone (as before the [`flat`] keys): what [`threads`]
+    /// must agree with, for threads written with the flat keys or without.
     fn reference_threads(doc: &Automerge) -> Vec<ThreadView> {
         fn str_of(doc: &Automerge, v: Option<(Value<'_>, ObjId)>) -> String {
             match v {
@@ -994,6 +1136,26 @@ mod tests {
             .collect();
         assert_eq!(resolve_anchors(doc), anchors);
         views
+    }
+
+    /// A thread as [`create_thread`] wrote it before the [`flat`] keys: the
+    /// `anchor` map only.
+    fn create_old_thread(
+        tx: &mut automerge::transaction::Transaction<'_>,
+        thread_id: &str,
+        section: &str,
+        start: usize,
+        end: usize,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<(), ThreadError> {
+        let threads = get_obj(tx, &ROOT, keys::THREADS).ok_or(ThreadError::NoThread)?;
+        let t = tx.put_object(&threads, thread_id, ObjType::Map)?;
+        tx.put(&t, "section", section)?;
+        tx.put(&t, "status", "open")?;
+        put_anchor_map(tx, &t, section, start, end)?;
+        tx.put_object(&t, "comments", ObjType::List)?;
+        add_comment(tx, thread_id, &format!("{thread_id}-0"), body, now_ms)
     }
 
     fn pos(s: &str, needle: &str) -> (usize, usize) {
@@ -1091,6 +1253,91 @@ mod tests {
         assert_eq!(all[0].section, "issue");
     }
 
+    #[test]
+    fn the_flat_keys_repeat_the_anchor() {
+        let mut d = doc(1);
+        let (s, e) = pos(BODY, "😀 — ATMP");
+        let mut tx = d.transaction();
+        create_thread(&mut tx, "t1", "issue", s, e, "Nytt", 0).expect("thread");
+        tx.commit();
+        let t = thread_obj(&d, "t1").expect("thread");
+        let a = get_obj(&d, &t, "anchor").expect("anchor");
+        for (flat, nested) in [
+            (flat::START, "start"),
+            (flat::END, "end"),
+            (flat::QUOTE, "quote"),
+        ] {
+            assert_eq!(get_str(&d, &t, flat), get_str(&d, &a, nested), "{flat}");
+        }
+        assert_eq!(get_str(&d, &t, flat::QUOTE), "😀 — ATMP");
+        assert!(
+            !get_str(&d, &a, "after").is_empty(),
+            "context stays in the map"
+        );
+        // The flat keys are enough: without the map, nothing changes.
+        let before = checked_threads(&d);
+        let mut tx = d.transaction();
+        tx.delete(&t, "anchor").expect("delete");
+        tx.commit();
+        assert_eq!(threads(&d), before);
+        assert_eq!(
+            resolve_anchors(&d)[0].anchor,
+            Anchor::Anchored { start: s, end: e }
+        );
+    }
+
+    /// Threads written before the flat keys and after, side by side, as the
+    /// text changes under them: both resolve as the reference does.
+    #[test]
+    fn threads_without_the_flat_keys_resolve_alike() {
+        let mut d = doc(1);
+        let mut tx = d.transaction();
+        for (id, needle) in [
+            ("old-1", "samarbeta"),
+            ("new-1", "samarbeta"),
+            ("old-2", "Regionerna"),
+            ("new-2", "😀 — ATMP"),
+        ] {
+            let (s, e) = pos(BODY, needle);
+            if id.starts_with("old") {
+                create_old_thread(&mut tx, id, "issue", s, e, "Hm", 0)
+            } else {
+                create_thread(&mut tx, id, "issue", s, e, "Hm", 0)
+            }
+            .expect("thread");
+        }
+        tx.commit();
+        let t = thread_obj(&d, "old-1").expect("thread");
+        assert_eq!(
+            d.get(&t, flat::START).expect("get"),
+            None,
+            "written the old way"
+        );
+        let all = checked_threads(&d);
+        assert_eq!(all[0].quote, "samarbeta");
+        assert!(
+            all.iter()
+                .all(|t| matches!(t.anchor, Anchor::Anchored { .. }))
+        );
+        // Moved, then orphaned.
+        splice(&mut d, 0, 0, "Ny inledning. ");
+        let (s, e) = pos(&body_text(&d), "samarbeta");
+        splice(&mut d, s, (e - s) as isize, "");
+        splice(&mut d, s, 0, "samarbeta");
+        let all = checked_threads(&d);
+        assert!(
+            matches!(all[2].anchor, Anchor::Moved { .. }),
+            "{:?}",
+            all[2].anchor
+        );
+        assert_eq!(all[0].anchor, all[2].anchor);
+        let (s, e) = pos(&body_text(&d), "Regionerna");
+        splice(&mut d, s, (e - s) as isize, "Landstingen");
+        let all = checked_threads(&d);
+        assert_eq!(all[3].anchor, Anchor::Orphaned);
+        assert_eq!(all[3].quote, "Regionerna");
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(usize, usize, String),
@@ -1176,7 +1423,13 @@ mod tests {
                         if let Some((s, e)) = clamp(&body_text(&peers[*p]), *at, *k) {
                             let id = format!("t{n}");
                             let mut tx = peers[*p].transaction();
-                            create_thread(&mut tx, &id, "issue", s, e, "kommentar", 0).expect("thread");
+                            // Some as written before the flat keys.
+                            if n % 3 == 0 {
+                                create_old_thread(&mut tx, &id, "issue", s, e, "kommentar", 0)
+                            } else {
+                                create_thread(&mut tx, &id, "issue", s, e, "kommentar", 0)
+                            }
+                            .expect("thread");
                             tx.commit();
                             created.push(id);
                         }
@@ -1230,7 +1483,7 @@ mod tests {
         /// Finding a quote through the index's sorted pairs of units gives
         /// what a scan of the whole text gives, from any position.
         #[test]
-        fn quote_search_agrees_with_a_scan(body in "[abx😀]{0,40}", quote in "[abx😀]{1,4}") {
+        fn quote_search_agrees_with_a_scan(body in "[abx😀]{0,40}", quote in "[abx😀]{1,6}") {
             let mut d = Automerge::new();
             Summary {
                 sections: vec![Section { id: "issue".into(), heading: "H".into(), body }],
