@@ -15,9 +15,8 @@ use protocol::summary::Summary;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, author_json, parse_body, read_workshop, user_of, workshop_for};
+use super::{ApiError, author_json, parse_body, read_workshop};
 use crate::AppState;
-use crate::auth::Role;
 use crate::workshops::WorkshopError;
 
 impl From<HistoryError> for ApiError {
@@ -128,11 +127,7 @@ pub async fn publish_version(
     query: Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let user = user_of(&app, &(headers.clone(), query))?.ok_or(ApiError::Unauthorized)?;
-    let (doc, _, role) = workshop_for(&app, Some(&user), &id)?;
-    if role != Role::Host {
-        return Err(ApiError::Forbidden);
-    }
+    let (user, doc) = super::review::host_of(&app, &(headers.clone(), query), &id)?;
     let request: PublishRequest = parse_body(&headers, &body)?;
     let name = request.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {

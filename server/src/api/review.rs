@@ -32,7 +32,11 @@ fn now_ms() -> i64 {
 }
 
 /// The caller, who must host the workshop.
-fn host_of(app: &AppState, caller: &Caller, id: &str) -> Result<(User, DocumentId), ApiError> {
+pub(super) fn host_of(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(User, DocumentId), ApiError> {
     let user = user_of(app, caller)?.ok_or(ApiError::Unauthorized)?;
     let (doc, _, role) = workshop_for(app, Some(&user), id)?;
     if role != Role::Host {
