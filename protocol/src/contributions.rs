@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{self, Part};
 use crate::read::{Fields, actor_of, from_utf16, get_obj, get_str, utf16};
-use crate::summary::keys;
+use crate::summary::{keys, put_text};
 use crate::threads::{self, Anchor, TextIndex, ThreadError, section_body};
 
 /// The key only hosts may write in a contribution.
@@ -177,17 +177,6 @@ fn paragraph_near(text: &[u16], at: usize) -> (&'static str, Option<(usize, usiz
     } else {
         ("after", Some((start, end)))
     }
-}
-
-fn put_text<T: Transactable>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: &str,
-) -> Result<(), automerge::AutomergeError> {
-    let t = tx.put_object(obj, key, ObjType::Text)?;
-    tx.splice_text(&t, 0, 0, value)?;
-    Ok(())
 }
 
 /// The author takes their contribution back (before review).

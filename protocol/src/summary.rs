@@ -333,7 +333,8 @@ fn escape_cell(s: &str) -> String {
     escape_md(s).replace('\n', " ")
 }
 
-fn put_text(
+/// Puts a new text object holding `value` under `key`.
+pub(crate) fn put_text(
     tx: &mut impl Transactable,
     obj: &ObjId,
     key: &str,
