@@ -424,10 +424,11 @@ impl App {
         }
     }
 
-    /// Whether an actor is the signed-in user's.
+    /// Whether an actor (of a thread, comment or contribution: they are
+    /// all in the summary) is the signed-in user's.
     pub fn is_mine(&self, actor: &str) -> bool {
         let own_actor = self
-            .shown_doc()
+            .summary_doc()
             .is_some_and(|d| d.get_actor().to_hex_string() == actor);
         own_actor
             || matches!((&self.ui.me, self.ui.authors.get(actor)), (Some(me), Some((id, _))) if me == id)
@@ -467,12 +468,12 @@ impl App {
             "comment" | "propose" => {
                 let mut a = app.borrow_mut();
                 if let Some(sel) = a.ui.selection.clone() {
-                    a.ui.composer = Some(if action == "comment" {
-                        Composer::Comment(sel)
+                    // The tab where what is written will be listed.
+                    (a.ui.composer, a.ui.tab) = if action == "comment" {
+                        (Some(Composer::Comment(sel)), Some(Tab::Comments))
                     } else {
-                        Composer::Replace(sel)
-                    });
-                    a.ui.tab = Some(Tab::Comments);
+                        (Some(Composer::Replace(sel)), Some(Tab::Proposals))
+                    };
                 }
             }
             "comment-section" => {
@@ -519,14 +520,14 @@ impl App {
                 rerender = false;
             }
             "delete-comment" => {
-                Self::change_shown(app, |tx| {
+                Self::change_summary(app, |tx| {
                     let _ = threads::delete_comment(tx, &thread, &comment);
                 });
                 rerender = false;
             }
             "resolve" | "reopen" => {
                 let resolved = action == "resolve";
-                Self::change_shown(app, |tx| {
+                Self::change_summary(app, |tx| {
                     let _ = threads::set_resolved(tx, &thread, resolved);
                 });
                 rerender = false;
@@ -553,7 +554,7 @@ impl App {
                 rerender = false;
             }
             "withdraw" => {
-                Self::change_shown(app, |tx| {
+                Self::change_summary(app, |tx| {
                     let _ = contributions::withdraw(tx, &contribution);
                 });
                 rerender = false;
@@ -620,12 +621,14 @@ impl App {
         }
     }
 
-    /// A change in one transaction on the document shown.
-    fn change_shown(
+    /// A change in one transaction on the summary. Threads and
+    /// contributions live only there: also while a draft is shown (a
+    /// draft may not carry them, the server would refuse the change).
+    fn change_summary(
         app: &Rc<RefCell<App>>,
         f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
     ) {
-        let Some(doc) = app.borrow().shown() else {
+        let Some(doc) = app.borrow().page.doc else {
             return;
         };
         Self::change(app, doc, |d| {

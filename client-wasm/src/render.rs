@@ -925,6 +925,16 @@ fn proposals_view(a: &App, doc: &Automerge) -> El {
                 line.push_str(&format!(": {}", r.reply));
             }
             article = article.child(el("p").class("review").text(&line));
+            if c.status == Status::Accepted && !r.applied.is_empty() && r.applied != c.text {
+                // The host edited it before accepting: what went in.
+                article = article.child(
+                    el("p")
+                        .class("applied")
+                        .child(el("span").class("label").text(a.t("applied-as")))
+                        .text(" ")
+                        .child(el("ins").text(&r.applied)),
+                );
+            }
         }
         if c.status == Status::Open {
             let mut tools = el("div").class("toolbar");
@@ -985,12 +995,30 @@ fn preview_view(a: &App, preview: &wasm_bindgen::JsValue) -> El {
             .collect();
         let mut block = el("div")
             .class("preview-section")
+            .attr("data-section", &api::str_of(&s, "id"))
             .attr("data-conflict", if conflict { "true" } else { "false" })
             .child(el("h3").text(&api::str_of(&s, "heading")));
         if conflict {
             block = block.child(el("p").class("badge conflict").text(a.t("conflict")));
         }
-        out = out.child(block.child(diff_view(&parts)));
+        // The section's text at the fork, in the draft, now and merged:
+        // what each side changed, not only the merge's result.
+        let texts = el("dl").class("preview-texts").children(
+            [
+                ("base", a.t("preview-base")),
+                ("draft", a.t("draft")),
+                ("current", a.t("preview-current")),
+                ("merged", a.t("preview-merged")),
+            ]
+            .into_iter()
+            .map(|(part, label)| {
+                el("div")
+                    .attr("data-part", part)
+                    .child(el("dt").text(label))
+                    .child(el("dd").class("text").text(&api::str_of(&s, part)))
+            }),
+        );
+        out = out.child(block.child(texts).child(diff_view(&parts)));
     }
     out
 }
@@ -1054,7 +1082,8 @@ fn history_view(a: &App, doc: &Automerge) -> El {
         section = section.child(el("h3").text(a.t("named"))).child(
             el("ul").attr("id", "named").children(named.iter().map(|n| {
                 el("li")
-                    .text(&format!("{} · {}", n.name, time_text(n.at, a)))
+                    .child(el("span").class("name").text(&n.name))
+                    .text(&format!(" · {}", time_text(n.at, a)))
                     .child(
                         button("view-version", a.t("view")).attr("data-heads", &n.heads.join(",")),
                     )

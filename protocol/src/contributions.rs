@@ -235,9 +235,10 @@ pub struct ContributionView {
     pub quote: String,
     /// Where the anchored range (replace) or paragraph (insert) is now.
     pub anchor: Option<Anchor>,
-    /// The proposal against the current text.
+    /// The proposal against the current text while it is open; once
+    /// reviewed or withdrawn, against the text it replaced.
     pub diff: Vec<Part>,
-    /// Why the proposal no longer applies as written, if it does not.
+    /// Why an open proposal no longer applies as written, if it does not.
     pub conflict: Option<String>,
 }
 
@@ -344,7 +345,7 @@ fn view(doc: &Automerge, id: String, obj: &ObjId) -> Option<ContributionView> {
         .unwrap_or_default();
     let mut anchor = None;
     let mut conflict = None;
-    let diff = match kind.as_str() {
+    let mut diff = match kind.as_str() {
         "replace" => {
             let (resolved, current) = match &stored_anchor {
                 Some(a) => resolve_in(doc, &section, a),
@@ -388,6 +389,15 @@ fn view(doc: &Automerge, id: String, obj: &ObjId) -> Option<ContributionView> {
         "draft" => Vec::new(),
         _ => return None,
     };
+    if status != Status::Open {
+        // Reviewed or withdrawn: the proposal as it was made. Against the
+        // text now it would compare with itself (or the host's edit of it)
+        // and report a conflict that no longer matters.
+        conflict = None;
+        if kind == "replace" {
+            diff = diff::words(&quote, &text);
+        }
+    }
     Some(ContributionView {
         author: actor_of(obj),
         created_at: f.int("createdAt"),
@@ -617,6 +627,12 @@ mod tests {
         let v = contribution(&d, "c1").expect("view");
         assert_eq!(v.status, Status::Accepted);
         assert_eq!(v.review.as_ref().map(|r| r.by.as_str()), Some("host"));
+        // Once reviewed it shows as proposed, without a stale conflict.
+        assert_eq!(v.conflict, None);
+        assert_eq!(
+            v.diff,
+            vec![Part::Delete("behöver".into()), Part::Insert("måste".into())]
+        );
         assert_eq!(
             accept(&mut d, "c1", None, &decision()),
             Err(ContributionError::AlreadyReviewed)
