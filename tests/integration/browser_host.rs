@@ -246,6 +246,108 @@ async fn a_draft_is_written_submitted_previewed_and_merged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflicting_draft_is_flagged_and_rejected_with_a_reply() {
+    let w = world().await;
+    let ws = w.open.to_string();
+    let host = open(&w, Some(&w.host), &ws).await;
+    let alice = open(&w, Some(&w.alice), &ws).await;
+
+    // Alice's draft and the host both rewrite "ATMP".
+    alice
+        .click("[data-action=\"tab\"][data-tab=\"proposals\"]")
+        .await
+        .expect("proposals tab");
+    alice
+        .click("[data-action=\"start-draft\"]")
+        .await
+        .expect("start a draft");
+    alice.wait_for("#summary .banner").await.expect("the draft");
+    let draft_text = "Läkemedelsverket 😀 — cell- och genterapier";
+    type_in_editor(&alice, "issue", draft_text).await;
+    let current = "Läkemedelsverket 😀 — avancerade terapier";
+    type_in_editor(&host, "issue", current).await;
+    fill(&alice, "[data-key=\"draft-reason\"]", "Precisare").await;
+    alice
+        .click("[data-action=\"submit-draft\"]")
+        .await
+        .expect("submit");
+    alice
+        .wait_for_text("#contributions", "Precisare")
+        .await
+        .expect("submitted");
+    alice
+        .wait_for("#status[data-synced=\"true\"]")
+        .await
+        .expect("synced");
+    let submitted = contribution(&w, "Precisare").await;
+
+    // The preview flags the conflict.
+    host.click("[data-action=\"done-editing\"]")
+        .await
+        .expect("done");
+    host.click("[data-action=\"tab\"][data-tab=\"proposals\"]")
+        .await
+        .expect("proposals tab");
+    host.click(&on(&submitted, "preview"))
+        .await
+        .expect("preview");
+    let preview = ".preview .preview-section[data-section=\"issue\"]";
+    host.wait_for(preview).await.expect("the merge preview");
+    assert_eq!(
+        host.attr(preview, "data-conflict").await.expect("attr"),
+        Some("true".into())
+    );
+    assert_eq!(count(&host, &format!("{preview} .badge.conflict")).await, 1);
+    for (part, text) in [("draft", draft_text), ("current", current)] {
+        assert_eq!(
+            host.text(&format!("{preview} [data-part=\"{part}\"] .text"))
+                .await
+                .expect("part"),
+            text
+        );
+    }
+    host.screenshot("draft-conflict-preview-host")
+        .await
+        .expect("shot");
+    let (status, api_preview) = api(
+        &w.server,
+        "GET",
+        &format!(
+            "/api/workshops/{ws}/contributions/{}/preview",
+            submitted["id"].as_str().expect("id")
+        ),
+        None,
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(api_preview["conflicts"], true);
+
+    // The host rejects it with a reply; nothing of the draft lands.
+    host.click(&on(&submitted, "reject")).await.expect("reject");
+    fill(
+        &host,
+        "[data-key=\"composer-text\"]",
+        "Krockar med min ändring",
+    )
+    .await;
+    host.click("#composer [data-action=\"submit\"]")
+        .await
+        .expect("send");
+    alice
+        .wait_for_text(
+            &format!("{} .review", article(&submitted, "rejected")),
+            "Krockar med min ändring",
+        )
+        .await
+        .expect("Alice sees the rejection and its reply");
+    assert_eq!(count(&host, ".preview").await, 0, "the preview is closed");
+    for b in [&host, &alice] {
+        assert_eq!(body_text(b, "issue").await, current);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_views_compares_and_publishes_versions() {
     let w = world().await;
     let ws = w.open.to_string();
