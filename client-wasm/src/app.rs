@@ -297,6 +297,18 @@ impl App {
                     let mut a = app.borrow_mut();
                     a.ui.refused = Some(message);
                 }
+                Event::Refused(id, message) => {
+                    // The change would be refused again on every
+                    // reconnect: drop our copy (here and stored) and fetch
+                    // the server's afresh.
+                    let mut a = app.borrow_mut();
+                    a.session.discard(id);
+                    if let Some(store) = storage() {
+                        let _ = store.remove_item(&storage_key(id));
+                    }
+                    a.ui.refused = Some(format!("{}: {message}", a.t("refused")));
+                    changed = true;
+                }
                 Event::Ephemeral {
                     from,
                     document,

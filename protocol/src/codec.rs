@@ -78,6 +78,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
             sender_id: map.optional_peer("senderId")?,
             target_id: map.optional_peer("targetId")?,
             message: map.text("message").unwrap_or_default().to_owned(),
+            document_id: map.optional_document_id()?,
         }),
         "request" | "sync" => Ok(Message::Sync(SyncMessage {
             kind: if kind == "request" {
@@ -175,6 +176,13 @@ impl Fields {
         }
     }
 
+    fn optional_document_id(&self) -> Result<Option<DocumentId>, DecodeError> {
+        match self.get("documentId") {
+            None => Ok(None),
+            Some(_) => self.document_id().map(Some),
+        }
+    }
+
     fn document_id(&self) -> Result<DocumentId, DecodeError> {
         let text = self
             .text("documentId")
@@ -246,6 +254,7 @@ fn to_value(message: &Message) -> Value {
             sender_id,
             target_id,
             message,
+            document_id,
         } => {
             if let Some(s) = sender_id {
                 entries.push(entry("senderId", text(s.as_str())));
@@ -254,6 +263,9 @@ fn to_value(message: &Message) -> Value {
                 entries.push(entry("targetId", text(t.as_str())));
             }
             entries.push(entry("message", text(message)));
+            if let Some(d) = document_id {
+                entries.push(entry("documentId", text(&d.to_string())));
+            }
         }
         Message::Sync(m) => {
             entries.push(entry("senderId", text(m.sender_id.as_str())));
@@ -315,6 +327,13 @@ mod tests {
                 sender_id: Some(peer("server")),
                 target_id: None,
                 message: "nope".into(),
+                document_id: None,
+            },
+            Message::Error {
+                sender_id: Some(peer("server")),
+                target_id: None,
+                message: "change refused".into(),
+                document_id: Some(doc),
             },
             Message::Sync(SyncMessage {
                 kind: SyncKind::Request,

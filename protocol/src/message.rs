@@ -71,10 +71,14 @@ pub enum Message {
         selected_protocol_version: String,
     },
     /// Server → client; the server closes the connection after it.
+    /// `document_id` (our extension; other peers ignore it) names the
+    /// document whose sync message was refused, so that a client can drop
+    /// the refused change instead of sending it again on every reconnect.
     Error {
         sender_id: Option<PeerId>,
         target_id: Option<PeerId>,
         message: String,
+        document_id: Option<DocumentId>,
     },
     Sync(SyncMessage),
     DocUnavailable {

@@ -28,6 +28,10 @@ pub enum Event {
     Unavailable(DocumentId),
     /// The server refused something; it closes the connection next.
     Error(String),
+    /// The server refused a change to this document (and closes the
+    /// connection next). Sending it again would be refused again: the
+    /// application should [`Session::discard`] its copy.
+    Refused(DocumentId, String),
     /// Presence data from another peer.
     Ephemeral {
         from: PeerId,
@@ -42,6 +46,17 @@ struct DocState {
     unavailable: bool,
     /// The server's heads from its last message, when known.
     their_heads: Option<Vec<ChangeHash>>,
+}
+
+impl DocState {
+    fn new(doc: Automerge) -> Self {
+        Self {
+            doc,
+            sync: sync::State::new(),
+            unavailable: false,
+            their_heads: None,
+        }
+    }
 }
 
 pub struct Session {
@@ -83,13 +98,12 @@ impl Session {
     /// reloads and offline time) if given. Returns what to send if
     /// connected.
     pub fn open(&mut self, id: DocumentId, saved: Option<&[u8]>) -> Vec<Message> {
-        self.docs.entry(id).or_insert_with(|| DocState {
-            doc: saved
-                .and_then(|bytes| Automerge::load(bytes).ok())
-                .unwrap_or_default(),
-            sync: sync::State::new(),
-            unavailable: false,
-            their_heads: None,
+        self.docs.entry(id).or_insert_with(|| {
+            DocState::new(
+                saved
+                    .and_then(|bytes| Automerge::load(bytes).ok())
+                    .unwrap_or_default(),
+            )
         });
         self.sync_message(id).into_iter().collect()
     }
@@ -140,14 +154,21 @@ impl Session {
         id: DocumentId,
         f: impl FnOnce(&mut Automerge) -> T,
     ) -> (T, Vec<Message>) {
-        let state = self.docs.entry(id).or_insert_with(|| DocState {
-            doc: Automerge::new(),
-            sync: sync::State::new(),
-            unavailable: false,
-            their_heads: None,
-        });
+        let state = self
+            .docs
+            .entry(id)
+            .or_insert_with(|| DocState::new(Automerge::new()));
         let out = f(&mut state.doc);
         (out, self.sync_message(id).into_iter().collect())
+    }
+
+    /// Forgets our copy of a document whose change the server refused: it
+    /// starts empty and is fetched afresh on the next connection, so the
+    /// refused change (and anything built on it) is never sent again.
+    pub fn discard(&mut self, id: DocumentId) {
+        if let Some(state) = self.docs.get_mut(&id) {
+            *state = DocState::new(Automerge::new());
+        }
     }
 
     /// The document as bytes, to keep locally.
@@ -218,6 +239,11 @@ impl Session {
                 document: m.document_id,
                 data: m.data,
             }),
+            Message::Error {
+                message,
+                document_id: Some(id),
+                ..
+            } => events.push(Event::Refused(id, message)),
             Message::Error { message, .. } => events.push(Event::Error(message)),
             Message::Join { .. } | Message::Ignored { .. } => {}
         }
@@ -366,5 +392,58 @@ mod tests {
         pump(&mut server, &mut client, id, vec![join]);
         assert_eq!(server.doc.text(&text).expect("text"), "Å Hej 😀");
         assert_eq!(server.doc.get_changes(&[]).len(), 2);
+    }
+
+    #[test]
+    fn a_refused_change_is_discarded_and_the_document_fetched_again() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let text = tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.splice_text(&text, 0, 0, "Sammanfattning")
+            .expect("splice");
+        tx.commit();
+        let mut server = Server {
+            doc,
+            states: HashMap::new(),
+        };
+        let id = DocumentId::random();
+        let mut client = Session::new(PeerId::new("browser").expect("peer id"));
+        let join = client.join();
+        client.open(id, None);
+        pump(&mut server, &mut client, id, vec![join]);
+        client.change(id, |d| {
+            let mut tx = d.transaction();
+            tx.splice_text(&text, 0, 0, "förbjudet ").expect("splice");
+            tx.commit();
+        });
+
+        // The server refuses it, names the document, and closes.
+        let (out, events) = client.receive(Message::Error {
+            sender_id: Some(PeerId::new("server").expect("peer id")),
+            target_id: None,
+            message: "change refused: participants may not edit the summary".into(),
+            document_id: Some(id),
+        });
+        assert!(out.is_empty());
+        assert_eq!(
+            events,
+            vec![Event::Refused(
+                id,
+                "change refused: participants may not edit the summary".into()
+            )]
+        );
+        client.discard(id);
+        client.disconnected();
+        assert!(!client.has_content(id));
+
+        // Reconnecting fetches the server's document, without the change.
+        let join = client.join();
+        pump(&mut server, &mut client, id, vec![join]);
+        assert!(client.is_synced(id));
+        assert_eq!(
+            client.doc(id).map(|d| d.text(&text).expect("text")),
+            Some("Sammanfattning".to_owned())
+        );
+        assert_eq!(server.doc.get_changes(&[]).len(), 1);
     }
 }

@@ -497,11 +497,12 @@ async fn write_loop(
     }
     cancel.cancel();
     // A fatal error goes out ahead of anything still queued.
-    if let Some(reason) = outbox.fatal() {
+    if let Some(fatal) = outbox.fatal() {
         let error = Message::Error {
             sender_id: Some(app.shared.peer_id.clone()),
             target_id: None,
-            message: reason.to_owned(),
+            message: fatal.reason.clone(),
+            document_id: fatal.document,
         };
         let _ = sink
             .feed(WsMessage::Binary(protocol::encode(&error).into()))

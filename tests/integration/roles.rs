@@ -255,6 +255,11 @@ async fn participants_comment_but_cannot_edit_the_summary_or_others_comments() {
         });
         let error = alice.wait_error().await.expect("refused");
         assert!(error.contains("cannot change the summary"), "{error}");
+        assert_eq!(
+            alice.refused_documents(),
+            vec![doc],
+            "the error names the document, so the client can drop the change"
+        );
         alice.wait_closed().await.expect("closed");
 
         // Bob edits Alice's comment: refused

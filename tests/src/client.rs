@@ -49,6 +49,8 @@ struct Inner {
     docs: HashMap<DocumentId, DocState>,
     unavailable: HashSet<DocumentId>,
     errors: Vec<String>,
+    /// Documents named by the server's `error` messages (refused changes).
+    refused: Vec<DocumentId>,
     ephemeral: Vec<EphemeralMessage>,
     closed: bool,
 }
@@ -182,7 +184,14 @@ impl Client {
         let mut inner = self.lock();
         match message {
             Message::Peer { sender_id, .. } => inner.server = Some(sender_id),
-            Message::Error { message, .. } => inner.errors.push(message),
+            Message::Error {
+                message,
+                document_id,
+                ..
+            } => {
+                inner.errors.push(message);
+                inner.refused.extend(document_id);
+            }
             Message::DocUnavailable { document_id, .. } => {
                 inner.unavailable.insert(document_id);
             }
@@ -469,6 +478,11 @@ impl Client {
         self.wait("an error message", |i| !i.errors.is_empty())
             .await?;
         Ok(self.lock().errors[0].clone())
+    }
+
+    /// The documents the server's `error` messages named as refused.
+    pub fn refused_documents(&self) -> Vec<DocumentId> {
+        self.lock().refused.clone()
     }
 
     /// Waits until the server closes the connection.

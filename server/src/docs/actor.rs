@@ -340,7 +340,9 @@ impl DocActor {
                 }
                 Err(reason) => {
                     tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
-                    self.reject(&from, reason);
+                    self.shared.metrics.protocol_errors.inc();
+                    from.outbox.refuse(self.id, reason);
+                    self.forget(&from);
                     return false;
                 }
             }
@@ -447,10 +449,16 @@ impl DocActor {
         Ok(value)
     }
 
+    /// Closes the connection of a peer whose message could not be read.
     fn reject(&mut self, from: &PeerLink, reason: String) {
         tracing::warn!(peer = %from.peer_id, %reason, "rejecting a sync message");
         self.shared.metrics.protocol_errors.inc();
         from.outbox.fail(reason);
+        self.forget(from);
+    }
+
+    /// Drops a closed connection's peer state (not a newer connection's).
+    fn forget(&mut self, from: &PeerLink) {
         if self
             .peers
             .get(&from.peer_id)

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use protocol::Message;
+use protocol::{DocumentId, Message};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -10,6 +10,14 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug)]
 pub enum Outbound {
     Message(Message),
+}
+
+/// Why a connection is closed: sent to the peer as an `error` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fatal {
+    pub reason: String,
+    /// The document whose sync message was refused, if that is the cause.
+    pub document: Option<DocumentId>,
 }
 
 /// A bounded queue into one connection's writer. A peer too slow to drain
@@ -21,7 +29,7 @@ pub struct Outbox {
     cancel: CancellationToken,
     /// The reason of a fatal error: the writer sends it ahead of anything
     /// queued, then closes.
-    fatal: Arc<OnceLock<String>>,
+    fatal: Arc<OnceLock<Fatal>>,
 }
 
 impl Outbox {
@@ -34,8 +42,8 @@ impl Outbox {
     }
 
     /// The fatal error to send before closing, if any.
-    pub fn fatal(&self) -> Option<&str> {
-        self.fatal.get().map(String::as_str)
+    pub fn fatal(&self) -> Option<&Fatal> {
+        self.fatal.get()
     }
 
     /// Queues a message; returns false (and closes the connection if it is
@@ -55,7 +63,23 @@ impl Outbox {
     /// Sends an `error` with `reason` (the first one, if called twice) and
     /// closes the connection, skipping whatever else is queued.
     pub fn fail(&self, reason: String) {
-        let _ = self.fatal.set(reason);
+        self.close_with(Fatal {
+            reason,
+            document: None,
+        });
+    }
+
+    /// Like [`Outbox::fail`], for a refused sync message of `document`: the
+    /// peer learns which document to drop its refused change from.
+    pub fn refuse(&self, document: DocumentId, reason: String) {
+        self.close_with(Fatal {
+            reason,
+            document: Some(document),
+        });
+    }
+
+    fn close_with(&self, fatal: Fatal) {
+        let _ = self.fatal.set(fatal);
         self.cancel.cancel();
     }
 
