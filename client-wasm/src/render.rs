@@ -304,8 +304,9 @@ fn section_view(
 }
 
 /// A section's text as paragraphs, with comment anchors as `<mark>` and
-/// other readers' selections underlined in their colour.
-fn body_view(a: &App, _doc: &Automerge, section: &str, text: &str, all: &[ThreadView]) -> El {
+/// other readers' selections underlined in their colour (on the characters
+/// they selected, wherever edits have moved them since).
+fn body_view(a: &App, doc: &Automerge, section: &str, text: &str, all: &[ThreadView]) -> El {
     let mut ranges = Vec::new();
     let mut owners: Vec<Mark> = Vec::new();
     for t in all.iter().filter(|t| t.section == section && !t.resolved) {
@@ -314,9 +315,13 @@ fn body_view(a: &App, _doc: &Automerge, section: &str, text: &str, all: &[Thread
             owners.push(Mark::Thread(t.id.clone()));
         }
     }
+    let body = threads::section_body(doc, section);
     for (p, _) in a.ui.readers.values() {
-        if p.section.as_deref() == Some(section) && p.end > p.start {
-            ranges.push((p.start as usize, p.end as usize));
+        if p.section.as_deref() == Some(section)
+            && let Some(body) = &body
+            && let Some(range) = p.range_in(doc, body)
+        {
+            ranges.push(range);
             owners.push(Mark::Reader(p.name.clone(), p.color.clone()));
         }
     }
@@ -489,6 +494,7 @@ pub fn selection_in_summary() -> Option<Sel> {
         start,
         end,
         quote: selection.to_string().as_string().unwrap_or_default(),
+        anchor: None,
     })
 }
 
