@@ -26,8 +26,12 @@ pub fn el(tag: &str) -> El {
 }
 
 impl El {
-    pub fn class(self, class: &str) -> Self {
-        let _ = self.0.class_list().add_1(class);
+    /// Adds classes: one, or several separated by spaces (`"body deleted"`;
+    /// `classList.add` itself refuses a token with a space).
+    pub fn class(self, classes: &str) -> Self {
+        for class in classes.split_whitespace() {
+            let _ = self.0.class_list().add_1(class);
+        }
         self
     }
 

@@ -5,6 +5,7 @@
 mod bad_input;
 mod browser;
 mod browser_flows;
+mod browser_live;
 mod browser_steps;
 mod codec_fixtures;
 mod common;
