@@ -312,6 +312,7 @@ impl App {
         Self::send(app, out);
         let mut changed = false;
         let mut readers = false;
+        let mut newcomer = false;
         let mut synced = false;
         for event in events {
             match event {
@@ -344,11 +345,20 @@ impl App {
                     if Some(document) == a.page.doc
                         && let Some(p) = Presence::decode(&data)
                     {
-                        a.ui.readers.insert(from, (p, now_ms()));
+                        if p.leaving {
+                            a.ui.readers.remove(&from);
+                        } else if a.ui.readers.insert(from, (p, now_ms())).is_none() {
+                            newcomer = true;
+                        }
                         readers = true;
                     }
                 }
             }
+        }
+        if newcomer {
+            // Someone new is reading: tell them at once that we are too
+            // (they would otherwise hear of us at our next tick).
+            Self::announce(app);
         }
         if synced {
             // Our new actors are bound by now: their names can be shown.
@@ -417,6 +427,16 @@ impl App {
 
     /// Tells the others we are here and what we have selected.
     pub fn announce(app: &Rc<RefCell<App>>) {
+        Self::send_presence(app, false);
+    }
+
+    /// Tells the others we are going (the page closes), so that they do
+    /// not list us until we time out.
+    pub fn leave(app: &Rc<RefCell<App>>) {
+        Self::send_presence(app, true);
+    }
+
+    fn send_presence(app: &Rc<RefCell<App>>, leaving: bool) {
         let out = {
             let mut a = app.borrow_mut();
             let Some(doc) = a.page.doc else { return };
@@ -434,6 +454,7 @@ impl App {
                     .as_ref()
                     .and_then(|s| s.anchor.as_ref())
                     .map(|(_, cursors)| cursors.clone()),
+                leaving,
             };
             a.session.ephemeral(doc, p.encode())
         };

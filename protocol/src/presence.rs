@@ -15,7 +15,8 @@
 //! ```text
 //! { name: str, color: "#rrggbb", section?: str,
 //!   start: uint, end: uint,            UTF-16, in the section's body
-//!   firstChar?: str, lastChar?: str }  cursors, "counter@actorhex"
+//!   firstChar?: str, lastChar?: str,  cursors, "counter@actorhex"
+//!   leaving?: true }                  sent once as the page closes
 //! ```
 
 use automerge::{ActorId, Cursor, ObjId, ReadDoc, ScalarValueRef, ValueRef};
@@ -39,6 +40,9 @@ pub struct Presence {
     /// [`Cursor::to_string`] writes them) on its first and its last
     /// character: see [`selection_cursors`] and [`Presence::range_in`].
     pub cursors: Option<(String, String)>,
+    /// The peer is going (its page closes): forget it now, not when it
+    /// has been silent long enough.
+    pub leaving: bool,
 }
 
 /// Longest name and colour kept from another peer.
@@ -66,6 +70,9 @@ impl Presence {
             fields.push((Value::Text("firstChar".into()), Value::Text(first.clone())));
             fields.push((Value::Text("lastChar".into()), Value::Text(last.clone())));
         }
+        if self.leaving {
+            fields.push((Value::Text("leaving".into()), Value::Bool(true)));
+        }
         let mut out = Vec::new();
         // Writing into a Vec cannot fail.
         let _ = ciborium::into_writer(&Value::Map(fields), &mut out);
@@ -91,6 +98,7 @@ impl Presence {
                 ("end", Value::Integer(n)) => p.end = u32::try_from(n).unwrap_or(0),
                 ("firstChar", Value::Text(s)) if is_cursor(&s) => first = Some(s),
                 ("lastChar", Value::Text(s)) if is_cursor(&s) => last = Some(s),
+                ("leaving", Value::Bool(b)) => p.leaving = b,
                 _ => {}
             }
         }
@@ -312,6 +320,7 @@ mod tests {
             start: start as u32,
             end: end as u32,
             cursors: selection_cursors(doc, text, start, end),
+            leaving: false,
         };
         Presence::decode(&p.encode()).expect("decodes")
     }
@@ -332,8 +341,11 @@ mod tests {
             start: 3,
             end: 9,
             cursors: Some(("12@0a1b".into(), "15@0a1b".into())),
+            leaving: false,
         };
-        assert_eq!(Presence::decode(&p.encode()), Some(p));
+        assert_eq!(Presence::decode(&p.encode()), Some(p.clone()));
+        let gone = Presence { leaving: true, ..p };
+        assert_eq!(Presence::decode(&gone.encode()), Some(gone));
         let hostile = Presence {
             color: "red; background: url(x)".into(),
             start: 9,

@@ -611,6 +611,24 @@ async fn readers_see_each_other_and_where_the_other_selected() {
         host.text("mark.anchor").await.expect("anchor"),
         "Läkemedelsverket"
     );
+
+    // Alice reloads: her old page says it is going, so the host lists her
+    // once (her new page), not twice until the old one times out.
+    reload(&alice).await;
+    alice
+        .wait_for("#readers .reader[data-name=\"Hanna Host\"]")
+        .await
+        .expect("the new page hears of the host at once");
+    let new_color = dot_color(&alice, None).await;
+    poll(
+        &host,
+        "the host lists Alice's new page, and only it",
+        "return [...document.querySelectorAll('#readers .reader[data-name=\"Alice\"] .dot')]
+           .map((d) => getComputedStyle(d).backgroundColor);",
+        vec![],
+        |v| *v == json!([new_color]),
+    )
+    .await;
 }
 
 /// The section editor's value and selection (UTF-16), and whether it has
