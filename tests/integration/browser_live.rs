@@ -547,6 +547,28 @@ async fn readers_see_each_other_and_where_the_other_selected() {
     assert_eq!(underlines["titles"], json!(["Alice"]));
     assert_eq!(underlines["colors"], json!([alice_color]));
     host.screenshot("live-presence-host").await.expect("shot");
+
+    // The host selects "ATMP": underlined on Alice's page, with the host's
+    // name, and Alice's own selection survives that redraw of the text.
+    let at = utf16_at(TEXT, "ATMP");
+    select(&host, "issue", at, at + 4).await;
+    let theirs = poll(
+        &alice,
+        "the host's selection is underlined on Alice's page",
+        UNDERLINES_JS,
+        vec![json!("issue")],
+        |v| v["text"] == "ATMP",
+    )
+    .await;
+    assert_eq!(theirs["titles"], json!(["Hanna Host"]));
+    assert_eq!(
+        alice
+            .execute("return window.getSelection().toString();", vec![])
+            .await
+            .expect("selection"),
+        json!("Läkemedelsverket"),
+        "a redraw for someone's presence keeps the reader's own selection"
+    );
     alice
         .screenshot("live-presence-participant")
         .await
