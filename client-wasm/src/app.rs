@@ -58,13 +58,51 @@ pub enum Filter {
     Orphaned,
 }
 
-/// A selection inside one section's body (UTF-16).
+/// A selection inside one section's body (UTF-16), and where its
+/// characters are, so that it stays on them through remote edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sel {
     pub section: String,
     pub start: usize,
     pub end: usize,
     pub quote: String,
+    /// The body's text object the selection was made in, and automerge
+    /// cursors on its first and last character ([`Sel::anchored`]).
+    pub anchor: Option<(automerge::ObjId, (String, String))>,
+}
+
+impl Sel {
+    /// The selection with its cursors, taken in the document it was made in.
+    pub fn anchored(mut self, doc: &Automerge) -> Self {
+        self.anchor = threads::section_body(doc, &self.section).and_then(|body| {
+            let cursors = presence::selection_cursors(doc, &body, self.start, self.end)?;
+            Some((body, cursors))
+        });
+        self
+    }
+
+    /// The selection after changes to `doc`: on the same characters, or
+    /// what is left of them; `None` when none are. Without cursors it
+    /// stays as it is.
+    pub fn follow(&self, doc: &Automerge) -> Option<Sel> {
+        let Some((text, cursors)) = &self.anchor else {
+            return Some(self.clone());
+        };
+        // The cursors name characters of `text`: resolve them there only
+        // (automerge panics on another object's), and only while it is
+        // still the section's body.
+        if threads::section_body(doc, &self.section).as_ref() != Some(text) {
+            return None;
+        }
+        let (start, end) = presence::follow_own(doc, text, cursors)?;
+        let units: Vec<u16> = doc.text(text).ok()?.encode_utf16().collect();
+        Some(Sel {
+            start,
+            end,
+            quote: String::from_utf16_lossy(units.get(start..end)?),
+            ..self.clone()
+        })
+    }
 }
 
 /// What the composer in the sidebar is writing.
@@ -274,6 +312,7 @@ impl App {
         Self::send(app, out);
         let mut changed = false;
         let mut readers = false;
+        let mut newcomer = false;
         let mut synced = false;
         for event in events {
             match event {
@@ -318,27 +357,71 @@ impl App {
                     if Some(document) == a.page.doc
                         && let Some(p) = Presence::decode(&data)
                     {
-                        a.ui.readers.insert(from, (p, now_ms()));
+                        if p.leaving {
+                            a.ui.readers.remove(&from);
+                        } else if a.ui.readers.insert(from, (p, now_ms())).is_none() {
+                            newcomer = true;
+                        }
                         readers = true;
                     }
                 }
             }
+        }
+        if newcomer {
+            // Someone new is reading: tell them at once that we are too
+            // (they would otherwise hear of us at our next tick).
+            Self::announce(app);
         }
         if synced {
             // Our new actors are bound by now: their names can be shown.
             Self::load_authors_if_needed(app);
         }
         if changed {
+            let moved = app.borrow_mut().follow_selections();
             Self::save_soon(app);
             render::all(app);
             render::restore_editor(&app.borrow(), caret);
             Self::load_authors_if_needed(app);
+            if moved {
+                Self::announce(app);
+            }
         } else {
             render::status(&app.borrow());
             if readers {
                 render::summary(app);
                 render::sidebar(app);
             }
+        }
+    }
+
+    /// After changes to the shown document: keeps the selection, and the
+    /// one a composer is about, on the same characters. Whether the
+    /// selection moved (or went).
+    fn follow_selections(&mut self) -> bool {
+        let Some(doc) = self.shown_doc() else {
+            return false;
+        };
+        let selection = self.ui.selection.as_ref().map(|s| s.follow(doc));
+        // A composer keeps its selection even when its text went: what was
+        // typed stays, and the thread's anchor says it is orphaned.
+        let composer = match &self.ui.composer {
+            Some(Composer::Comment(s)) => Some(Composer::Comment(
+                s.follow(doc).unwrap_or_else(|| s.clone()),
+            )),
+            Some(Composer::Replace(s)) => Some(Composer::Replace(
+                s.follow(doc).unwrap_or_else(|| s.clone()),
+            )),
+            _ => None,
+        };
+        if composer.is_some() {
+            self.ui.composer = composer;
+        }
+        match selection {
+            Some(now) if now != self.ui.selection => {
+                self.ui.selection = now;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -356,6 +439,16 @@ impl App {
 
     /// Tells the others we are here and what we have selected.
     pub fn announce(app: &Rc<RefCell<App>>) {
+        Self::send_presence(app, false);
+    }
+
+    /// Tells the others we are going (the page closes), so that they do
+    /// not list us until we time out.
+    pub fn leave(app: &Rc<RefCell<App>>) {
+        Self::send_presence(app, true);
+    }
+
+    fn send_presence(app: &Rc<RefCell<App>>, leaving: bool) {
         let out = {
             let mut a = app.borrow_mut();
             let Some(doc) = a.page.doc else { return };
@@ -369,6 +462,11 @@ impl App {
                 section: sel.as_ref().map(|s| s.section.clone()),
                 start: sel.as_ref().map_or(0, |s| s.start as u32),
                 end: sel.as_ref().map_or(0, |s| s.end as u32),
+                cursors: sel
+                    .as_ref()
+                    .and_then(|s| s.anchor.as_ref())
+                    .map(|(_, cursors)| cursors.clone()),
+                leaving,
             };
             a.session.ephemeral(doc, p.encode())
         };
@@ -493,11 +591,15 @@ impl App {
                     let body = threads::section_body(d, &section)?;
                     let text = d.text(&body).ok()?;
                     let end = text.encode_utf16().count();
-                    (end > 0).then(|| Sel {
-                        section: section.clone(),
-                        start: 0,
-                        end,
-                        quote: text,
+                    (end > 0).then(|| {
+                        Sel {
+                            section: section.clone(),
+                            start: 0,
+                            end,
+                            quote: text,
+                            anchor: None,
+                        }
+                        .anchored(d)
                     })
                 });
                 let mut a = app.borrow_mut();
@@ -979,9 +1081,12 @@ impl App {
 
     /// The text selection changed: remember it if it lies in one section.
     pub fn on_selection(app: &Rc<RefCell<App>>) {
-        let sel = render::selection_in_summary();
         let changed = {
             let mut a = app.borrow_mut();
+            let sel = render::selection_in_summary().map(|s| match a.shown_doc() {
+                Some(doc) => s.anchored(doc),
+                None => s,
+            });
             if a.ui.selection == sel || (sel.is_none() && a.ui.composer.is_some()) {
                 false
             } else {

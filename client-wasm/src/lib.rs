@@ -133,6 +133,11 @@ mod web {
             window().add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         online.forget();
         let a = app.clone();
+        let leave = Closure::<dyn FnMut()>::new(move || App::leave(&a));
+        let _ =
+            window().add_event_listener_with_callback("pagehide", leave.as_ref().unchecked_ref());
+        leave.forget();
+        let a = app.clone();
         let tick = Closure::<dyn FnMut()>::new(move || App::tick(&a));
         let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
             tick.as_ref().unchecked_ref(),

@@ -150,6 +150,12 @@ pub fn summary(app: &Rc<RefCell<App>>) {
     let Ok(s) = Summary::read(doc) else { return };
     let f = focus();
     let editor_focused = f.as_ref().is_some_and(|f| f.key == "section-editor");
+    // The reader's own selection in the text, to put back after the redraw
+    // (another reader's presence redraws it every few seconds).
+    let selected = selection_in_summary().map(|sel| {
+        let text = section_body_el(&sel.section).and_then(|b| b.text_content());
+        (sel, text)
+    });
     let threads = if a.ui.draft.is_some() {
         Vec::new()
     } else {
@@ -178,6 +184,9 @@ pub fn summary(app: &Rc<RefCell<App>>) {
     }
     children.push(actions_view(&a, &s));
     replace_children(&main, children);
+    if let Some((sel, text)) = selected {
+        reselect(&sel, text);
+    }
     if let Some(body) = document().body() {
         let _ = body.set_attribute("data-summary", "live");
     }
@@ -304,8 +313,9 @@ fn section_view(
 }
 
 /// A section's text as paragraphs, with comment anchors as `<mark>` and
-/// other readers' selections underlined in their colour.
-fn body_view(a: &App, _doc: &Automerge, section: &str, text: &str, all: &[ThreadView]) -> El {
+/// other readers' selections underlined in their colour (on the characters
+/// they selected, wherever edits have moved them since).
+fn body_view(a: &App, doc: &Automerge, section: &str, text: &str, all: &[ThreadView]) -> El {
     let mut ranges = Vec::new();
     let mut owners: Vec<Mark> = Vec::new();
     for t in all.iter().filter(|t| t.section == section && !t.resolved) {
@@ -314,9 +324,13 @@ fn body_view(a: &App, _doc: &Automerge, section: &str, text: &str, all: &[Thread
             owners.push(Mark::Thread(t.id.clone()));
         }
     }
+    let body = threads::section_body(doc, section);
     for (p, _) in a.ui.readers.values() {
-        if p.section.as_deref() == Some(section) && p.end > p.start {
-            ranges.push((p.start as usize, p.end as usize));
+        if p.section.as_deref() == Some(section)
+            && let Some(body) = &body
+            && let Some(range) = p.range_in(doc, body)
+        {
+            ranges.push(range);
             owners.push(Mark::Reader(p.name.clone(), p.color.clone()));
         }
     }
@@ -489,7 +503,76 @@ pub fn selection_in_summary() -> Option<Sel> {
         start,
         end,
         quote: selection.to_string().as_string().unwrap_or_default(),
+        anchor: None,
     })
+}
+
+/// The drawn body of a section.
+fn section_body_el(section: &str) -> Option<Element> {
+    let bodies = document().query_selector_all(".body[data-section]").ok()?;
+    (0..bodies.length())
+        .filter_map(|i| bodies.item(i)?.dyn_into::<Element>().ok())
+        .find(|b| data(b, "section") == section)
+}
+
+/// Selects `sel` again in its section's freshly drawn body, if the body's
+/// text is still `text` (the offsets then name the same characters).
+fn reselect(sel: &Sel, text: Option<String>) {
+    let Some(body) = section_body_el(&sel.section) else {
+        return;
+    };
+    if body.text_content() != text {
+        return;
+    }
+    let (Some((start_node, start)), Some((end_node, end))) =
+        (dom_position(&body, sel.start), dom_position(&body, sel.end))
+    else {
+        return;
+    };
+    let Ok(range) = document().create_range() else {
+        return;
+    };
+    if range.set_start(&start_node, start).is_err() || range.set_end(&end_node, end).is_err() {
+        return;
+    }
+    if let Ok(Some(selection)) = window().get_selection() {
+        let _ = selection.remove_all_ranges();
+        let _ = selection.add_range(&range);
+    }
+}
+
+/// The DOM position (node, offset) of a UTF-16 offset in a section body:
+/// the inverse of [`offset_in`].
+fn dom_position(body: &Element, offset: usize) -> Option<(web_sys::Node, u32)> {
+    let paragraphs = body.children();
+    let mut rest = offset;
+    for i in 0..paragraphs.length() {
+        let p: web_sys::Node = paragraphs.item(i)?.into();
+        let len = text_len(&p);
+        if rest <= len {
+            return Some(position_within(&p, rest));
+        }
+        rest -= len + 1;
+    }
+    None
+}
+
+/// The DOM position `offset` UTF-16 units into `node`'s text.
+fn position_within(node: &web_sys::Node, offset: usize) -> (web_sys::Node, u32) {
+    if node.node_type() == web_sys::Node::TEXT_NODE {
+        return (node.clone(), offset as u32);
+    }
+    let kids = node.child_nodes();
+    let mut rest = offset;
+    for i in 0..kids.length() {
+        let Some(k) = kids.item(i) else { continue };
+        let len = text_len(&k);
+        if rest <= len {
+            return position_within(&k, rest);
+        }
+        rest -= len;
+    }
+    (node.clone(), kids.length())
 }
 
 /// The UTF-16 offset in a section body of a DOM position: text lengths

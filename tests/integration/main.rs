@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod browser_flows;
 mod browser_host;
+mod browser_live;
 mod browser_steps;
 mod codec_fixtures;
 mod common;

@@ -236,6 +236,22 @@ impl Browser {
             .with_context(|| format!("typing into `{css}`"))
     }
 
+    /// Types `text` key by key wherever the focus is, as a user would.
+    /// Unlike [`Browser::type_into`] it holds on to no element, so the page
+    /// may redraw the focused field between keys.
+    pub async fn type_keys(&self, text: &str) -> anyhow::Result<()> {
+        let mut keys = KeyActions::new("keyboard".into());
+        for value in text.chars() {
+            keys = keys
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.client
+            .perform_actions(keys)
+            .await
+            .with_context(|| format!("typing {text:?}"))
+    }
+
     /// Presses and releases one key (e.g. `Key::Enter`) wherever the focus is.
     pub async fn press_key(&self, key: Key) -> anyhow::Result<()> {
         let value = char::from(key);
