@@ -61,6 +61,7 @@ impl Lang {
             "comment" => ("Kommentera", "Comment"),
             "comment-section" => ("Kommentera avsnittet", "Comment on section"),
             "propose" => ("Föreslå ändring", "Propose change"),
+            "propose-section" => ("Föreslå ny lydelse", "Propose new wording"),
             "reply" => ("Svara", "Reply"),
             "edit" => ("Redigera", "Edit"),
             "delete" => ("Ta bort", "Delete"),

@@ -2,8 +2,8 @@
 //!
 //! Rendering rebuilds the summary and the sidebar from scratch (documents
 //! are small); what the user is in the middle of survives it: typed text
-//! lives in `Ui::inputs` and the focused input (with its selection) is put
-//! back, and the section editor keeps its caret on the same characters
+//! lives in `Ui::inputs`, the focused field or control gets the focus back
+//! (see `focus`), and the section editor keeps its caret on the same characters
 //! through remote changes (automerge cursors).
 
 use std::cell::RefCell;
@@ -18,9 +18,9 @@ use protocol::threads::{self, Anchor, ThreadView};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
 
-use crate::api;
 use crate::app::{App, Composer, Conn, Filter, Sel, Tab};
 use crate::dom::{El, button, by_id, data, document, el, replace_children, window};
+use crate::{api, focus};
 
 pub fn all(app: &Rc<RefCell<App>>) {
     status(&app.borrow());
@@ -47,49 +47,6 @@ pub fn status(a: &App) {
     s.set_text_content(Some(text));
     let _ = s.set_attribute("data-state", state);
     let _ = s.set_attribute("data-synced", if synced { "true" } else { "false" });
-}
-
-/// Where the focus is, to put it back after a re-render.
-struct Focus {
-    key: String,
-    start: u32,
-    end: u32,
-}
-
-fn focus() -> Option<Focus> {
-    let active = document().active_element()?;
-    let key = data(&active, "key");
-    if key.is_empty() {
-        return None;
-    }
-    let (start, end) = if let Some(t) = active.dyn_ref::<HtmlTextAreaElement>() {
-        (
-            t.selection_start().ok().flatten().unwrap_or(0),
-            t.selection_end().ok().flatten().unwrap_or(0),
-        )
-    } else if let Some(i) = active.dyn_ref::<HtmlInputElement>() {
-        (
-            i.selection_start().ok().flatten().unwrap_or(0),
-            i.selection_end().ok().flatten().unwrap_or(0),
-        )
-    } else {
-        (0, 0)
-    };
-    Some(Focus { key, start, end })
-}
-
-fn refocus(f: Option<Focus>) {
-    let Some(f) = f else { return };
-    let Ok(Some(el)) = document().query_selector(&format!("[data-key=\"{}\"]", f.key)) else {
-        return;
-    };
-    if let Some(t) = el.dyn_ref::<HtmlTextAreaElement>() {
-        let _ = t.focus();
-        let _ = t.set_selection_range(f.start, f.end);
-    } else if let Some(i) = el.dyn_ref::<HtmlInputElement>() {
-        let _ = i.focus();
-        let _ = i.set_selection_range(f.start, f.end);
-    }
 }
 
 pub fn value_of(el: &Element) -> String {
@@ -148,8 +105,7 @@ pub fn summary(app: &Rc<RefCell<App>>) {
         return;
     }
     let Ok(s) = Summary::read(doc) else { return };
-    let f = focus();
-    let editor_focused = f.as_ref().is_some_and(|f| f.key == "section-editor");
+    let f = focus::save();
     let threads = if a.ui.draft.is_some() {
         Vec::new()
     } else {
@@ -182,10 +138,7 @@ pub fn summary(app: &Rc<RefCell<App>>) {
         let _ = body.set_attribute("data-summary", "live");
     }
     drop(a);
-    if editor_focused {
-        focus_editor(&app.borrow());
-        refocus(f);
-    }
+    focus::restore(f);
 }
 
 impl App {
@@ -276,7 +229,7 @@ fn section_view(
     let mut tools = el("div").class("toolbar");
     if a.can_edit_text() {
         tools = if editing {
-            tools.child(button("done-editing", a.t("done")))
+            tools.child(button("done-editing", a.t("done")).attr("data-section", id))
         } else {
             tools.child(button("edit-section", a.t("edit-section")).attr("data-section", id))
         };
@@ -284,6 +237,7 @@ fn section_view(
     if a.can_take_part() && a.ui.draft.is_none() {
         tools = tools
             .child(button("comment-section", a.t("comment-section")).attr("data-section", id))
+            .child(button("propose-section", a.t("propose-section")).attr("data-section", id))
             .child(button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id));
     }
     head = head.child(tools);
@@ -554,7 +508,7 @@ pub fn sidebar(app: &Rc<RefCell<App>>) {
     if a.page.doc.is_none() || !a.session.has_content(a.page.doc.expect("doc")) {
         return;
     }
-    let f = focus();
+    let f = focus::save();
     let mut children = Vec::new();
     if let Some(text) = a.ui.notice.clone().or_else(|| a.ui.refused.clone()) {
         children.push(
@@ -612,7 +566,7 @@ pub fn sidebar(app: &Rc<RefCell<App>>) {
     });
     replace_children(&aside, children);
     drop(a);
-    refocus(f);
+    focus::restore(f);
 }
 
 fn readers(a: &App) -> El {
@@ -819,7 +773,8 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
                 button("react", &format!("👍 {likes}"))
                     .attr("data-thread", &t.id)
                     .attr("data-comment", &c.id)
-                    .attr("aria-label", &format!("{} ({likes})", a.t("react"))),
+                    // The visible count is part of the name (WCAG 2.5.3).
+                    .attr("aria-label", &format!("{} {likes}", a.t("react"))),
             );
             if a.is_mine(&c.author) {
                 tools = tools
