@@ -83,6 +83,14 @@ fn input(key: &str, label: &str, value: &str) -> El {
     i
 }
 
+/// A field inside its visible label.
+fn labelled(label: &str, field: El) -> El {
+    el("label")
+        .class("field")
+        .child(el("span").text(label))
+        .child(field)
+}
+
 fn time_text(ms: i64, a: &App) -> String {
     if ms <= 0 {
         return String::new();
@@ -147,69 +155,44 @@ impl App {
     }
 }
 
+/// The workshop's metadata as the server draws it (`pages.rs`): one
+/// `div[data-field]` of a `dt` and a `dd` per value for each non-empty
+/// field, labels and the meeting type in the reader's language.
 fn meta(s: &Summary, a: &App) -> El {
     let w = &s.workshop;
-    let lang = a.page.lang;
-    let rows: [(&str, String); 6] = [
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "När"
-            } else {
-                "When"
-            },
-            w.when.clone(),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Värdar"
-            } else {
-                "Hosts"
-            },
-            w.hosts.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Inbjudna"
-            } else {
-                "Stakeholders"
-            },
-            w.stakeholders.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Ambassadörer"
-            } else {
-                "Ambassadors"
-            },
-            w.ambassadors.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Mötestyp"
-            } else {
-                "Meeting type"
-            },
-            [w.meeting_type.as_str(), w.format.as_str()]
-                .iter()
-                .filter(|x| !x.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" · "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Anmälan"
-            } else {
-                "Registration"
-            },
-            w.registration.clone(),
-        ),
+    let meeting = match w.meeting_type {
+        protocol::summary::MeetingType::Open => a.t("meeting-open"),
+        protocol::summary::MeetingType::InviteOnly => a.t("meeting-invite-only"),
+    };
+    let one = std::slice::from_ref;
+    let rows: [(&str, &str, &[String]); 8] = [
+        ("when", "when", one(&w.when)),
+        ("hosts", "hosts", &w.hosts),
+        ("stakeholders", "stakeholders", &w.stakeholders),
+        ("ambassadors", "ambassadors", &w.ambassadors),
+        ("meetingType", "meeting-type", &[]),
+        ("format", "format", one(&w.format)),
+        ("language", "language", one(&w.language)),
+        ("registration", "registration", one(&w.registration)),
     ];
-    el("dl").class("meta").children(
-        rows.into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .flat_map(|(k, v)| [el("dt").text(k), el("dd").text(&v)]),
-    )
+    el("dl")
+        .class("meta")
+        .children(rows.into_iter().filter_map(|(field, label, values)| {
+            let row = el("div")
+                .attr("data-field", field)
+                .child(el("dt").text(a.t(label)));
+            if field == "meetingType" {
+                return Some(
+                    row.child(
+                        el("dd")
+                            .attr("data-meeting-type", w.meeting_type.as_str())
+                            .text(meeting),
+                    ),
+                );
+            }
+            let values: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+            (!values.is_empty()).then(|| row.children(values.into_iter().map(|v| el("dd").text(v))))
+        }))
 }
 
 fn section_view(
@@ -326,11 +309,27 @@ fn actions_view(a: &App, s: &Summary) -> El {
                 .map(|h| el("th").attr("scope", "col").text(h)),
         );
         let rows = s.actions.iter().map(|x| {
-            el("tr").children(
-                [&x.text, &x.owner, &x.due, &x.status]
-                    .into_iter()
-                    .map(|v| el("td").text(v)),
-            )
+            // Known statuses in the reader's language; others as written.
+            let status = match x.status.as_str() {
+                "open" => a.t("status-open"),
+                "in-progress" => a.t("status-in-progress"),
+                "done" => a.t("status-done"),
+                other => other,
+            };
+            el("tr")
+                .children(
+                    [&x.text, &x.owner, &x.due]
+                        .into_iter()
+                        .map(|v| el("td").text(v)),
+                )
+                .child(
+                    el("td").child(
+                        el("span")
+                            .class("badge")
+                            .attr("data-status", &x.status)
+                            .text(status),
+                    ),
+                )
         });
         section = section.child(
             el("table")
@@ -603,6 +602,9 @@ fn readers(a: &App) -> El {
 fn composer(a: &App, c: &Composer) -> El {
     let text = a.input_value("composer-text");
     let mut form = el("div").attr("id", "composer").attr("role", "form");
+    // Every field with its label in sight (not only for screen readers).
+    let area = |key: &str, label: &str, value: &str| labelled(label, textarea(key, label, value));
+    let line = |key: &str, label: &str, value: &str| labelled(label, input(key, label, value));
     let prefill = |quote: &str| {
         if text.is_empty() {
             quote.to_owned()
@@ -611,46 +613,44 @@ fn composer(a: &App, c: &Composer) -> El {
         }
     };
     form = match c {
-        Composer::Comment(sel) => form
-            .child(el("blockquote").text(&sel.quote))
-            .child(textarea("composer-text", a.t("your-comment"), &text)),
+        Composer::Comment(sel) => form.child(el("blockquote").text(&sel.quote)).child(area(
+            "composer-text",
+            a.t("your-comment"),
+            &text,
+        )),
         Composer::Replace(sel) => form
             .child(el("blockquote").text(&sel.quote))
-            .child(textarea(
-                "composer-text",
-                a.t("new-text"),
-                &prefill(&sel.quote),
-            ))
-            .child(input(
+            .child(area("composer-text", a.t("new-text"), &prefill(&sel.quote)))
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
         Composer::Paragraph { .. } => form
-            .child(textarea("composer-text", a.t("paragraph"), &text))
-            .child(input(
+            .child(area("composer-text", a.t("paragraph"), &text))
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
         Composer::Action => form
-            .child(input("composer-text", a.t("action-text"), &text))
-            .child(input(
+            .child(line("composer-text", a.t("action-text"), &text))
+            .child(line(
                 "composer-owner",
                 a.t("owner"),
                 &a.input_value("composer-owner"),
             ))
-            .child(input(
+            .child(line(
                 "composer-due",
                 a.t("due"),
                 &a.input_value("composer-due"),
             ))
-            .child(input(
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
-        Composer::Reply { .. } => form.child(textarea("composer-text", a.t("reply"), &text)),
+        Composer::Reply { .. } => form.child(area("composer-text", a.t("reply"), &text)),
         Composer::EditComment { thread, comment } => {
             let current = a
                 .summary_doc()
@@ -661,7 +661,7 @@ fn composer(a: &App, c: &Composer) -> El {
                 .and_then(|t| t.comments.into_iter().find(|c| c.id == *comment))
                 .map(|c| c.body)
                 .unwrap_or_default();
-            form.child(textarea("composer-text", a.t("edit"), &prefill(&current)))
+            form.child(area("composer-text", a.t("edit"), &prefill(&current)))
         }
         Composer::EditAccept { contribution } => {
             let current = a
@@ -669,15 +669,13 @@ fn composer(a: &App, c: &Composer) -> El {
                 .and_then(|d| contributions::contribution(d, contribution))
                 .map(|c| c.text)
                 .unwrap_or_default();
-            form.child(textarea(
+            form.child(area(
                 "composer-text",
                 a.t("edit-accept"),
                 &prefill(&current),
             ))
         }
-        Composer::Reject { .. } => {
-            form.child(textarea("composer-text", a.t("reject-reply"), &text))
-        }
+        Composer::Reject { .. } => form.child(area("composer-text", a.t("reject-reply"), &text)),
     };
     form.child(
         el("div")

@@ -390,7 +390,7 @@ async fn audit(b: &Browser, page: &str, passes: &[&str]) {
         )
         .await
         .expect("axe.run");
-    let shot = format!("audit-{}", page.replace([' ', ','], "-"));
+    let shot = format!("audit-{}", page.replace(", ", "-").replace(' ', "-"));
     b.screenshot(&shot).await.expect("shot");
     let violations = result["violations"].as_array().expect("violations");
     let mut report = String::new();
@@ -551,9 +551,9 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
 // ------------------------------------------------------------- language
 
 /// A Chromium whose language is Swedish: its `Accept-Language` says so.
+/// (Headless Chromium ignores `--lang`; the profile's preference counts.)
 async fn swedish_browser() -> Browser {
     Browser::start_with(json!({ "goog:chromeOptions": {
-        "args": ["--lang=sv-SE"],
         "prefs": { "intl": { "accept_languages": "sv-SE,sv" } },
     }}))
     .await
@@ -568,6 +568,8 @@ struct Strings {
     skip: &'static str,
     toggle: &'static str,
     /// The client's.
+    hosts: &'static str,
+    meeting_open: &'static str,
     comment_section: &'static str,
     tabs: [&'static str; 3],
     status: &'static str,
@@ -584,6 +586,8 @@ const SV: Strings = Strings {
     list_heading: "Workshoppar",
     skip: "Hoppa till innehållet",
     toggle: "English",
+    hosts: "Värdar",
+    meeting_open: "Öppen",
     comment_section: "Kommentera avsnittet",
     tabs: ["Kommentarer", "Förslag", "Historik"],
     status: "Live: ändringar sparas direkt",
@@ -600,6 +604,8 @@ const EN: Strings = Strings {
     list_heading: "Workshops",
     skip: "Skip to content",
     toggle: "Svenska",
+    hosts: "Hosts",
+    meeting_open: "Open",
     comment_section: "Comment on section",
     tabs: ["Comments", "Proposals", "History"],
     status: "Live: changes are saved as you go",
@@ -636,6 +642,8 @@ async fn assert_workshop_in(b: &Browser, s: &Strings) {
     );
     assert_eq!(text("#lang-toggle").await, s.toggle);
     b.wait_for_text("#status", s.status).await.expect("status");
+    assert_eq!(text("dl.meta [data-field=\"hosts\"] dt").await, s.hosts);
+    assert_eq!(text("dl.meta dd[data-meeting-type]").await, s.meeting_open);
     assert_eq!(text(COMMENT_SECTION).await, s.comment_section);
     for (name, label) in ["comments", "proposals", "history"].iter().zip(s.tabs) {
         assert_eq!(b.text(&tab(name)).await.expect("tab"), label);

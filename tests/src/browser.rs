@@ -80,8 +80,9 @@ impl Browser {
     /// as soon as navigation starts: the client bench times the load itself).
     /// Keys of `goog:chromeOptions` are merged into the harness's own (its
     /// `args` appended), so that flags and `prefs` can be added; for
-    /// example `{"goog:chromeOptions": {"args": ["--lang=sv"], "prefs":
-    /// {"intl.accept_languages": "sv-SE,sv"}}}` for a Swedish browser.
+    /// example `{"goog:chromeOptions": {"prefs": {"intl":
+    /// {"accept_languages": "sv-SE,sv"}}}}` for a browser that asks for
+    /// Swedish (headless Chromium ignores `--lang`).
     pub async fn start_with(extra_capabilities: Value) -> anyhow::Result<Self> {
         for path in [CHROMIUM, CHROMEDRIVER] {
             if !Path::new(path).exists() {
