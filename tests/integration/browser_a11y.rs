@@ -368,12 +368,18 @@ async fn audit(b: &Browser, page: &str, passes: &[&str]) {
     let path = testkit::repo_root().join("tests/js/node_modules/axe-core/axe.min.js");
     let source = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", path.display()));
-    b.execute(
-        &format!("if (!window.axe) {{ {source}\n }} return typeof window.axe;"),
-        vec![],
-    )
-    .await
-    .expect("inject axe-core");
+    let injected = b
+        .execute(
+            &format!("if (!window.axe) {{ {source}\n }} return typeof window.axe.run;"),
+            vec![],
+        )
+        .await
+        .expect("inject axe-core");
+    assert_eq!(
+        injected,
+        json!("function"),
+        "{page}: axe-core is in the page"
+    );
     let result = b
         .execute(
             "return axe.run(document, { runOnly: { type: 'tag', values: arguments[0] },
