@@ -20,11 +20,34 @@ use protocol::{DocumentId, Message, PeerId, threads};
 use wasm_bindgen::prelude::*;
 
 use crate::dom::{data, window};
+use crate::focus::{self, Spot};
 use crate::i18n::Lang;
 use crate::net::Socket;
 use crate::{api, render};
 
 pub const FIRST_BACKOFF_MS: u32 = 500;
+
+/// The actions that open the composer (which then takes the focus).
+const OPENS_COMPOSER: [&str; 10] = [
+    "comment",
+    "propose",
+    "comment-section",
+    "propose-section",
+    "propose-paragraph",
+    "propose-action",
+    "reply",
+    "edit-comment",
+    "edit-accept",
+    "reject",
+];
+
+/// The composer's fields (`data-key`), emptied when it sends or closes.
+const COMPOSER_FIELDS: [&str; 4] = [
+    "composer-text",
+    "composer-reason",
+    "composer-owner",
+    "composer-due",
+];
 
 /// What the server told us about this page (`<body data-…>`).
 pub struct Page {
@@ -125,6 +148,9 @@ pub struct Ui {
     pub filter: Option<Filter>,
     pub selection: Option<Sel>,
     pub composer: Option<Composer>,
+    /// The control that opened the composer: the focus goes back to it
+    /// when the composer closes.
+    pub opener: Option<focus::Spot>,
     /// The section a host (or a drafter) is editing.
     pub editing: Option<String>,
     /// The draft being edited instead of the summary.
@@ -586,7 +612,8 @@ impl App {
                     };
                 }
             }
-            "comment-section" => {
+            // Keyboard users' way to a selection: the whole section.
+            "comment-section" | "propose-section" => {
                 let sel = app.borrow().shown_doc().and_then(|d| {
                     let body = threads::section_body(d, &section)?;
                     let text = d.text(&body).ok()?;
@@ -603,8 +630,13 @@ impl App {
                     })
                 });
                 let mut a = app.borrow_mut();
-                a.ui.composer = sel.map(Composer::Comment);
-                a.ui.tab = Some(Tab::Comments);
+                if action == "comment-section" {
+                    a.ui.composer = sel.map(Composer::Comment);
+                    a.ui.tab = Some(Tab::Comments);
+                } else {
+                    a.ui.composer = sel.map(Composer::Replace);
+                    a.ui.tab = Some(Tab::Proposals);
+                }
             }
             "propose-paragraph" => {
                 let mut a = app.borrow_mut();
@@ -628,9 +660,13 @@ impl App {
                 app.borrow_mut().ui.composer = Some(Composer::EditAccept { contribution })
             }
             "reject" => app.borrow_mut().ui.composer = Some(Composer::Reject { contribution }),
-            "cancel" => app.borrow_mut().ui.composer = None,
+            "cancel" => {
+                Self::close_composer(app);
+                rerender = false;
+            }
             "submit" => {
                 Self::submit(app);
+                Self::return_focus(app);
                 rerender = false;
             }
             "delete-comment" => {
@@ -679,7 +715,10 @@ impl App {
                 render::focus_editor(&app.borrow());
                 rerender = false;
             }
-            "done-editing" => app.borrow_mut().ui.editing = None,
+            "done-editing" => {
+                Self::stop_editing(app);
+                rerender = false;
+            }
             "accept" => {
                 Self::review(app, &contribution, "accept", "{}".into());
                 rerender = false;
@@ -733,6 +772,57 @@ impl App {
         if rerender {
             render::all(app);
         }
+        if OPENS_COMPOSER.contains(&action.as_str()) && app.borrow().ui.composer.is_some() {
+            app.borrow_mut().ui.opener = Spot::of(target);
+            Spot::field("composer-text").focus();
+        }
+    }
+
+    /// Escape: closes the composer, else leaves the section editor; the
+    /// focus goes back to the control that opened it. False if there was
+    /// nothing to close.
+    pub fn on_escape(app: &Rc<RefCell<App>>) -> bool {
+        let (composing, editing) = {
+            let a = app.borrow();
+            (a.ui.composer.is_some(), a.ui.editing.is_some())
+        };
+        if composing {
+            Self::close_composer(app);
+        } else if editing {
+            Self::stop_editing(app);
+        }
+        composing || editing
+    }
+
+    /// Closes the composer without sending; what was typed in it goes too.
+    fn close_composer(app: &Rc<RefCell<App>>) {
+        {
+            let mut a = app.borrow_mut();
+            a.ui.composer = None;
+            for key in COMPOSER_FIELDS {
+                a.ui.inputs.remove(key);
+            }
+        }
+        render::all(app);
+        Self::return_focus(app);
+    }
+
+    /// After the composer closed: the focus goes back to the control that
+    /// opened it, or to the sidebar's selected tab if that is gone.
+    fn return_focus(app: &Rc<RefCell<App>>) {
+        let opener = app.borrow_mut().ui.opener.take();
+        if !opener.is_some_and(|o| o.focus()) {
+            focus::selected_tab();
+        }
+    }
+
+    /// Leaves the section editor; the focus goes to its "Edit section".
+    fn stop_editing(app: &Rc<RefCell<App>>) {
+        let section = app.borrow_mut().ui.editing.take();
+        render::all(app);
+        if let Some(section) = section {
+            Spot::section_control("edit-section", &section).focus();
+        }
     }
 
     /// A change in one transaction on the summary. Threads and
@@ -769,12 +859,7 @@ impl App {
                 a.input("composer-owner").trim().to_owned(),
                 a.input("composer-due").trim().to_owned(),
             );
-            for key in [
-                "composer-text",
-                "composer-reason",
-                "composer-owner",
-                "composer-due",
-            ] {
+            for key in COMPOSER_FIELDS {
                 a.ui.inputs.remove(key);
             }
             (composer, values.0, values.1, values.2, values.3)

@@ -10,7 +10,8 @@
 //!
 //! - `app`: state and event handlers; `render`: drawing; `net`: the
 //!   WebSocket with reconnection; `api`: JSON API calls; `dom`: a tiny
-//!   element builder (text is always text, never HTML); `i18n`: sv/en.
+//!   element builder (text is always text, never HTML); `focus`: the
+//!   keyboard focus across re-renders; `i18n`: sv/en.
 
 #[cfg(target_arch = "wasm32")]
 mod api;
@@ -18,6 +19,8 @@ mod api;
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod focus;
 #[cfg(target_arch = "wasm32")]
 mod i18n;
 #[cfg(target_arch = "wasm32")]
@@ -92,6 +95,19 @@ mod web {
                 if let Some(target) = e.target().and_then(|t| closest_with(&t, "data-action")) {
                     e.prevent_default();
                     App::on_click(&a, &target);
+                }
+            }),
+        );
+        // Escape closes the composer or the section editor.
+        let a = app.clone();
+        on(
+            "keydown",
+            Box::new(move |e: web_sys::Event| {
+                let escape = e
+                    .dyn_ref::<web_sys::KeyboardEvent>()
+                    .is_some_and(|k| k.key() == "Escape");
+                if escape && App::on_escape(&a) {
+                    e.prevent_default();
                 }
             }),
         );

@@ -2,8 +2,8 @@
 //!
 //! Rendering rebuilds the summary and the sidebar from scratch (documents
 //! are small); what the user is in the middle of survives it: typed text
-//! lives in `Ui::inputs` and the focused input (with its selection) is put
-//! back, and the section editor keeps its caret on the same characters
+//! lives in `Ui::inputs`, the focused field or control gets the focus back
+//! (see `focus`), and the section editor keeps its caret on the same characters
 //! through remote changes (automerge cursors).
 
 use std::cell::RefCell;
@@ -18,9 +18,9 @@ use protocol::threads::{self, Anchor, ThreadView};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
 
-use crate::api;
 use crate::app::{App, Composer, Conn, Filter, Sel, Tab};
 use crate::dom::{El, button, by_id, data, document, el, replace_children, window};
+use crate::{api, focus};
 
 pub fn all(app: &Rc<RefCell<App>>) {
     status(&app.borrow());
@@ -47,49 +47,6 @@ pub fn status(a: &App) {
     s.set_text_content(Some(text));
     let _ = s.set_attribute("data-state", state);
     let _ = s.set_attribute("data-synced", if synced { "true" } else { "false" });
-}
-
-/// Where the focus is, to put it back after a re-render.
-struct Focus {
-    key: String,
-    start: u32,
-    end: u32,
-}
-
-fn focus() -> Option<Focus> {
-    let active = document().active_element()?;
-    let key = data(&active, "key");
-    if key.is_empty() {
-        return None;
-    }
-    let (start, end) = if let Some(t) = active.dyn_ref::<HtmlTextAreaElement>() {
-        (
-            t.selection_start().ok().flatten().unwrap_or(0),
-            t.selection_end().ok().flatten().unwrap_or(0),
-        )
-    } else if let Some(i) = active.dyn_ref::<HtmlInputElement>() {
-        (
-            i.selection_start().ok().flatten().unwrap_or(0),
-            i.selection_end().ok().flatten().unwrap_or(0),
-        )
-    } else {
-        (0, 0)
-    };
-    Some(Focus { key, start, end })
-}
-
-fn refocus(f: Option<Focus>) {
-    let Some(f) = f else { return };
-    let Ok(Some(el)) = document().query_selector(&format!("[data-key=\"{}\"]", f.key)) else {
-        return;
-    };
-    if let Some(t) = el.dyn_ref::<HtmlTextAreaElement>() {
-        let _ = t.focus();
-        let _ = t.set_selection_range(f.start, f.end);
-    } else if let Some(i) = el.dyn_ref::<HtmlInputElement>() {
-        let _ = i.focus();
-        let _ = i.set_selection_range(f.start, f.end);
-    }
 }
 
 pub fn value_of(el: &Element) -> String {
@@ -126,6 +83,14 @@ fn input(key: &str, label: &str, value: &str) -> El {
     i
 }
 
+/// A field inside its visible label.
+fn labelled(label: &str, field: El) -> El {
+    el("label")
+        .class("field")
+        .child(el("span").text(label))
+        .child(field)
+}
+
 fn time_text(ms: i64, a: &App) -> String {
     if ms <= 0 {
         return String::new();
@@ -148,8 +113,7 @@ pub fn summary(app: &Rc<RefCell<App>>) {
         return;
     }
     let Ok(s) = Summary::read(doc) else { return };
-    let f = focus();
-    let editor_focused = f.as_ref().is_some_and(|f| f.key == "section-editor");
+    let f = focus::save();
     // The reader's own selection in the text, to put back after the redraw
     // (another reader's presence redraws it every few seconds).
     let selected = selection_in_summary().map(|sel| {
@@ -191,10 +155,7 @@ pub fn summary(app: &Rc<RefCell<App>>) {
         let _ = body.set_attribute("data-summary", "live");
     }
     drop(a);
-    if editor_focused {
-        focus_editor(&app.borrow());
-        refocus(f);
-    }
+    focus::restore(f);
 }
 
 impl App {
@@ -203,69 +164,44 @@ impl App {
     }
 }
 
+/// The workshop's metadata as the server draws it (`pages.rs`): one
+/// `div[data-field]` of a `dt` and a `dd` per value for each non-empty
+/// field, labels and the meeting type in the reader's language.
 fn meta(s: &Summary, a: &App) -> El {
     let w = &s.workshop;
-    let lang = a.page.lang;
-    let rows: [(&str, String); 6] = [
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "När"
-            } else {
-                "When"
-            },
-            w.when.clone(),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Värdar"
-            } else {
-                "Hosts"
-            },
-            w.hosts.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Inbjudna"
-            } else {
-                "Stakeholders"
-            },
-            w.stakeholders.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Ambassadörer"
-            } else {
-                "Ambassadors"
-            },
-            w.ambassadors.join(", "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Mötestyp"
-            } else {
-                "Meeting type"
-            },
-            [w.meeting_type.as_str(), w.format.as_str()]
-                .iter()
-                .filter(|x| !x.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" · "),
-        ),
-        (
-            if lang == crate::i18n::Lang::Sv {
-                "Anmälan"
-            } else {
-                "Registration"
-            },
-            w.registration.clone(),
-        ),
+    let meeting = match w.meeting_type {
+        protocol::summary::MeetingType::Open => a.t("meeting-open"),
+        protocol::summary::MeetingType::InviteOnly => a.t("meeting-invite-only"),
+    };
+    let one = std::slice::from_ref;
+    let rows: [(&str, &str, &[String]); 8] = [
+        ("when", "when", one(&w.when)),
+        ("hosts", "hosts", &w.hosts),
+        ("stakeholders", "stakeholders", &w.stakeholders),
+        ("ambassadors", "ambassadors", &w.ambassadors),
+        ("meetingType", "meeting-type", &[]),
+        ("format", "format", one(&w.format)),
+        ("language", "language", one(&w.language)),
+        ("registration", "registration", one(&w.registration)),
     ];
-    el("dl").class("meta").children(
-        rows.into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .flat_map(|(k, v)| [el("dt").text(k), el("dd").text(&v)]),
-    )
+    el("dl")
+        .class("meta")
+        .children(rows.into_iter().filter_map(|(field, label, values)| {
+            let row = el("div")
+                .attr("data-field", field)
+                .child(el("dt").text(a.t(label)));
+            if field == "meetingType" {
+                return Some(
+                    row.child(
+                        el("dd")
+                            .attr("data-meeting-type", w.meeting_type.as_str())
+                            .text(meeting),
+                    ),
+                );
+            }
+            let values: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+            (!values.is_empty()).then(|| row.children(values.into_iter().map(|v| el("dd").text(v))))
+        }))
 }
 
 fn section_view(
@@ -285,7 +221,7 @@ fn section_view(
     let mut tools = el("div").class("toolbar");
     if a.can_edit_text() {
         tools = if editing {
-            tools.child(button("done-editing", a.t("done")))
+            tools.child(button("done-editing", a.t("done")).attr("data-section", id))
         } else {
             tools.child(button("edit-section", a.t("edit-section")).attr("data-section", id))
         };
@@ -293,6 +229,7 @@ fn section_view(
     if a.can_take_part() && a.ui.draft.is_none() {
         tools = tools
             .child(button("comment-section", a.t("comment-section")).attr("data-section", id))
+            .child(button("propose-section", a.t("propose-section")).attr("data-section", id))
             .child(button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id));
     }
     head = head.child(tools);
@@ -386,11 +323,27 @@ fn actions_view(a: &App, s: &Summary) -> El {
                 .map(|h| el("th").attr("scope", "col").text(h)),
         );
         let rows = s.actions.iter().map(|x| {
-            el("tr").children(
-                [&x.text, &x.owner, &x.due, &x.status]
-                    .into_iter()
-                    .map(|v| el("td").text(v)),
-            )
+            // Known statuses in the reader's language; others as written.
+            let status = match x.status.as_str() {
+                "open" => a.t("status-open"),
+                "in-progress" => a.t("status-in-progress"),
+                "done" => a.t("status-done"),
+                other => other,
+            };
+            el("tr")
+                .children(
+                    [&x.text, &x.owner, &x.due]
+                        .into_iter()
+                        .map(|v| el("td").text(v)),
+                )
+                .child(
+                    el("td").child(
+                        el("span")
+                            .class("badge")
+                            .attr("data-status", &x.status)
+                            .text(status),
+                    ),
+                )
         });
         section = section.child(
             el("table")
@@ -637,7 +590,7 @@ pub fn sidebar(app: &Rc<RefCell<App>>) {
     if a.page.doc.is_none() || !a.session.has_content(a.page.doc.expect("doc")) {
         return;
     }
-    let f = focus();
+    let f = focus::save();
     let mut children = Vec::new();
     if let Some(text) = a.ui.notice.clone().or_else(|| a.ui.refused.clone()) {
         children.push(
@@ -695,7 +648,7 @@ pub fn sidebar(app: &Rc<RefCell<App>>) {
     });
     replace_children(&aside, children);
     drop(a);
-    refocus(f);
+    focus::restore(f);
 }
 
 fn readers(a: &App) -> El {
@@ -732,6 +685,9 @@ fn readers(a: &App) -> El {
 fn composer(a: &App, c: &Composer) -> El {
     let text = a.input_value("composer-text");
     let mut form = el("div").attr("id", "composer").attr("role", "form");
+    // Every field with its label in sight (not only for screen readers).
+    let area = |key: &str, label: &str, value: &str| labelled(label, textarea(key, label, value));
+    let line = |key: &str, label: &str, value: &str| labelled(label, input(key, label, value));
     let prefill = |quote: &str| {
         if text.is_empty() {
             quote.to_owned()
@@ -740,46 +696,44 @@ fn composer(a: &App, c: &Composer) -> El {
         }
     };
     form = match c {
-        Composer::Comment(sel) => form
-            .child(el("blockquote").text(&sel.quote))
-            .child(textarea("composer-text", a.t("your-comment"), &text)),
+        Composer::Comment(sel) => form.child(el("blockquote").text(&sel.quote)).child(area(
+            "composer-text",
+            a.t("your-comment"),
+            &text,
+        )),
         Composer::Replace(sel) => form
             .child(el("blockquote").text(&sel.quote))
-            .child(textarea(
-                "composer-text",
-                a.t("new-text"),
-                &prefill(&sel.quote),
-            ))
-            .child(input(
+            .child(area("composer-text", a.t("new-text"), &prefill(&sel.quote)))
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
         Composer::Paragraph { .. } => form
-            .child(textarea("composer-text", a.t("paragraph"), &text))
-            .child(input(
+            .child(area("composer-text", a.t("paragraph"), &text))
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
         Composer::Action => form
-            .child(input("composer-text", a.t("action-text"), &text))
-            .child(input(
+            .child(line("composer-text", a.t("action-text"), &text))
+            .child(line(
                 "composer-owner",
                 a.t("owner"),
                 &a.input_value("composer-owner"),
             ))
-            .child(input(
+            .child(line(
                 "composer-due",
                 a.t("due"),
                 &a.input_value("composer-due"),
             ))
-            .child(input(
+            .child(line(
                 "composer-reason",
                 a.t("reason"),
                 &a.input_value("composer-reason"),
             )),
-        Composer::Reply { .. } => form.child(textarea("composer-text", a.t("reply"), &text)),
+        Composer::Reply { .. } => form.child(area("composer-text", a.t("reply"), &text)),
         Composer::EditComment { thread, comment } => {
             let current = a
                 .summary_doc()
@@ -790,7 +744,7 @@ fn composer(a: &App, c: &Composer) -> El {
                 .and_then(|t| t.comments.into_iter().find(|c| c.id == *comment))
                 .map(|c| c.body)
                 .unwrap_or_default();
-            form.child(textarea("composer-text", a.t("edit"), &prefill(&current)))
+            form.child(area("composer-text", a.t("edit"), &prefill(&current)))
         }
         Composer::EditAccept { contribution } => {
             let current = a
@@ -798,15 +752,13 @@ fn composer(a: &App, c: &Composer) -> El {
                 .and_then(|d| contributions::contribution(d, contribution))
                 .map(|c| c.text)
                 .unwrap_or_default();
-            form.child(textarea(
+            form.child(area(
                 "composer-text",
                 a.t("edit-accept"),
                 &prefill(&current),
             ))
         }
-        Composer::Reject { .. } => {
-            form.child(textarea("composer-text", a.t("reject-reply"), &text))
-        }
+        Composer::Reject { .. } => form.child(area("composer-text", a.t("reject-reply"), &text)),
     };
     form.child(
         el("div")
@@ -902,7 +854,8 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
                 button("react", &format!("👍 {likes}"))
                     .attr("data-thread", &t.id)
                     .attr("data-comment", &c.id)
-                    .attr("aria-label", &format!("{} ({likes})", a.t("react"))),
+                    // The visible count is part of the name (WCAG 2.5.3).
+                    .attr("aria-label", &format!("{} {likes}", a.t("react"))),
             );
             if a.is_mine(&c.author) {
                 tools = tools

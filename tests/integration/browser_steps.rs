@@ -16,7 +16,18 @@ pub fn utf16_at(haystack: &str, needle: &str) -> usize {
 /// A browser signed in with `token` (or public), on the workshop's page,
 /// with the summary drawn from the synced document.
 pub async fn open(w: &World, token: Option<&str>, workshop: &str) -> Browser {
-    let browser = Browser::start().await.expect("chromium starts");
+    open_in(
+        Browser::start().await.expect("chromium starts"),
+        w,
+        token,
+        workshop,
+    )
+    .await
+}
+
+/// Like [`open`], in a browser started by the caller (e.g. in another
+/// language).
+pub async fn open_in(browser: Browser, w: &World, token: Option<&str>, workshop: &str) -> Browser {
     let base = w.server.base_url();
     if let Some(token) = token {
         browser

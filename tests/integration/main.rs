@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod browser;
+mod browser_a11y;
 mod browser_flows;
 mod browser_host;
 mod browser_live;

@@ -78,6 +78,11 @@ impl Browser {
     /// Like [`Browser::start`], with extra WebDriver capabilities merged in
     /// (for example `{"pageLoadStrategy": "none"}`, so that `goto` returns
     /// as soon as navigation starts: the client bench times the load itself).
+    /// Keys of `goog:chromeOptions` are merged into the harness's own (its
+    /// `args` appended), so that flags and `prefs` can be added; for
+    /// example `{"goog:chromeOptions": {"prefs": {"intl":
+    /// {"accept_languages": "sv-SE,sv"}}}}` for a browser that asks for
+    /// Swedish (headless Chromium ignores `--lang`).
     pub async fn start_with(extra_capabilities: Value) -> anyhow::Result<Self> {
         for path in [CHROMIUM, CHROMEDRIVER] {
             if !Path::new(path).exists() {
@@ -103,10 +108,26 @@ impl Browser {
         }) else {
             unreachable!("an object literal")
         };
-        match extra_capabilities {
-            Value::Object(extra) => capabilities.extend(extra),
-            other => bail!("extra capabilities must be a JSON object, not {other}"),
+        let Value::Object(mut extra) = extra_capabilities else {
+            bail!("extra capabilities must be a JSON object, not {extra_capabilities}");
+        };
+        if let Some(Value::Object(extra_options)) = extra.remove("goog:chromeOptions")
+            && let Some(Value::Object(options)) = capabilities.get_mut("goog:chromeOptions")
+        {
+            for (key, value) in extra_options {
+                if key != "args" {
+                    options.insert(key, value);
+                    continue;
+                }
+                let Value::Array(more) = value else {
+                    bail!("goog:chromeOptions.args must be an array");
+                };
+                if let Some(Value::Array(args)) = options.get_mut("args") {
+                    args.extend(more);
+                }
+            }
         }
+        capabilities.extend(extra);
         // Plain HTTP to the driver on loopback: no TLS stack needed.
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = tokio::time::timeout(
@@ -262,6 +283,41 @@ impl Browser {
             .perform_actions(keys)
             .await
             .with_context(|| format!("pressing {key:?}"))
+    }
+
+    /// Presses `keys` together and releases them in reverse order (e.g.
+    /// `[Key::Shift, Key::Tab]`), wherever the focus is.
+    pub async fn press_chord(&self, keys: &[Key]) -> anyhow::Result<()> {
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys {
+            actions = actions.then(KeyAction::Down {
+                value: char::from(*key),
+            });
+        }
+        for key in keys.iter().rev() {
+            actions = actions.then(KeyAction::Up {
+                value: char::from(*key),
+            });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .with_context(|| format!("pressing {keys:?}"))
+    }
+
+    /// Types `text` key by key wherever the focus is (unlike
+    /// [`Browser::type_into`], which focuses an element first).
+    pub async fn type_keys(&self, text: &str) -> anyhow::Result<()> {
+        let mut actions = KeyActions::new("keyboard".into());
+        for value in text.chars() {
+            actions = actions
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .with_context(|| format!("typing {text:?}"))
     }
 
     /// Selects `start..end` (UTF-16 code units, as the documents count) of
