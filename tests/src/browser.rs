@@ -305,21 +305,6 @@ impl Browser {
             .with_context(|| format!("pressing {keys:?}"))
     }
 
-    /// Types `text` key by key wherever the focus is (unlike
-    /// [`Browser::type_into`], which focuses an element first).
-    pub async fn type_keys(&self, text: &str) -> anyhow::Result<()> {
-        let mut actions = KeyActions::new("keyboard".into());
-        for value in text.chars() {
-            actions = actions
-                .then(KeyAction::Down { value })
-                .then(KeyAction::Up { value });
-        }
-        self.client
-            .perform_actions(actions)
-            .await
-            .with_context(|| format!("typing {text:?}"))
-    }
-
     /// Selects `start..end` (UTF-16 code units, as the documents count) of
     /// the text inside the element matching `css`, across its text nodes,
     /// as a user's mouse selection would. Returns the selected text.
