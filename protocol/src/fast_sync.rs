@@ -25,7 +25,7 @@
 
 use std::collections::HashSet;
 
-use automerge::sync::{Capability, Message, MessageFlags, State, SyncDoc};
+use automerge::sync::{Capability, ChunkList, Message, MessageFlags, State, SyncDoc};
 use automerge::{Automerge, AutomergeError, ChangeHash, ReadDoc};
 
 /// Above this many unacknowledged sent hashes, use the full implementation.
@@ -38,16 +38,58 @@ pub fn receive_sync_message(
     state: &mut State,
     message: Message,
 ) -> Result<(), AutomergeError> {
-    let before = doc.get_heads();
-    let is_ack = message.changes.is_empty() && sorted(&message.heads) == before;
-    let fast = !state.read_only
-        && !message.heads.is_empty()
-        && state.sent_hashes.len() <= MAX_SENT_HASHES
-        && (!message.changes.is_empty() || all_known(doc, &message.heads));
-    if !fast {
+    if !takes_fast_path(doc, state, &message) {
         return doc.receive_sync_message(state, message);
     }
+    receive_fast(doc, state, message)
+}
 
+/// What the fast paths need of a document: its heads, whether it holds
+/// some changes, and a way to take new ones. An [`Automerge`] document is
+/// one; [`crate::relay::Relay`] (changes taken before they are applied) is
+/// another.
+pub trait ChangeLog {
+    /// Our heads, sorted.
+    fn heads(&self) -> Vec<ChangeHash>;
+    /// Whether every hash is a change we hold.
+    fn knows(&self, hashes: &[ChangeHash]) -> bool;
+    /// Takes the changes of a sync message (chunks for `load_incremental`).
+    fn add(&mut self, chunks: &ChunkList) -> Result<(), AutomergeError>;
+}
+
+impl ChangeLog for Automerge {
+    fn heads(&self) -> Vec<ChangeHash> {
+        self.get_heads()
+    }
+
+    fn knows(&self, hashes: &[ChangeHash]) -> bool {
+        all_known(self, hashes)
+    }
+
+    fn add(&mut self, chunks: &ChunkList) -> Result<(), AutomergeError> {
+        let bytes: Vec<u8> = chunks.iter().flatten().copied().collect();
+        self.load_incremental(&bytes).map(|_| ())
+    }
+}
+
+/// Whether [`receive_fast`] may take `message`: live editing, not a
+/// (re)start of sync, not a read-only state.
+pub fn takes_fast_path(log: &impl ChangeLog, state: &State, message: &Message) -> bool {
+    !state.read_only
+        && !message.heads.is_empty()
+        && state.sent_hashes.len() <= MAX_SENT_HASHES
+        && (!message.changes.is_empty() || log.knows(&message.heads))
+}
+
+/// The fast path of [`receive_sync_message`], for any [`ChangeLog`]; only
+/// for messages [`takes_fast_path`] accepts.
+pub fn receive_fast(
+    log: &mut impl ChangeLog,
+    state: &mut State,
+    message: Message,
+) -> Result<(), AutomergeError> {
+    let before = log.heads();
+    let is_ack = message.changes.is_empty() && sorted(&message.heads) == before;
     state.in_flight = false;
     let Message {
         heads,
@@ -76,19 +118,16 @@ pub fn receive_sync_message(
         state.last_sent_heads.clone_from(&heads);
     } else {
         if !changes.is_empty() {
-            let bytes: Vec<u8> = changes.iter().flatten().copied().collect();
-            doc.load_incremental(&bytes)?;
-            state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
+            log.add(&changes)?;
+            state.shared_heads = advance_heads(&before, &log.heads(), &state.shared_heads);
         }
         state.sent_hashes.retain(|h| !heads.contains(h));
     }
 
-    if all_known(doc, &heads) {
+    if log.knows(&heads) {
         state.shared_heads.clone_from(&heads);
     } else {
-        let known = heads
-            .iter()
-            .filter(|h| all_known(doc, std::slice::from_ref(h)));
+        let known = heads.iter().filter(|h| log.knows(std::slice::from_ref(h)));
         let mut shared: Vec<ChangeHash> = state.shared_heads.iter().chain(known).copied().collect();
         shared.sort();
         shared.dedup();
@@ -108,11 +147,11 @@ pub fn receive_sync_message(
 /// our last message, a response already sent, their heads equal to ours (so
 /// no change of ours is missing on their side, and their bloom filter covers
 /// everything), nothing needed and no reset pending.
-pub fn nothing_to_send(doc: &Automerge, state: &State) -> bool {
+pub fn nothing_to_send(log: &impl ChangeLog, state: &State) -> bool {
     if !state.have_responded || state.needs_reset {
         return false;
     }
-    let heads = doc.get_heads();
+    let heads = log.heads();
     let acknowledged = state.last_sent_heads == heads && state.their_heads.as_ref() == Some(&heads);
     let needs_nothing = state.their_need.as_ref().is_some_and(Vec::is_empty);
     // A `have` naming changes we lack makes the generator answer with a reset.
@@ -120,7 +159,7 @@ pub fn nothing_to_send(doc: &Automerge, state: &State) -> bool {
         .their_have
         .as_ref()
         .and_then(|h| h.first())
-        .is_none_or(|h| all_known(doc, &h.last_sync));
+        .is_none_or(|h| log.knows(&h.last_sync));
     acknowledged && needs_nothing && haves_known && !heads.is_empty()
 }
 

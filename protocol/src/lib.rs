@@ -5,6 +5,7 @@
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
 //! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
+//! - [`relay`]: a document that relays live changes before applying them.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
@@ -20,6 +21,7 @@ pub mod message;
 pub mod permissions;
 pub mod presence;
 mod read;
+pub mod relay;
 pub mod session;
 pub mod summary;
 pub mod threads;
