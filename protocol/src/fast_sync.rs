@@ -73,9 +73,10 @@ impl ChangeLog for Automerge {
 }
 
 /// Whether [`receive_fast`] may take `message`: live editing, not a
-/// (re)start of sync, not a read-only state.
+/// (re)start of sync, no changes into a read-only state.
 pub fn takes_fast_path(log: &impl ChangeLog, state: &State, message: &Message) -> bool {
-    !state.read_only
+    // A read-only state ignores changes; without changes it is like any.
+    (!state.read_only || message.changes.is_empty())
         && !message.heads.is_empty()
         && state.sent_hashes.len() <= MAX_SENT_HASHES
         && (!message.changes.is_empty() || log.knows(&message.heads))

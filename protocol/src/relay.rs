@@ -125,8 +125,6 @@ impl Relay {
     /// `Some(answer)` when the live path decides, `None` to fall back.
     fn generate_live(&self, state: &mut State) -> Option<Option<Message>> {
         if self.pending.is_empty()
-            || state.read_only
-            || state.peer_read_only
             || state.needs_reset
             || !state.their_need.as_ref().is_some_and(Vec::is_empty)
         {
@@ -145,13 +143,19 @@ impl Relay {
         if !their_have_known {
             return None;
         }
-        let to_send: Vec<&Change> = self.pending[from..]
-            .iter()
-            .filter(|c| !state.sent_hashes.contains(&c.hash()))
-            .collect();
+        // A peer that reads only is sent no changes (as automerge does).
+        let to_send: Vec<&Change> = if state.peer_read_only {
+            Vec::new()
+        } else {
+            self.pending[from..]
+                .iter()
+                .filter(|c| !state.sent_hashes.contains(&c.hash()))
+                .collect()
+        };
         let heads_unchanged = state.last_sent_heads == self.heads;
         let heads_equal = state.their_heads.as_ref() == Some(&self.heads);
-        if heads_unchanged && state.have_responded && ((heads_equal && to_send.is_empty()) || state.in_flight) {
+        let quiet = (heads_equal || state.read_only) && to_send.is_empty();
+        if heads_unchanged && state.have_responded && (quiet || state.in_flight) {
             return Some(None);
         }
         let have = Have {
@@ -172,6 +176,9 @@ impl Relay {
         };
         let mut flags = MessageFlags::new();
         flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        if state.read_only {
+            flags.set(MessageFlags::READ_ONLY);
+        }
         state.have_responded = true;
         state.last_sent_heads.clone_from(&self.heads);
         state.sent_hashes.extend(to_send.iter().map(|c| c.hash()));
@@ -337,7 +344,8 @@ mod tests {
                 .collect();
             Self {
                 relay: Relay::new(doc),
-                states: (0..3).map(|_| State::new()).collect(),
+                // Client 2 reads only, as public readers do.
+                states: vec![State::new(), State::new(), State::new_read_only()],
                 clients,
                 live: 0,
             }
@@ -425,7 +433,7 @@ mod tests {
             let mut w = World::new();
             for step in &steps {
                 match *step {
-                    Step::Edit(i, at) => edit(&mut w.clients[i].doc, at, &format!("<{i}>")),
+                    Step::Edit(i, at) => edit(&mut w.clients[i % 2].doc, at, &format!("<{i}>")),
                     Step::Up(i) => { w.up(i); }
                     Step::Down(i) => { w.down(i); }
                     Step::Flush => w.relay.flush().expect("flush"),
