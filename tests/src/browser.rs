@@ -216,20 +216,30 @@ impl Browser {
 
     /// The rendered text of the element matching `css` (waits for it).
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.wait_for(css).await?;
-        element
-            .text()
-            .await
-            .with_context(|| format!("reading the text of `{css}`"))
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let element = self.wait_for(css).await?;
+            match element.text().await {
+                Ok(text) => return Ok(text),
+                // Replaced by a redraw between finding and reading it.
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(e).with_context(|| format!("reading the text of `{css}`")),
+            }
+        }
     }
 
     /// An attribute of the element matching `css` (waits for the element).
     pub async fn attr(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
-        let element = self.wait_for(css).await?;
-        element
-            .attr(name)
-            .await
-            .with_context(|| format!("reading `{name}` of `{css}`"))
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let element = self.wait_for(css).await?;
+            match element.attr(name).await {
+                Ok(value) => return Ok(value),
+                // Replaced by a redraw between finding and reading it.
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(e).with_context(|| format!("reading `{name}` of `{css}`")),
+            }
+        }
     }
 
     /// Clicks the element matching `css` (waits for it).
