@@ -21,7 +21,9 @@
 
 use std::collections::HashMap;
 
-use automerge::sync::{BloomFilter, Capability, ChunkList, Have, Message, MessageFlags, MessageVersion, State, SyncDoc};
+use automerge::sync::{
+    BloomFilter, Capability, ChunkList, Have, Message, MessageFlags, MessageVersion, State, SyncDoc,
+};
 use automerge::{Automerge, AutomergeError, Change, ChangeHash, ReadDoc};
 
 use crate::fast_sync::{self, ChangeLog};
@@ -167,8 +169,16 @@ impl Relay {
             .as_ref()
             .is_some_and(|c| c.contains(&Capability::MessageV2));
         let (changes, version) = if v2 {
-            let joined: Vec<u8> = to_send.iter().flat_map(|c| c.raw_bytes()).copied().collect();
-            let chunks = if joined.is_empty() { vec![] } else { vec![joined] };
+            let joined: Vec<u8> = to_send
+                .iter()
+                .flat_map(|c| c.raw_bytes())
+                .copied()
+                .collect();
+            let chunks = if joined.is_empty() {
+                vec![]
+            } else {
+                vec![joined]
+            };
             (chunks, MessageVersion::V2)
         } else {
             let chunks = to_send.iter().map(|c| c.raw_bytes().to_vec()).collect();
@@ -243,7 +253,8 @@ impl ChangeLog for Relay {
 
     fn knows(&self, hashes: &[ChangeHash]) -> bool {
         hashes.iter().all(|h| {
-            self.pending_index.contains_key(h) || fast_sync::all_known(&self.doc, std::slice::from_ref(h))
+            self.pending_index.contains_key(h)
+                || fast_sync::all_known(&self.doc, std::slice::from_ref(h))
         })
     }
 
@@ -377,15 +388,19 @@ mod tests {
                 .doc()
                 .expect("flush")
                 .generate_sync_message(&mut expected_state);
-            let live = self.relay.generate_live(&mut self.states[i].clone()).is_some();
-            let message = self
+            let live = self
                 .relay
-                .generate(&mut self.states[i])
-                .expect("generate");
+                .generate_live(&mut self.states[i].clone())
+                .is_some();
+            let message = self.relay.generate(&mut self.states[i]).expect("generate");
             if live {
                 self.live += 1;
                 let ours = &self.states[i];
-                assert_eq!(message.is_some(), expected.is_some(), "speaks when automerge does");
+                assert_eq!(
+                    message.is_some(),
+                    expected.is_some(),
+                    "speaks when automerge does"
+                );
                 assert_eq!(ours.last_sent_heads, expected_state.last_sent_heads);
                 assert_eq!(ours.in_flight, expected_state.in_flight);
                 assert_eq!(ours.have_responded, expected_state.have_responded);
@@ -399,7 +414,10 @@ mod tests {
                         d.load_incremental(&bytes).expect("changes load");
                         d.get_changes(&[]).iter().map(Change::hash).collect()
                     };
-                    assert!(hashes(m).is_superset(&hashes(e)), "sends what automerge sends");
+                    assert!(
+                        hashes(m).is_superset(&hashes(e)),
+                        "sends what automerge sends"
+                    );
                 }
             }
             let Some(message) = message else { return false };
@@ -478,7 +496,9 @@ mod tests {
         assert_eq!(w.relay.pending_len(), 0);
         // What was taken is there to store, and loads into the same document.
         let mut stored = base();
-        stored.load_incremental(&w.relay.take_unsaved()).expect("load");
+        stored
+            .load_incremental(&w.relay.take_unsaved())
+            .expect("load");
         assert_eq!(text(&stored), expected);
     }
 }

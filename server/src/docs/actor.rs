@@ -14,8 +14,10 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use crate::auth::Role;
-use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, Change, ChangeHash};
+use automerge::sync;
+use automerge::{Automerge, AutomergeError, Change};
+use protocol::fast_sync::ChangeLog;
+use protocol::relay::Relay;
 use protocol::{
     DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage, fast_sync, permissions,
 };
@@ -32,6 +34,20 @@ const MAX_EPHEMERAL_SESSIONS: usize = 4096;
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
 
+/// Live changes are applied to the document (see [`Relay`]) once it has
+/// been quiet this long, or once this many wait.
+const APPLY_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+const MAX_PENDING: usize = 4096;
+
+/// Why a turn failed: the store (every document stops) or this document.
+#[derive(Debug, thiserror::Error)]
+enum TurnError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("automerge: {0}")]
+    Document(#[from] AutomergeError),
+}
+
 struct PeerState {
     conn_id: u64,
     outbox: super::Outbox,
@@ -46,7 +62,8 @@ pub(super) struct DocActor {
     generation: u64,
     docs: Arc<Docs>,
     shared: Arc<Shared>,
-    doc: Automerge,
+    /// The document, with live changes relayed before they are applied.
+    doc: Relay,
     /// Whether the store holds anything for this document.
     exists: bool,
     next_seq: u64,
@@ -70,7 +87,7 @@ impl DocActor {
             generation,
             docs,
             shared,
-            doc: Automerge::new(),
+            doc: Relay::new(Automerge::new()),
             exists: false,
             next_seq: 0,
             chunks_since_snapshot: 0,
@@ -122,13 +139,19 @@ impl DocActor {
             let Some(stored) = store.load(&id)? else {
                 return Ok(None);
             };
+            // All chunks in one batch: automerge applies a batch with one
+            // walk of each object, where chunk by chunk walks once per chunk.
             let mut doc = Automerge::new();
             let mut damaged = false;
-            for chunk in &stored.chunks {
-                if let Err(e) = doc.load_incremental(chunk) {
-                    // Keep what loads; a damaged chunk must not hide the rest.
-                    tracing::error!(error = %e, "skipping an unreadable chunk");
-                    damaged = true;
+            let all: Vec<u8> = stored.chunks.concat();
+            if doc.load_incremental(&all).is_err() {
+                doc = Automerge::new();
+                for chunk in &stored.chunks {
+                    if let Err(e) = doc.load_incremental(chunk) {
+                        // Keep what loads; a damaged chunk must not hide the rest.
+                        tracing::error!(error = %e, "skipping an unreadable chunk");
+                        damaged = true;
+                    }
                 }
             }
             Ok::<_, StoreError>(Some((
@@ -141,7 +164,7 @@ impl DocActor {
         .await
         .map_err(|e| StoreError::Transaction(e.to_string()))??;
         if let Some((doc, next_seq, chunks, damaged)) = loaded {
-            self.doc = doc;
+            self.doc = Relay::new(doc);
             self.exists = true;
             self.next_seq = next_seq;
             self.chunks_since_snapshot = chunks;
@@ -165,6 +188,12 @@ impl DocActor {
                 biased;
                 command = rx.recv() => command,
                 () = shutdown.cancelled() => None,
+                () = tokio::time::sleep(APPLY_WHEN_QUIET), if self.doc.pending_len() > 0 => {
+                    if let Err(e) = self.doc.flush() {
+                        return Err(format!("applying changes failed: {e}"));
+                    }
+                    continue;
+                }
                 () = tokio::time::sleep(idle), if self.peers.values().all(|p| p.awaiting_doc) => {
                     if self.docs.evict(self.id, self.generation, rx) {
                         tracing::debug!("evicted idle document");
@@ -186,17 +215,20 @@ impl DocActor {
             // waiting on a vanished actor: it ends the actor like an error.
             match AssertUnwindSafe(self.turn(batch)).catch_unwind().await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+                Ok(Err(TurnError::Store(e))) => {
                     self.shared.mark_store_failed();
                     return Err(format!("storing changes failed: {e}"));
+                }
+                Ok(Err(TurnError::Document(e))) => {
+                    return Err(format!("applying changes failed: {e}"));
                 }
                 Err(_) => return Err("panic while handling a sync message".into()),
             }
         }
     }
 
-    async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), StoreError> {
-        let before = self.doc.get_heads();
+    async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), TurnError> {
+        let before = self.doc.heads().to_vec();
         // Peers that sent a sync message this turn and expect an answer.
         let mut to_answer = HashSet::new();
         // Peers whose messages brought changes: they must hear that we have
@@ -232,23 +264,26 @@ impl DocActor {
                 }
             }
         }
-        if self.doc.get_heads() != before {
-            self.persist(&before).await?;
+        if self.doc.heads() != before {
+            self.persist().await?;
             for (reply, value) in edited.drain(..) {
                 let _ = reply.send(Ok(value));
             }
             // New changes: every peer may need them.
-            self.send_sync_messages(None, &contributors);
+            self.send_sync_messages(None, &contributors)?;
         } else {
             for (reply, value) in edited.drain(..) {
                 let _ = reply.send(Ok(value));
             }
-            self.send_sync_messages(Some(&to_answer), &contributors);
+            self.send_sync_messages(Some(&to_answer), &contributors)?;
+        }
+        if self.doc.pending_len() >= MAX_PENDING {
+            self.doc.flush()?;
         }
         if !self.compaction_blocked
             && self.chunks_since_snapshot >= self.shared.config.compact_after_chunks
         {
-            self.compact();
+            self.compact()?;
         }
         Ok(())
     }
@@ -265,7 +300,7 @@ fn user_actor(user: &str) -> automerge::ActorId {
 /// The changes a sync message carries that `doc` does not have yet, in
 /// causal order. A chunk that is not a single change is a whole document
 /// (automerge sends one when that is smaller).
-fn new_changes(doc: &Automerge, message: &sync::Message) -> Result<Vec<Change>, String> {
+fn new_changes(doc: &impl ChangeLog, message: &sync::Message) -> Result<Vec<Change>, String> {
     let mut out = Vec::new();
     for chunk in message.changes.iter() {
         match Change::from_bytes(chunk.to_vec()) {
@@ -277,8 +312,14 @@ fn new_changes(doc: &Automerge, message: &sync::Message) -> Result<Vec<Change>, 
             }
         }
     }
-    out.retain(|c| !fast_sync::all_known(doc, &[c.hash()]));
+    out.retain(|c| !doc.knows(&[c.hash()]));
     Ok(out)
+}
+
+/// The document with every change applied, for the permission checks.
+fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
+    doc.doc()
+        .map_err(|e| format!("applying changes failed: {e}"))
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new
@@ -347,7 +388,7 @@ impl DocActor {
                 }
             }
         }
-        let unknown = !self.exists && self.doc.get_heads().is_empty();
+        let unknown = !self.exists && self.doc.heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
             let Some(state) = attach(&mut self.peers, &from) else {
                 return false;
@@ -365,7 +406,7 @@ impl DocActor {
         };
         state.awaiting_doc = false;
         let brings_changes = !message.changes.is_empty();
-        if let Err(e) = fast_sync::receive_sync_message(&mut self.doc, &mut state.sync, message) {
+        if let Err(e) = self.doc.receive(&mut state.sync, message) {
             self.reject(&from, format!("automerge rejected the sync message: {e}"));
             return false;
         }
@@ -407,9 +448,9 @@ impl DocActor {
                     unbound.iter().any(|u| u.as_slice() == a.to_bytes())
                         || auth.actor_owner(a.to_bytes()).ok().flatten().as_deref() == Some(user)
                 };
-                permissions::check_participant(&self.doc, &changes, &mine)?;
+                permissions::check_participant(applied(&mut self.doc)?, &changes, &mine)?;
             }
-            Role::Drafter => permissions::check_drafter(&self.doc, &changes)?,
+            Role::Drafter => permissions::check_drafter(applied(&mut self.doc)?, &changes)?,
             Role::Host | Role::Public => {}
         }
         for actor in unbound {
@@ -440,13 +481,16 @@ impl DocActor {
         {
             return Err("this user's server actor belongs to someone else".into());
         }
-        let mut scratch = self.doc.fork().with_actor(actor);
-        let value = (edit.0)(&mut scratch)?;
-        let changes = scratch.get_changes(&self.doc.get_heads());
         self.doc
-            .apply_changes(changes)
-            .map_err(|e| format!("applying an edit failed: {e}"))?;
-        Ok(value)
+            .edit(|doc| {
+                let mut scratch = doc.fork().with_actor(actor);
+                let value = (edit.0)(&mut scratch)?;
+                let changes = scratch.get_changes(&doc.get_heads());
+                doc.apply_changes(changes)
+                    .map_err(|e| format!("applying an edit failed: {e}"))?;
+                Ok(value)
+            })
+            .map_err(|e| format!("applying changes failed: {e}"))?
     }
 
     /// Closes the connection of a peer whose message could not be read.
@@ -498,10 +542,10 @@ impl DocActor {
         }
     }
 
-    /// Stores the changes made since `before` and waits until they are
-    /// durable.
-    async fn persist(&mut self, before: &[ChangeHash]) -> Result<(), StoreError> {
-        let chunk = self.doc.save_after(before);
+    /// Stores the changes taken since the last call and waits until they
+    /// are durable.
+    async fn persist(&mut self) -> Result<(), StoreError> {
+        let chunk = self.doc.take_unsaved();
         self.shared.store.append(&self.id, self.next_seq, &chunk)?;
         self.next_seq += 1;
         self.chunks_since_snapshot += 1;
@@ -524,58 +568,70 @@ impl DocActor {
     /// message with our heads: automerge stays silent when the peer's
     /// follow-up message already showed equal heads, and the peer would
     /// never learn that its changes are stored.
-    fn send_sync_messages(&mut self, only: Option<&HashSet<PeerId>>, confirm: &HashSet<PeerId>) {
+    fn send_sync_messages(
+        &mut self,
+        only: Option<&HashSet<PeerId>>,
+        confirm: &HashSet<PeerId>,
+    ) -> Result<(), AutomergeError> {
         let server = &self.shared.peer_id;
         let mut memo: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
-        self.peers.retain(|peer_id, peer| {
+        let mut closed = Vec::new();
+        for (peer_id, peer) in &mut self.peers {
             if only.is_some_and(|only| !only.contains(peer_id)) {
-                return true;
+                continue;
             }
             if peer.awaiting_doc && !self.exists {
-                return !peer.outbox.is_closed();
+                if peer.outbox.is_closed() {
+                    closed.push(peer_id.clone());
+                }
+                continue;
             }
             peer.awaiting_doc = false;
             let must_confirm = confirm.contains(peer_id);
-            if !must_confirm && fast_sync::nothing_to_send(&self.doc, &peer.sync) {
-                return !peer.outbox.is_closed();
+            let mut data = None;
+            if must_confirm || !fast_sync::nothing_to_send(&self.doc, &peer.sync) {
+                let (generated, next) = match memo.get(&peer.sync) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let before = peer.sync.clone();
+                        let mut state = before.clone();
+                        let generated = self.doc.generate(&mut state)?.map(|m| m.encode());
+                        memo.insert(before, (generated.clone(), state.clone()));
+                        (generated, state)
+                    }
+                };
+                peer.sync = next;
+                data = generated;
+                if data.is_none() && must_confirm {
+                    // Forget what we last told them, so the generator speaks.
+                    peer.sync.last_sent_heads.clear();
+                    data = self.doc.generate(&mut peer.sync)?.map(|m| m.encode());
+                }
             }
-            let (mut data, next) = memo
-                .entry(peer.sync.clone())
-                .or_insert_with_key(|before| {
-                    let mut state = before.clone();
-                    let data = self
-                        .doc
-                        .generate_sync_message(&mut state)
-                        .map(|m| m.encode());
-                    (data, state)
-                })
-                .clone();
-            peer.sync = next;
-            if data.is_none() && must_confirm {
-                // Forget what we last told them, so the generator speaks.
-                peer.sync.last_sent_heads.clear();
-                data = self
-                    .doc
-                    .generate_sync_message(&mut peer.sync)
-                    .map(|m| m.encode());
-            }
-            let Some(data) = data else {
-                return !peer.outbox.is_closed();
+            let delivered = match data {
+                Some(data) => peer.outbox.send(Message::Sync(SyncMessage {
+                    kind: SyncKind::Sync,
+                    sender_id: server.clone(),
+                    target_id: peer_id.clone(),
+                    document_id: self.id,
+                    data,
+                })),
+                None => !peer.outbox.is_closed(),
             };
-            peer.outbox.send(Message::Sync(SyncMessage {
-                kind: SyncKind::Sync,
-                sender_id: server.clone(),
-                target_id: peer_id.clone(),
-                document_id: self.id,
-                data,
-            }))
-        });
+            if !delivered {
+                closed.push(peer_id.clone());
+            }
+        }
+        for peer_id in closed {
+            self.peers.remove(&peer_id);
+        }
+        Ok(())
     }
 
     /// Replaces the stored chunks by one snapshot. Not awaited: it becomes
     /// durable with the next flush, and either state is complete on its own.
-    fn compact(&mut self) {
-        let snapshot = self.doc.save();
+    fn compact(&mut self) -> Result<(), AutomergeError> {
+        let snapshot = self.doc.doc()?.save();
         match self
             .shared
             .store
@@ -588,6 +644,7 @@ impl DocActor {
                 tracing::error!(error = %e, "compaction failed; keeping the chunks");
             }
         }
+        Ok(())
     }
 
     fn fail_all(&mut self, reason: &str) {
