@@ -510,6 +510,11 @@ impl Client {
         self.lock().refused.clone()
     }
 
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
     /// Waits until the server closes the connection.
     pub async fn wait_closed(&self) -> Result<(), ClientError> {
         match self.wait("the connection to close", |i| i.closed).await {
