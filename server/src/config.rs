@@ -64,6 +64,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNPUNKT_IDLE_EVICT_SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub idle_evict_seconds: u64,
+
+    /// Incremental chunks a document accumulates in the store before they
+    /// are replaced by one snapshot.
+    #[arg(long, env = "SYNPUNKT_COMPACT_AFTER_CHUNKS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
+    pub compact_after_chunks: u64,
 }
 
 /// The server's runtime settings, derived from [`ServeArgs`] (tests build it
@@ -99,6 +105,7 @@ impl From<&ServeArgs> for Config {
             max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
             ping_interval: Duration::from_secs(args.ping_seconds),
             idle_evict: Duration::from_secs(args.idle_evict_seconds),
+            compact_after_chunks: args.compact_after_chunks,
             ..Self::new(args.data.clone())
         }
     }

@@ -12,6 +12,7 @@ mod browser_steps;
 mod codec_fixtures;
 mod common;
 mod contributions;
+mod crash;
 mod import;
 mod interop;
 mod ops;

@@ -38,6 +38,9 @@ impl std::fmt::Display for ClientError {
 /// Called with the hashes of changes that arrived from the server.
 pub type ChangeHook = Box<dyn Fn(DocumentId, &[ChangeHash]) + Send + Sync>;
 
+/// Called with the heads each sync message from the server advertises.
+pub type HeadsHook = Box<dyn Fn(DocumentId, &[ChangeHash]) + Send + Sync>;
+
 struct DocState {
     doc: Automerge,
     sync: sync::State,
@@ -63,6 +66,7 @@ pub struct Client {
     out: mpsc::UnboundedSender<WsMessage>,
     events: watch::Receiver<u64>,
     hook: Arc<Mutex<Option<ChangeHook>>>,
+    heads_hook: Arc<Mutex<Option<HeadsHook>>>,
     ephemeral_count: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -110,6 +114,7 @@ impl Client {
             out,
             events,
             hook: Arc::default(),
+            heads_hook: Arc::default(),
             ephemeral_count: Arc::default(),
         };
         tokio::spawn(async move {
@@ -162,6 +167,18 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hook);
     }
 
+    /// Installs a callback for the heads every sync message from the server
+    /// advertises (the server's heads when it generated the message), called
+    /// before the message is applied. The server sends a message only once
+    /// the changes behind those heads are durable, so this is how a test
+    /// learns exactly what the server acknowledged.
+    pub fn on_server_heads(&self, hook: HeadsHook) {
+        *self
+            .heads_hook
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(hook);
+    }
+
     pub fn send(&self, message: &Message) {
         self.send_raw(protocol::encode(message));
     }
@@ -204,6 +221,14 @@ impl Client {
                     inner.errors.push("bad sync data from server".into());
                     return;
                 };
+                if let Some(hook) = self
+                    .heads_hook
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .as_ref()
+                {
+                    hook(m.document_id, &sync_message.heads);
+                }
                 let before = state.doc.get_heads();
                 if let Err(e) = protocol::fast_sync::receive_sync_message(
                     &mut state.doc,
@@ -483,6 +508,11 @@ impl Client {
     /// The documents the server's `error` messages named as refused.
     pub fn refused_documents(&self) -> Vec<DocumentId> {
         self.lock().refused.clone()
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     /// Waits until the server closes the connection.

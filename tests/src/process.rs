@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -37,21 +37,45 @@ pub struct ServerProcess {
     child: Child,
     addr: String,
     admin: String,
+    log: Arc<Mutex<Vec<String>>>,
+    log_drained: tokio::task::JoinHandle<()>,
 }
 
 impl ServerProcess {
     /// Starts `synpunkt serve` on an ephemeral port with `data` as its
     /// directory, and waits for the line that gives its address.
     pub async fn start(data: &Path) -> Self {
+        Self::start_with(data, &[]).await
+    }
+
+    /// Like [`ServerProcess::start`], with more `serve` arguments.
+    pub async fn start_with(data: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(synpunkt_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start synpunkt");
+        // Its log (warnings and errors) goes to the test's output and is
+        // kept for assertions.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log_drained = tokio::spawn({
+            let log = log.clone();
+            async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("synpunkt: {line}");
+                    log.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(line);
+                }
+            }
+        });
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let (addr, invite) = tokio::time::timeout(TIMEOUT, async {
@@ -75,14 +99,33 @@ impl ServerProcess {
             Some(invite) => crate::accept_invite(&format!("http://{addr}"), &invite, "Admin").await,
             None => String::new(),
         };
-        Self { child, addr, admin }
+        Self {
+            child,
+            addr,
+            admin,
+            log,
+            log_drained,
+        }
     }
 
     /// Starts on a data directory whose admin session token is known.
     pub async fn start_as(data: &Path, admin: &str) -> Self {
-        let mut server = Self::start(data).await;
+        Self::start_as_with(data, admin, &[]).await
+    }
+
+    /// [`ServerProcess::start_as`] with more `serve` arguments.
+    pub async fn start_as_with(data: &Path, admin: &str, args: &[&str]) -> Self {
+        let mut server = Self::start_with(data, args).await;
         server.admin = admin.to_owned();
         server
+    }
+
+    /// The lines the process has written to stderr so far (its log).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The admin's session token.
@@ -114,10 +157,19 @@ impl ServerProcess {
     }
 
     /// Waits for the process to end and returns its exit status.
-    pub async fn wait(mut self) -> std::process::ExitStatus {
-        tokio::time::timeout(TIMEOUT, self.child.wait())
+    pub async fn wait(self) -> std::process::ExitStatus {
+        self.wait_with_log().await.0
+    }
+
+    /// Waits for the process to end; returns its exit status and every line
+    /// it wrote to stderr.
+    pub async fn wait_with_log(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = tokio::time::timeout(TIMEOUT, self.child.wait())
             .await
             .expect("synpunkt exits in time")
-            .expect("wait for synpunkt")
+            .expect("wait for synpunkt");
+        // Its stderr ends with the process: read it to the end.
+        let _ = tokio::time::timeout(TIMEOUT, &mut self.log_drained).await;
+        (status, self.log_lines())
     }
 }
