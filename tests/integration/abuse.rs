@@ -255,7 +255,11 @@ async fn a_change_past_the_document_cap_is_refused_and_nothing_accepted_is_lost(
         reader.wait_heads(doc, &[h]).await.expect("relayed");
     }
     assert!(refused, "8 KiB filled without a refusal");
-    assert!(accepted.len() >= 4 * 1024, "only {} accepted", accepted.len());
+    assert!(
+        accepted.len() >= 4 * 1024,
+        "only {} accepted",
+        accepted.len()
+    );
     let error = writer.wait_error().await.expect("an error");
     assert!(
         error.contains("is full") && error.contains(&doc.to_string()),
@@ -356,7 +360,9 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
         ),
         (
             "an indefinite-length map",
-            vec![0xbf, 0x64, b't', b'y', b'p', b'e', 0x64, b'j', b'o', b'i', b'n', 0xff],
+            vec![
+                0xbf, 0x64, b't', b'y', b'p', b'e', 0x64, b'j', b'o', b'i', b'n', 0xff,
+            ],
             "indefinite-length",
         ),
         (
@@ -376,7 +382,9 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
             error.contains(expect),
             "{name}: error {error:?} should mention {expect:?}"
         );
-        bad.wait_closed().await.expect("the bad connection is closed");
+        bad.wait_closed()
+            .await
+            .expect("the bad connection is closed");
 
         let h = writer.splice(doc, 0, 0, &format!("{i} "));
         writer.wait_acked(doc).await.expect("acknowledged");
@@ -415,4 +423,50 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
     after.find(doc).await.expect("find after restart");
     assert_eq!(after.text(doc), expected);
     server.shutdown().await;
+}
+
+#[test]
+fn bad_limits_are_rejected_at_start_with_a_clear_message() {
+    // (arguments, environment, the option the message must name)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (
+            &["serve", "--max-connections", "0"],
+            &[],
+            "--max-connections",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_MAX_MESSAGES_PER_SECOND", "0")],
+            "--max-messages-per-second",
+        ),
+        (
+            &["serve", "--message-burst", "many"],
+            &[],
+            "--message-burst",
+        ),
+        (
+            &["serve", "--max-queued-bytes", "100"],
+            &[],
+            "--max-queued-bytes",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_MAX_DOCUMENT_BYTES", "10")],
+            "--max-document-bytes",
+        ),
+        (
+            &["serve", "--max-document-bytes", "2000000000000"],
+            &[],
+            "--max-document-bytes",
+        ),
+    ];
+    for (args, env, mentions) in cases {
+        let mut command = std::process::Command::new(testkit::synpunkt_bin());
+        command.args(args).envs(env.iter().copied());
+        let out = command.output().expect("run synpunkt");
+        assert!(!out.status.success(), "{args:?} {env:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(mentions), "{args:?} {env:?}: {stderr}");
+    }
 }

@@ -338,6 +338,10 @@ impl DocActor {
             return false;
         }
         if !message.changes.is_empty() {
+            // The changes as sent: automerge's own (compressed) chunks, no
+            // smaller than what storing them adds. A whole document sent at
+            // once counts as its saved size, not as its expanded changes.
+            let sent: u64 = message.changes.iter().map(|c| c.len() as u64).sum();
             match self.authorize(&from, &message) {
                 // automerge applies exactly the changes that were checked,
                 // never other bytes of the message.
@@ -356,7 +360,7 @@ impl DocActor {
                     return false;
                 }
             }
-            let incoming = message.changes.iter().map(|c| c.len() as u64).sum();
+            let incoming = if message.changes.is_empty() { 0 } else { sent };
             if let Err(reason) = self.make_room(incoming) {
                 tracing::warn!(peer = %from.peer_id, %reason, "refused a change");
                 self.shared.metrics.protocol_errors.inc();
