@@ -2,8 +2,10 @@
 //!
 //! Decoding is lenient where cbor-x is loose (whole numbers sent as floats,
 //! `undefined` for absent values, unknown keys) and strict where it matters:
-//! every id is validated, unknown message types are errors, and nesting depth
-//! is bounded so hostile input cannot exhaust the stack.
+//! every id is validated, unknown message types are errors, and a frame's
+//! structure is checked before it is decoded (`cbor_limits`: depth, declared
+//! lengths, no indefinite-length items), so hostile input can neither
+//! exhaust the stack nor make the decoder allocate more than the frame.
 
 use ciborium::value::{Integer, Value};
 
@@ -17,6 +19,8 @@ pub const MAX_DEPTH: usize = 16;
 pub enum DecodeError {
     #[error("malformed CBOR: {0}")]
     Cbor(String),
+    #[error(transparent)]
+    Limit(#[from] crate::cbor_limits::CborLimit),
     #[error("message is not a CBOR map")]
     NotAMap,
     #[error("missing or invalid field `{0}`")]
@@ -44,6 +48,9 @@ pub fn encode(message: &Message) -> Vec<u8> {
 
 /// Decodes one frame. Never panics, whatever the input.
 pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
+    // Depth, declared lengths and indefinite items are checked on the
+    // headers before anything is allocated.
+    crate::cbor_limits::check(bytes, MAX_DEPTH)?;
     let value: Value = ciborium::de::from_reader_with_recursion_limit(bytes, MAX_DEPTH)
         .map_err(|e| DecodeError::Cbor(e.to_string()))?;
     let Value::Map(entries) = value else {
@@ -395,7 +402,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(matches!(decode(&[0xff, 0x00]), Err(DecodeError::Cbor(_))));
+        assert!(matches!(decode(&[0xff, 0x00]), Err(DecodeError::Limit(_))));
+        assert!(matches!(decode(&[0x61, 0xff]), Err(DecodeError::Cbor(_))));
         assert!(matches!(decode(&[0x01]), Err(DecodeError::NotAMap)));
         let mut unknown = Vec::new();
         ciborium::into_writer(
@@ -414,7 +422,7 @@ mod tests {
         // 100k nested arrays: would overflow the stack without a limit.
         let mut bytes = vec![0x81; 100_000];
         bytes.push(0x00);
-        assert!(matches!(decode(&bytes), Err(DecodeError::Cbor(_))));
+        assert!(matches!(decode(&bytes), Err(DecodeError::Limit(_))));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - [`id`]: document and peer identifiers, validated at the edge.
 //! - [`message`]: the automerge-repo wire messages (protocol "1").
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
+//! - [`cbor_limits`]: the structural check of a frame before decoding
+//!   (depth, declared lengths, no indefinite-length items).
 //! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
@@ -10,6 +12,7 @@
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
+pub mod cbor_limits;
 pub mod codec;
 pub mod contributions;
 pub mod diff;

@@ -70,6 +70,47 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNPUNKT_COMPACT_AFTER_CHUNKS", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
     pub compact_after_chunks: u64,
+
+    /// Most open sync WebSockets; an upgrade over the cap is refused with
+    /// HTTP 503 before upgrading. Each connection holds a file descriptor
+    /// (keep `ulimit -n` above the cap) and tens of KiB of buffers, plus
+    /// whatever is queued for it (at most `--max-queued-bytes`).
+    #[arg(long, env = "SYNPUNKT_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Sustained messages per second one connection may send (every
+    /// WebSocket frame counts). Each message the server sends to the peer
+    /// gives one back, so answering the server (acknowledging the changes
+    /// others make in a busy document) never counts against it. 200 is ten
+    /// times what a fast typist with live presence sends unprompted.
+    #[arg(long, env = "SYNPUNKT_MAX_MESSAGES_PER_SECOND", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_messages_per_second: u64,
+
+    /// Messages a connection may send at once above the sustained rate
+    /// (the token bucket's size; a new connection starts with it full).
+    /// 10,000: a client may open as many documents as one connection can
+    /// hold (10,000), all at once, as automerge-repo does on connecting.
+    #[arg(long, env = "SYNPUNKT_MESSAGE_BURST", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub message_burst: u64,
+
+    /// Bytes of outgoing messages queued for one connection before it
+    /// counts as too slow and is closed (it resyncs when it reconnects).
+    /// One message is always accepted into an empty queue, however large.
+    #[arg(long, env = "SYNPUNKT_MAX_QUEUED_BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(64 * 1024..=1024 * 1024 * 1024))]
+    pub max_queued_bytes: u64,
+
+    /// Largest stored size of one document, in bytes. A change that would
+    /// grow a document past it is refused before it is stored or relayed.
+    /// The default is about 60 times the paper editing trace (260k
+    /// keystrokes, 129 KB saved): far beyond any workshop summary, while
+    /// bounding a document's disk use and load time.
+    #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024 * 1024))]
+    pub max_document_bytes: u64,
 }
 
 /// The server's runtime settings, derived from [`ServeArgs`] (tests build it
@@ -82,6 +123,16 @@ pub struct Config {
     pub idle_evict: Duration,
     /// Outgoing messages queued per connection before it counts as too slow.
     pub outbound_queue: usize,
+    /// Outgoing bytes queued per connection before it counts as too slow.
+    pub max_queued_bytes: usize,
+    /// Most open sync connections.
+    pub max_connections: usize,
+    /// Sustained incoming messages per second per connection.
+    pub max_messages_per_second: u32,
+    /// Incoming messages per connection above the sustained rate.
+    pub message_burst: u32,
+    /// Largest stored size of one document.
+    pub max_document_bytes: u64,
     /// Incremental chunks a document accumulates before it is compacted.
     pub compact_after_chunks: u64,
 }
@@ -94,6 +145,11 @@ impl Config {
             ping_interval: Duration::from_secs(5),
             idle_evict: Duration::from_secs(60),
             outbound_queue: 4096,
+            max_queued_bytes: 8 * 1024 * 1024,
+            max_connections: 10_000,
+            max_messages_per_second: 200,
+            message_burst: 10_000,
+            max_document_bytes: 8 * 1024 * 1024,
             compact_after_chunks: 256,
         }
     }
@@ -106,6 +162,13 @@ impl From<&ServeArgs> for Config {
             ping_interval: Duration::from_secs(args.ping_seconds),
             idle_evict: Duration::from_secs(args.idle_evict_seconds),
             compact_after_chunks: args.compact_after_chunks,
+            max_queued_bytes: usize::try_from(args.max_queued_bytes).unwrap_or(usize::MAX),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            // The parsers bound both to a million.
+            max_messages_per_second: u32::try_from(args.max_messages_per_second)
+                .unwrap_or(u32::MAX),
+            message_burst: u32::try_from(args.message_burst).unwrap_or(u32::MAX),
+            max_document_bytes: args.max_document_bytes,
             ..Self::new(args.data.clone())
         }
     }

@@ -8,18 +8,19 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
 use protocol::{DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::AppState;
 use crate::auth::{Role, Session, User};
 use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
+use crate::rate::TokenBucket;
 
 /// Presence data is small; these bound what one message can make the server
 /// remember and copy to every peer.
@@ -57,13 +58,20 @@ pub enum ConnError {
     PeerIdTaken,
     #[error("too many documents on one connection")]
     TooManyDocuments,
+    #[error("rate limit exceeded ({rate} messages per second, bursts of {burst})")]
+    RateLimited { rate: u32, burst: u32 },
     #[error("websocket error: {0}")]
     Socket(String),
 }
 
 /// Serves one socket for `who` (the session and user the upgrade request
-/// carried, if any).
-pub async fn serve(socket: WebSocket, app: Arc<AppState>, who: Option<(Session, User)>) {
+/// carried, if any), holding one of the server's connection slots.
+pub async fn serve(
+    socket: WebSocket,
+    app: Arc<AppState>,
+    who: Option<(Session, User)>,
+    slot: OwnedSemaphorePermit,
+) {
     let conn_id = app.next_conn_id();
     let user_field = who.as_ref().map(|(_, u)| u.id.clone());
     let span = tracing::info_span!(
@@ -89,6 +97,8 @@ pub async fn serve(socket: WebSocket, app: Arc<AppState>, who: Option<(Session, 
         connection.user = Some(Arc::new(user));
     }
     connection.run(socket).instrument(span).await;
+    // The slot is free before the gauge says so.
+    drop(slot);
     app.shared.metrics.connections.dec();
 }
 
@@ -108,15 +118,33 @@ struct Connection {
     /// Set by any incoming frame, cleared by each ping: a peer that has not
     /// answered since the previous ping is dead.
     alive: Arc<AtomicBool>,
+    /// The message rate limit, and how many of the server's messages it
+    /// has credited (the peer may answer each).
+    rate: TokenBucket,
+    credited: usize,
 }
 
 impl Connection {
     fn new(conn_id: u64, app: Arc<AppState>) -> Self {
         let cancel = app.shutdown.child_token();
-        let (tx, rx) = mpsc::channel(app.shared.config.outbound_queue);
+        let config = &app.shared.config;
+        let (tx, rx) = mpsc::channel(config.outbound_queue);
+        let outbox = Outbox::new(
+            tx,
+            cancel.clone(),
+            config.max_queued_bytes,
+            app.shared.metrics.clone(),
+        );
+        let rate = TokenBucket::new(
+            config.max_messages_per_second,
+            config.message_burst,
+            Instant::now(),
+        );
         Self {
             conn_id,
-            outbox: Outbox::new(tx, cancel.clone()),
+            outbox,
+            rate,
+            credited: 0,
             cancel,
             app,
             outbox_rx: Some(rx),
@@ -161,6 +189,10 @@ impl Connection {
             };
             let Some(frame) = frame else { break Ok(()) };
             self.alive.store(true, Ordering::Relaxed);
+            if let Err(e) = self.count_message() {
+                self.app.shared.metrics.rate_limited.inc();
+                break Err(e);
+            }
             let outcome = match frame {
                 Ok(WsMessage::Binary(bytes)) => {
                     self.app.shared.metrics.messages_in.inc();
@@ -197,6 +229,23 @@ impl Connection {
             let _ = writer.await;
         }
         self.cancel.cancel();
+    }
+
+    /// Takes a token for one incoming frame, after crediting the messages
+    /// written to the peer since the last one.
+    fn count_message(&mut self) -> Result<(), ConnError> {
+        let written = self.outbox.written_count();
+        self.rate.credit(written.saturating_sub(self.credited));
+        self.credited = written;
+        if self.rate.take(Instant::now()) {
+            Ok(())
+        } else {
+            let config = &self.app.shared.config;
+            Err(ConnError::RateLimited {
+                rate: config.max_messages_per_second,
+                burst: config.message_burst,
+            })
+        }
     }
 
     fn socket_error(&self, e: axum::Error) -> ConnError {
@@ -464,7 +513,12 @@ async fn write_loop(
                     tracing::info!("peer did not answer the last ping; dropping it");
                     break;
                 }
-                if sink.send(WsMessage::Ping(Default::default())).await.is_err() {
+                let sent = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => false,
+                    sent = sink.send(WsMessage::Ping(Default::default())) => sent.is_ok(),
+                };
+                if !sent {
                     break;
                 }
                 continue;
@@ -473,41 +527,56 @@ async fn write_loop(
         let Some(Outbound::Message(message)) = outbound else {
             break;
         };
-        // Send everything already queued in one write.
-        let mut next = Some(message);
-        while let Some(message) = next.take() {
-            let bytes = protocol::encode(&message);
-            metrics.messages_out.inc();
-            metrics.bytes_out.inc_by(bytes.len() as u64);
-            if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
-                cancel.cancel();
-                return;
+        // Send everything already queued in one write. A peer that does not
+        // read leaves this write pending on a full socket; cancelling the
+        // connection (its queue filled up meanwhile) ends the wait.
+        let write = async {
+            let mut next = Some(message);
+            while let Some(message) = next.take() {
+                outbox.dequeued(&message);
+                let bytes = protocol::encode(&message);
+                metrics.messages_out.inc();
+                metrics.bytes_out.inc_by(bytes.len() as u64);
+                if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                    return false;
+                }
+                outbox.written();
+                if cancel.is_cancelled() {
+                    break;
+                }
+                next = match rx.try_recv() {
+                    Ok(Outbound::Message(m)) => Some(m),
+                    Err(_) => None,
+                };
             }
-            if cancel.is_cancelled() {
-                break;
-            }
-            next = match rx.try_recv() {
-                Ok(Outbound::Message(m)) => Some(m),
-                Err(_) => None,
-            };
-        }
-        if sink.flush().await.is_err() {
+            sink.flush().await.is_ok()
+        };
+        let written = tokio::select! {
+            biased;
+            () = cancel.cancelled() => false,
+            written = write => written,
+        };
+        if !written {
             break;
         }
     }
     cancel.cancel();
-    // A fatal error goes out ahead of anything still queued.
-    if let Some(fatal) = outbox.fatal() {
-        let error = Message::Error {
-            sender_id: Some(app.shared.peer_id.clone()),
-            target_id: None,
-            message: fatal.reason.clone(),
-            document_id: fatal.document,
-        };
-        let _ = sink
-            .feed(WsMessage::Binary(protocol::encode(&error).into()))
-            .await;
-    }
-    let _ = sink.send(WsMessage::Close(None)).await;
-    let _ = sink.close().await;
+    // A fatal error goes out ahead of anything still queued (unless the
+    // socket is full: then the peer is not reading anyway).
+    let goodbye = async {
+        if let Some(fatal) = outbox.fatal() {
+            let error = Message::Error {
+                sender_id: Some(app.shared.peer_id.clone()),
+                target_id: None,
+                message: fatal.reason.clone(),
+                document_id: fatal.document,
+            };
+            let _ = sink
+                .feed(WsMessage::Binary(protocol::encode(&error).into()))
+                .await;
+        }
+        let _ = sink.send(WsMessage::Close(None)).await;
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), goodbye).await;
 }

@@ -124,6 +124,18 @@ async fn sync(
     if who.is_some() && by_cookie && crate::api::cross_site(&headers) {
         return crate::api::ApiError::Forbidden.into_response();
     }
+    // A slot is taken before upgrading and held until the connection ends
+    // (an upgrade that never completes drops it too).
+    let Ok(slot) = app.connection_slots.clone().try_acquire_owned() else {
+        app.shared.metrics.connections_refused.inc();
+        tracing::warn!("refusing a WebSocket: at the connection cap");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            axum::Json(serde_json::json!({ "error": "too many connections; try again later" })),
+        )
+            .into_response();
+    };
     let limit = app.shared.config.max_message_bytes;
     // Counted from now, not from when the upgrade completes, so that
     // shutdown waits for connections accepted just before it.
@@ -135,7 +147,7 @@ async fn sync(
         // (messages larger than this are read in several steps).
         .read_buffer_size(16 * 1024)
         .on_upgrade(move |socket| async move {
-            crate::conn::serve(socket, app, who).await;
+            crate::conn::serve(socket, app, who, slot).await;
             drop(token);
         })
 }

@@ -8,6 +8,7 @@
 //!   states; the registry that starts and evicts them.
 //! - `store`: durable chunks behind a small trait (sled), with group commit.
 //! - `metrics`: Prometheus counters and gauges.
+//! - `rate`: the token bucket behind each connection's message rate limit.
 //!
 //! [`Server::start`] binds nothing itself: it takes a listener, so tests run
 //! servers on `127.0.0.1:0`.
@@ -22,6 +23,7 @@ mod http;
 pub mod import;
 mod metrics;
 mod pages;
+mod rate;
 mod store;
 pub mod workshops;
 
@@ -92,6 +94,8 @@ pub(crate) struct AppState {
     pub storage_id: String,
     pub shutdown: CancellationToken,
     pub connections: TaskTracker,
+    /// One permit per open sync connection (`max_connections`).
+    pub connection_slots: Arc<tokio::sync::Semaphore>,
     /// Live peer ids: connection id, its token, its user.
     peers: Mutex<HashMap<PeerId, PeerEntry>>,
     next_conn: AtomicU64,
@@ -249,6 +253,12 @@ impl Server {
         });
         let shutdown = CancellationToken::new();
         let docs = docs::Docs::new(shared.clone(), shutdown.child_token());
+        let connection_slots = Arc::new(tokio::sync::Semaphore::new(
+            shared
+                .config
+                .max_connections
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        ));
         let app = Arc::new(AppState {
             shared,
             workshops,
@@ -259,6 +269,7 @@ impl Server {
             storage_id,
             shutdown: shutdown.clone(),
             connections: TaskTracker::new(),
+            connection_slots,
             peers: Mutex::default(),
             next_conn: AtomicU64::new(1),
         });

@@ -21,6 +21,18 @@ pub struct Metrics {
     pub protocol_errors: Counter,
     pub store_flush_seconds: Histogram,
     pub changes_stored: Counter<u64, AtomicU64>,
+    /// Connections closed because they did not read fast enough (their
+    /// outbox filled up).
+    pub slow_peers: Counter,
+    /// The most messages / bytes any one connection's outbox has held.
+    pub outbox_peak_messages: Gauge,
+    pub outbox_peak_bytes: Gauge,
+    /// Connections closed for sending faster than their rate limit.
+    pub rate_limited: Counter,
+    /// WebSocket upgrades refused at the connection cap.
+    pub connections_refused: Counter,
+    /// Changes refused because they would grow a document past its cap.
+    pub document_size_refusals: Counter,
 }
 
 impl Metrics {
@@ -34,6 +46,12 @@ impl Metrics {
         let bytes_out = Counter::default();
         let protocol_errors = Counter::default();
         let changes_stored = Counter::default();
+        let slow_peers = Counter::default();
+        let outbox_peak_messages = Gauge::default();
+        let outbox_peak_bytes = Gauge::default();
+        let rate_limited = Counter::default();
+        let connections_refused = Counter::default();
+        let document_size_refusals = Counter::default();
         // 50 µs .. ~0.8 s
         let store_flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 15));
         registry.register(
@@ -73,8 +91,44 @@ impl Metrics {
             "Duration of each group-commit flush of the store",
             store_flush_seconds.clone(),
         );
+        registry.register(
+            "slow_peers",
+            "Connections closed because their outbound queue was full",
+            slow_peers.clone(),
+        );
+        registry.register(
+            "outbox_peak_messages",
+            "The most messages any one connection's outbound queue has held",
+            outbox_peak_messages.clone(),
+        );
+        registry.register(
+            "outbox_peak_bytes",
+            "The most bytes any one connection's outbound queue has held",
+            outbox_peak_bytes.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Connections closed for exceeding their message rate",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "WebSocket upgrades refused at the connection cap",
+            connections_refused.clone(),
+        );
+        registry.register(
+            "document_size_refusals",
+            "Changes refused because they would grow a document past its size cap",
+            document_size_refusals.clone(),
+        );
         Self {
             registry,
+            slow_peers,
+            outbox_peak_messages,
+            outbox_peak_bytes,
+            rate_limited,
+            connections_refused,
+            document_size_refusals,
             connections,
             resident_documents,
             messages_in,

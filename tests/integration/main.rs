@@ -2,6 +2,7 @@
 //! directories, real WebSockets, and the real JavaScript automerge-repo
 //! client. One binary, one module per area.
 
+mod abuse;
 mod bad_input;
 mod browser;
 mod browser_a11y;

@@ -70,6 +70,10 @@ pub(super) struct DocActor {
     chunks_since_snapshot: u64,
     /// Set when a stored chunk could not be read: compaction would delete it.
     compaction_blocked: bool,
+    /// Bytes the store holds for this document (snapshot and chunks).
+    stored_bytes: u64,
+    /// Bytes of the changes applied this turn and not yet stored.
+    pending_bytes: u64,
     peers: HashMap<PeerId, PeerState>,
     /// Highest ephemeral `count` relayed per (sender, session).
     ephemeral_seen: HashMap<(PeerId, String), u64>,
@@ -92,6 +96,8 @@ impl DocActor {
             next_seq: 0,
             chunks_since_snapshot: 0,
             compaction_blocked: false,
+            stored_bytes: 0,
+            pending_bytes: 0,
             peers: HashMap::new(),
             ephemeral_seen: HashMap::new(),
         }
@@ -143,6 +149,7 @@ impl DocActor {
             // walk of each object, where chunk by chunk walks once per chunk.
             let mut doc = Automerge::new();
             let mut damaged = false;
+            let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
             let all: Vec<u8> = stored.chunks.concat();
             if doc.load_incremental(&all).is_err() {
                 doc = Automerge::new();
@@ -159,12 +166,14 @@ impl DocActor {
                 stored.next_seq,
                 stored.chunks.len() as u64,
                 damaged,
+                bytes,
             )))
         })
         .await
         .map_err(|e| StoreError::Transaction(e.to_string()))??;
-        if let Some((doc, next_seq, chunks, damaged)) = loaded {
+        if let Some((doc, next_seq, chunks, damaged, bytes)) = loaded {
             self.doc = Relay::new(doc);
+            self.stored_bytes = bytes;
             self.exists = true;
             self.next_seq = next_seq;
             self.chunks_since_snapshot = chunks;
@@ -229,6 +238,7 @@ impl DocActor {
 
     async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), TurnError> {
         let before = self.doc.heads().to_vec();
+        self.pending_bytes = 0;
         // Peers that sent a sync message this turn and expect an answer.
         let mut to_answer = HashSet::new();
         // Peers whose messages brought changes: they must hear that we have
@@ -369,6 +379,10 @@ impl DocActor {
             return false;
         }
         if !message.changes.is_empty() {
+            // The changes as sent: automerge's own (compressed) chunks, no
+            // smaller than what storing them adds. A whole document sent at
+            // once counts as its saved size, not as its expanded changes.
+            let sent: u64 = message.changes.iter().map(|c| c.len() as u64).sum();
             match self.authorize(&from, &message) {
                 // automerge applies exactly the changes that were checked,
                 // never other bytes of the message.
@@ -387,6 +401,16 @@ impl DocActor {
                     return false;
                 }
             }
+            let incoming = if message.changes.is_empty() { 0 } else { sent };
+            if let Err(reason) = self.make_room(incoming) {
+                tracing::warn!(peer = %from.peer_id, %reason, "refused a change");
+                self.shared.metrics.protocol_errors.inc();
+                self.shared.metrics.document_size_refusals.inc();
+                from.outbox.refuse(self.id, reason);
+                self.forget(&from);
+                return false;
+            }
+            self.pending_bytes += incoming;
         }
         let unknown = !self.exists && self.doc.heads().is_empty();
         if unknown && kind == SyncKind::Request && message.heads.is_empty() {
@@ -481,16 +505,60 @@ impl DocActor {
         {
             return Err("this user's server actor belongs to someone else".into());
         }
+        // The edit runs on a fork; its changes are checked against the size
+        // cap before they are applied.
+        let (value, changes) = {
+            let doc = self
+                .doc
+                .doc()
+                .map_err(|e| format!("applying changes failed: {e}"))?;
+            let mut scratch = doc.fork().with_actor(actor);
+            let value = (edit.0)(&mut scratch)?;
+            (value, scratch.get_changes(&doc.get_heads()))
+        };
+        let incoming = changes.iter().map(|c| c.raw_bytes().len() as u64).sum();
+        if let Err(reason) = self.make_room(incoming) {
+            self.shared.metrics.document_size_refusals.inc();
+            return Err(reason);
+        }
+        self.pending_bytes += incoming;
         self.doc
-            .edit(|doc| {
-                let mut scratch = doc.fork().with_actor(actor);
-                let value = (edit.0)(&mut scratch)?;
-                let changes = scratch.get_changes(&doc.get_heads());
-                doc.apply_changes(changes)
-                    .map_err(|e| format!("applying an edit failed: {e}"))?;
-                Ok(value)
-            })
+            .edit(|doc| doc.apply_changes(changes))
             .map_err(|e| format!("applying changes failed: {e}"))?
+            .map_err(|e| format!("applying an edit failed: {e}"))?;
+        Ok(value)
+    }
+
+    /// Checks that changes of `incoming` bytes fit under the document size
+    /// cap, counting what is stored and what this turn has applied. Before
+    /// refusing, it compacts (a snapshot is smaller than the incremental
+    /// chunks it replaces) when that could make room.
+    fn make_room(&mut self, incoming: u64) -> Result<(), String> {
+        let max = self.shared.config.max_document_bytes;
+        let fits = |a: &Self| {
+            a.stored_bytes
+                .saturating_add(a.pending_bytes)
+                .saturating_add(incoming)
+                <= max
+        };
+        if fits(self) {
+            return Ok(());
+        }
+        if self.pending_bytes == 0
+            && self.exists
+            && self.chunks_since_snapshot > 1
+            && !self.compaction_blocked
+        {
+            self.compact()
+                .map_err(|e| format!("applying changes failed: {e}"))?;
+            if fits(self) {
+                return Ok(());
+            }
+        }
+        Err(format!(
+            "document {} is full: the change would grow it past the limit of {max} stored bytes",
+            self.id
+        ))
     }
 
     /// Closes the connection of a peer whose message could not be read.
@@ -547,6 +615,7 @@ impl DocActor {
     async fn persist(&mut self) -> Result<(), StoreError> {
         let chunk = self.doc.take_unsaved();
         self.shared.store.append(&self.id, self.next_seq, &chunk)?;
+        self.stored_bytes += chunk.len() as u64;
         self.next_seq += 1;
         self.chunks_since_snapshot += 1;
         self.shared.metrics.changes_stored.inc();
@@ -637,7 +706,10 @@ impl DocActor {
             .store
             .compact(&self.id, &snapshot, self.next_seq)
         {
-            Ok(()) => self.chunks_since_snapshot = 1,
+            Ok(()) => {
+                self.chunks_since_snapshot = 1;
+                self.stored_bytes = snapshot.len() as u64;
+            }
             Err(e) => {
                 // Retry only after as many chunks again.
                 self.chunks_since_snapshot = 0;
