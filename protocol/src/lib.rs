@@ -5,6 +5,7 @@
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
 //! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
+//! - [`incoming`]: the server's checks and handling of what a peer sends.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
@@ -16,6 +17,7 @@ pub mod drafts;
 pub mod fast_sync;
 pub mod history;
 pub mod id;
+pub mod incoming;
 pub mod message;
 pub mod permissions;
 pub mod presence;
