@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use automerge::sync::{self, SyncDoc};
 use automerge::{ActorId, Automerge, Change};
 
-use crate::fast_sync;
 use crate::id::PeerId;
 use crate::message::{EphemeralMessage, Message};
 use crate::permissions;
+use crate::{change_actors, fast_sync};
 
 /// Longest ephemeral `sessionId` accepted (presence data is small; this
 /// bounds what one message makes the server remember).
@@ -227,6 +227,11 @@ fn new_changes(doc: &Automerge, message: &sync::Message) -> Result<Vec<Change>, 
         }
     }
     out.retain(|c| !fast_sync::all_known(doc, &[c.hash()]));
+    // automerge panics on an operation naming an actor the change does not
+    // list, both when decoding and when applying it.
+    for change in &out {
+        change_actors::check(change).map_err(|e| format!("unreadable changes: {e}"))?;
+    }
     Ok(out)
 }
 

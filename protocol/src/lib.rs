@@ -10,6 +10,7 @@
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
+pub mod change_actors;
 pub mod codec;
 pub mod contributions;
 pub mod diff;
