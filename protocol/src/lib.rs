@@ -8,11 +8,13 @@
 //! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
+//! - [`incoming`]: the server's checks and handling of what a peer sends.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
 pub mod cbor_limits;
+pub mod change_actors;
 pub mod codec;
 pub mod contributions;
 pub mod diff;
@@ -20,6 +22,7 @@ pub mod drafts;
 pub mod fast_sync;
 pub mod history;
 pub mod id;
+pub mod incoming;
 pub mod message;
 pub mod permissions;
 pub mod presence;

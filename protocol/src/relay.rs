@@ -44,6 +44,15 @@ pub struct Relay {
     unsaved: Vec<u8>,
 }
 
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("heads", &self.heads)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Relay {
     pub fn new(doc: Automerge) -> Self {
         let mut relay = Self {

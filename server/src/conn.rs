@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
+use protocol::incoming::{self, FrameError};
 use protocol::{DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -22,10 +23,6 @@ use crate::auth::{Role, Session, User};
 use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
 use crate::rate::TokenBucket;
 
-/// Presence data is small; these bound what one message can make the server
-/// remember and copy to every peer.
-const MAX_SESSION_ID: usize = 128;
-const MAX_EPHEMERAL_DATA: usize = 64 * 1024;
 /// Documents one connection may open.
 const MAX_DOCS_PER_CONNECTION: usize = 10_000;
 
@@ -38,20 +35,13 @@ pub enum ConnError {
     TooLarge { limit: usize },
     #[error("text frames are not supported; send CBOR in binary frames")]
     TextFrame,
-    #[error("the first message must be `join`")]
-    NotJoined,
+    /// Not joined, wrong protocol version or sender, oversized presence.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
     #[error("already joined")]
     AlreadyJoined,
-    #[error("unsupported protocol versions {0:?}; this server speaks \"1\"")]
-    UnsupportedVersion(Vec<String>),
-    #[error("senderId `{got}` does not match the joined peer `{joined}`")]
-    SenderMismatch { got: PeerId, joined: PeerId },
     #[error("unexpected `{0}` message from a client")]
     Unexpected(&'static str),
-    #[error(
-        "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
-    )]
-    EphemeralTooLarge,
     #[error("your access to a document changed; please reconnect")]
     RoleChanged,
     #[error("this peer id is in use by another user's connection")]
@@ -264,14 +254,7 @@ impl Connection {
         let Some(joined) = self.peer.clone() else {
             return self.join(message);
         };
-        if let Some(sender) = message.sender_id()
-            && *sender != joined
-        {
-            return Err(ConnError::SenderMismatch {
-                got: sender.clone(),
-                joined,
-            });
-        }
+        incoming::check_sender(&joined, &message)?;
         let doc = match &message {
             Message::Sync(m) => Some(m.document_id),
             Message::Ephemeral(m) => Some(m.document_id),
@@ -314,9 +297,7 @@ impl Connection {
                 Ok(())
             }
             Message::Ephemeral(m) => {
-                if m.session_id.len() > MAX_SESSION_ID || m.data.len() > MAX_EPHEMERAL_DATA {
-                    return Err(ConnError::EphemeralTooLarge);
-                }
+                incoming::check_ephemeral(&m)?;
                 self.docs.insert(m.document_id);
                 let doc = m.document_id;
                 self.app
@@ -431,24 +412,7 @@ impl Connection {
     }
 
     fn join(&mut self, message: Message) -> Result<(), ConnError> {
-        let Message::Join {
-            sender_id,
-            supported_protocol_versions,
-            ..
-        } = message
-        else {
-            return Err(ConnError::NotJoined);
-        };
-        if let Some(versions) = supported_protocol_versions
-            && !versions.iter().any(|v| v == PROTOCOL_VERSION)
-        {
-            let shown = versions
-                .into_iter()
-                .take(4)
-                .map(|v| v.chars().take(16).collect())
-                .collect();
-            return Err(ConnError::UnsupportedVersion(shown));
-        }
+        let sender_id = incoming::check_join(message)?;
         tracing::Span::current().record("peer", tracing::field::display(&sender_id));
         // A second join with the same peer id replaces the old connection.
         let user = self.user.as_ref().map(|u| u.id.as_str());

@@ -7,6 +7,9 @@
 //!   and every test.
 //! - `setup`: only the installation part of `ci` (the wasm32 target, the
 //!   Node packages, and Chromium with ChromeDriver for the browser tests).
+//! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
+//!   targets of `fuzz/` on stable Rust and runs each for N seconds (see
+//!   `fuzz.rs`). `ci` runs both for 25 s after the tests.
 //! - `bench`: builds the release server and runs the benchmarks; prints
 //!   their numbers. Not a test. `--client-only` runs just the client's
 //!   (sizes and first load in headless Chromium).
@@ -15,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+mod fuzz;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -29,8 +34,9 @@ fn main() -> anyhow::Result<()> {
         }
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::run(&cargo(), &root, &fuzz::Options::parse(&args[1..])?),
         _ => {
-            eprintln!("usage: cargo xtask <ci|setup|bench [args…]>");
+            eprintln!("usage: cargo xtask <ci|setup|bench [args…]|fuzz [args…]>");
             bail!("unknown command")
         }
     }
@@ -161,6 +167,13 @@ fn check() -> anyhow::Result<()> {
         None,
     )?;
     run(&cargo, &["test"], None)?;
+    // A short fuzz run of each target; a crash fails CI, naming its input.
+    let options = fuzz::Options {
+        targets: fuzz::TARGETS.iter().map(|t| (*t).to_owned()).collect(),
+        seconds: 25,
+        grow_corpus: false,
+    };
+    fuzz::run(&cargo, &root(), &options)?;
     eprintln!("\nAll checks passed.");
     Ok(())
 }

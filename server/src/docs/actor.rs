@@ -15,12 +15,10 @@ use futures_util::FutureExt;
 
 use crate::auth::Role;
 use automerge::sync;
-use automerge::{Automerge, AutomergeError, Change};
-use protocol::fast_sync::ChangeLog;
+use automerge::{Automerge, AutomergeError};
+use protocol::incoming::{self, Refusal, Replies, Rules};
 use protocol::relay::Relay;
-use protocol::{
-    DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage, fast_sync, permissions,
-};
+use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -307,29 +305,19 @@ fn user_actor(user: &str) -> automerge::ActorId {
     automerge::ActorId::from(&digest[..16])
 }
 
-/// The changes a sync message carries that `doc` does not have yet, in
-/// causal order. A chunk that is not a single change is a whole document
-/// (automerge sends one when that is smaller).
-fn new_changes(doc: &impl ChangeLog, message: &sync::Message) -> Result<Vec<Change>, String> {
-    let mut out = Vec::new();
-    for chunk in message.changes.iter() {
-        match Change::from_bytes(chunk.to_vec()) {
-            Ok(change) => out.push(change),
-            Err(_) => {
-                let whole =
-                    Automerge::load(chunk).map_err(|e| format!("unreadable changes: {e}"))?;
-                out.extend(whole.get_changes(&[]));
-            }
-        }
-    }
-    out.retain(|c| !doc.knows(&[c.hash()]));
-    Ok(out)
-}
+/// The actor bindings of the server's `actors` table, for
+/// [`incoming::check_sync`].
+struct AuthBindings<'a>(&'a crate::auth::Auth);
 
-/// The document with every change applied, for the permission checks.
-fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
-    doc.doc()
-        .map_err(|e| format!("applying changes failed: {e}"))
+impl incoming::ActorBindings for AuthBindings<'_> {
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String> {
+        self.0.actor_owner(actor).map_err(|e| e.to_string())
+    }
+
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String> {
+        // Durable with this turn's flush, before anything is acknowledged.
+        self.0.bind_actor(actor, user).map_err(|e| e.to_string())
+    }
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new
@@ -367,41 +355,34 @@ fn attach<'a>(
 impl DocActor {
     /// Receives one sync message; returns whether it brought changes.
     fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) -> bool {
-        let mut message = match sync::Message::decode(data) {
-            Ok(m) => m,
-            Err(e) => {
-                self.reject(&from, format!("invalid automerge sync message: {e}"));
+        let sender = incoming::Sender {
+            user: from.user_id.as_deref(),
+            rules: match from.role {
+                Role::Public => Rules::ReadOnly,
+                Role::Participant => Rules::Participant,
+                Role::Drafter => Rules::Drafter,
+                Role::Host => Rules::Unrestricted,
+            },
+        };
+        let bindings = AuthBindings(&self.shared.auth);
+        let message = match incoming::check_sync(&mut self.doc, data, sender, &bindings) {
+            Ok(message) => message,
+            Err(Refusal::Invalid(reason)) => {
+                self.reject(&from, reason);
+                return false;
+            }
+            Err(Refusal::Forbidden(reason)) => {
+                tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
+                self.shared.metrics.protocol_errors.inc();
+                from.outbox.refuse(self.id, reason);
+                self.forget(&from);
                 return false;
             }
         };
-        if let Err(e) = fast_sync::validate(&message) {
-            self.reject(&from, format!("invalid automerge sync message: {e}"));
-            return false;
-        }
         if !message.changes.is_empty() {
-            // The changes as sent: automerge's own (compressed) chunks, no
-            // smaller than what storing them adds. A whole document sent at
-            // once counts as its saved size, not as its expanded changes.
-            let sent: u64 = message.changes.iter().map(|c| c.len() as u64).sum();
-            match self.authorize(&from, &message) {
-                // automerge applies exactly the changes that were checked,
-                // never other bytes of the message.
-                Ok(checked) => {
-                    message.changes = checked
-                        .iter()
-                        .map(|c| c.raw_bytes().to_vec())
-                        .collect::<Vec<_>>()
-                        .into();
-                }
-                Err(reason) => {
-                    tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
-                    self.shared.metrics.protocol_errors.inc();
-                    from.outbox.refuse(self.id, reason);
-                    self.forget(&from);
-                    return false;
-                }
-            }
-            let incoming = if message.changes.is_empty() { 0 } else { sent };
+            // The frame's size bounds the changes as sent (automerge's own,
+            // compressed chunks: no smaller than what storing them adds).
+            let incoming = data.len() as u64;
             if let Err(reason) = self.make_room(incoming) {
                 tracing::warn!(peer = %from.peer_id, %reason, "refused a change");
                 self.shared.metrics.protocol_errors.inc();
@@ -429,63 +410,13 @@ impl DocActor {
             return false;
         };
         state.awaiting_doc = false;
-        let brings_changes = !message.changes.is_empty();
-        if let Err(e) = self.doc.receive(&mut state.sync, message) {
-            self.reject(&from, format!("automerge rejected the sync message: {e}"));
-            return false;
-        }
-        brings_changes
-    }
-
-    /// Decides whether the peer may make the changes a message carries, and
-    /// binds new automerge actor ids to the peer's user. Nothing is applied
-    /// here; a refusal rejects the whole message. Returns the checked
-    /// changes: the only ones that may then be applied.
-    fn authorize(
-        &mut self,
-        from: &PeerLink,
-        message: &sync::Message,
-    ) -> Result<Vec<Change>, String> {
-        let Some(user) = from
-            .user_id
-            .as_deref()
-            .filter(|_| from.role != Role::Public)
-        else {
-            return Err("public readers cannot change documents".into());
-        };
-        let changes = new_changes(&self.doc, message)?;
-        let auth = &self.shared.auth;
-        let mut unbound = Vec::new();
-        for change in &changes {
-            let actor = change.actor_id().to_bytes();
-            match auth.actor_owner(actor).map_err(|e| e.to_string())? {
-                Some(owner) if owner == user => {}
-                Some(_) => {
-                    return Err("a change was made with another user's automerge actor".into());
-                }
-                None => unbound.push(actor.to_vec()),
+        match incoming::apply(&mut self.doc, &mut state.sync, message) {
+            Ok(brings_changes) => brings_changes,
+            Err(e) => {
+                self.reject(&from, e.to_string());
+                false
             }
         }
-        match from.role {
-            Role::Participant => {
-                let mine = |a: &automerge::ActorId| {
-                    unbound.iter().any(|u| u.as_slice() == a.to_bytes())
-                        || auth.actor_owner(a.to_bytes()).ok().flatten().as_deref() == Some(user)
-                };
-                permissions::check_participant(applied(&mut self.doc)?, &changes, &mine)?;
-            }
-            Role::Drafter => permissions::check_drafter(applied(&mut self.doc)?, &changes)?,
-            Role::Host | Role::Public => {}
-        }
-        for actor in unbound {
-            // Atomic: of two users racing for a new actor id, one wins and
-            // the other is refused. Durable with this turn's flush, before
-            // anything is acknowledged.
-            if !auth.bind_actor(&actor, user).map_err(|e| e.to_string())? {
-                return Err("a change was made with another user's automerge actor".into());
-            }
-        }
-        Ok(changes)
     }
 
     /// Runs a server edit on the document, writing as `user` (an actor id
@@ -625,25 +556,16 @@ impl DocActor {
     }
 
     /// Generates and queues a sync message for each peer in `only` (every
-    /// peer if `None`) that has something to hear.
-    ///
-    /// `generate_sync_message` is a pure function of the document and the
-    /// peer's sync state, and costs time proportional to history. Peers in
-    /// the same state (in a busy document, most of them: they all
-    /// acknowledged the same heads) get the same message, so it is computed
-    /// once per distinct state in this turn.
-    ///
-    /// Peers in `confirm` brought changes this turn and always get a
-    /// message with our heads: automerge stays silent when the peer's
-    /// follow-up message already showed equal heads, and the peer would
-    /// never learn that its changes are stored.
+    /// peer if `None`) that has something to hear ([`Replies`] computes one
+    /// message per distinct peer state). Peers in `confirm` brought changes
+    /// this turn and always hear our heads.
     fn send_sync_messages(
         &mut self,
         only: Option<&HashSet<PeerId>>,
         confirm: &HashSet<PeerId>,
     ) -> Result<(), AutomergeError> {
         let server = &self.shared.peer_id;
-        let mut memo: HashMap<sync::State, (Option<Vec<u8>>, sync::State)> = HashMap::new();
+        let mut replies = Replies::new();
         let mut closed = Vec::new();
         for (peer_id, peer) in &mut self.peers {
             if only.is_some_and(|only| !only.contains(peer_id)) {
@@ -657,27 +579,7 @@ impl DocActor {
             }
             peer.awaiting_doc = false;
             let must_confirm = confirm.contains(peer_id);
-            let mut data = None;
-            if must_confirm || !fast_sync::nothing_to_send(&self.doc, &peer.sync) {
-                let (generated, next) = match memo.get(&peer.sync) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let before = peer.sync.clone();
-                        let mut state = before.clone();
-                        let generated = self.doc.generate(&mut state)?.map(|m| m.encode());
-                        memo.insert(before, (generated.clone(), state.clone()));
-                        (generated, state)
-                    }
-                };
-                peer.sync = next;
-                data = generated;
-                if data.is_none() && must_confirm {
-                    // Forget what we last told them, so the generator speaks.
-                    peer.sync.last_sent_heads.clear();
-                    data = self.doc.generate(&mut peer.sync)?.map(|m| m.encode());
-                }
-            }
-            let delivered = match data {
+            let delivered = match replies.reply(&mut self.doc, &mut peer.sync, must_confirm)? {
                 Some(data) => peer.outbox.send(Message::Sync(SyncMessage {
                     kind: SyncKind::Sync,
                     sender_id: server.clone(),

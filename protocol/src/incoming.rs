@@ -1,0 +1,303 @@
+//! The server's handling of what a peer sends, without IO: the checks on
+//! each frame, reading and authorising a sync message, applying it, and the
+//! replies generated after a turn.
+//!
+//! The server's connection (`server/src/conn.rs`) and document actor
+//! (`server/src/docs/actor.rs`) call these functions with their stores and
+//! queues around them; the `incoming` fuzz target (`fuzz/targets`) calls the
+//! same functions with in-memory stand-ins, so what is fuzzed is what runs.
+//! Every function here returns an error for bad input; none panics.
+
+use std::collections::HashMap;
+
+use automerge::sync;
+use automerge::{ActorId, Automerge, AutomergeError, Change};
+
+use crate::fast_sync::ChangeLog;
+use crate::id::PeerId;
+use crate::message::{EphemeralMessage, Message};
+use crate::relay::Relay;
+use crate::{change_actors, fast_sync, permissions};
+
+/// Longest ephemeral `sessionId` accepted (presence data is small; this
+/// bounds what one message makes the server remember).
+pub const MAX_SESSION_ID: usize = 128;
+/// Largest ephemeral payload accepted (it is copied to every peer).
+pub const MAX_EPHEMERAL_DATA: usize = 64 * 1024;
+
+/// Why a frame ends the connection, before any document is involved. The
+/// text is what the peer reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("the first message must be `join`")]
+    NotJoined,
+    #[error("unsupported protocol versions {0:?}; this server speaks \"1\"")]
+    UnsupportedVersion(Vec<String>),
+    #[error("senderId `{got}` does not match the joined peer `{joined}`")]
+    SenderMismatch { got: PeerId, joined: PeerId },
+    #[error(
+        "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
+    )]
+    EphemeralTooLarge,
+}
+
+/// Checks the first message of a connection: a `join` offering protocol
+/// "1" (or no versions at all, as old clients send). Returns the peer id.
+pub fn check_join(message: Message) -> Result<PeerId, FrameError> {
+    let Message::Join {
+        sender_id,
+        supported_protocol_versions,
+        ..
+    } = message
+    else {
+        return Err(FrameError::NotJoined);
+    };
+    if let Some(versions) = supported_protocol_versions
+        && !versions.iter().any(|v| v == crate::PROTOCOL_VERSION)
+    {
+        let shown = versions
+            .into_iter()
+            .take(4)
+            .map(|v| v.chars().take(16).collect())
+            .collect();
+        return Err(FrameError::UnsupportedVersion(shown));
+    }
+    Ok(sender_id)
+}
+
+/// Checks that a message after `join` names the joined peer as its sender
+/// (if it names one).
+pub fn check_sender(joined: &PeerId, message: &Message) -> Result<(), FrameError> {
+    match message.sender_id() {
+        Some(sender) if sender != joined => Err(FrameError::SenderMismatch {
+            got: sender.clone(),
+            joined: joined.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the sizes of an ephemeral message before it is relayed.
+pub fn check_ephemeral(message: &EphemeralMessage) -> Result<(), FrameError> {
+    if message.session_id.len() > MAX_SESSION_ID || message.data.len() > MAX_EPHEMERAL_DATA {
+        return Err(FrameError::EphemeralTooLarge);
+    }
+    Ok(())
+}
+
+/// The rules a sender's changes are held to in one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// A public reader: nothing it sends is applied.
+    ReadOnly,
+    /// [`permissions::check_participant`].
+    Participant,
+    /// [`permissions::check_drafter`].
+    Drafter,
+    /// A host: any change.
+    Unrestricted,
+}
+
+/// Who sent a sync message, as the document sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    /// The signed-in user behind the peer, if any.
+    pub user: Option<&'a str>,
+    pub rules: Rules,
+}
+
+/// Which user each automerge actor id belongs to (the server's `actors`
+/// table). Errors are the store's, as text.
+pub trait ActorBindings {
+    /// The user an actor id is bound to, if any.
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String>;
+    /// Binds an unbound actor id to `user`, atomically; returns whether the
+    /// actor is now `user`'s (false: someone else's).
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String>;
+}
+
+/// Why a sync message is not applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Unreadable or rejected by automerge: the connection closes with this
+    /// error.
+    #[error("{0}")]
+    Invalid(String),
+    /// Changes the sender may not make: refused with an error naming the
+    /// document (the client drops its copy), and the connection closes.
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+/// Reads one sync message (`data` of a `sync` or `request`) for `doc`:
+/// decodes and validates it and, if it carries changes, authorises them
+/// (binding new actor ids to the sender's user). The message returned
+/// carries exactly the checked changes, never other bytes of the input.
+pub fn check_sync(
+    doc: &mut Relay,
+    data: &[u8],
+    sender: Sender<'_>,
+    actors: &dyn ActorBindings,
+) -> Result<sync::Message, Refusal> {
+    let mut message = sync::Message::decode(data)
+        .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
+    fast_sync::validate(&message)
+        .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
+    if !message.changes.is_empty() {
+        let checked = authorize(doc, &message, sender, actors).map_err(Refusal::Forbidden)?;
+        message.changes = checked
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect::<Vec<_>>()
+            .into();
+    }
+    Ok(message)
+}
+
+/// Applies a checked message to `doc` and the sender's sync `state`;
+/// returns whether it brought changes.
+pub fn apply(
+    doc: &mut Relay,
+    state: &mut sync::State,
+    message: sync::Message,
+) -> Result<bool, Refusal> {
+    let brings_changes = !message.changes.is_empty();
+    doc.receive(state, message)
+        .map_err(|e| Refusal::Invalid(format!("automerge rejected the sync message: {e}")))?;
+    Ok(brings_changes)
+}
+
+/// Decides whether the sender may make the changes a message carries, and
+/// binds new automerge actor ids to the sender's user. Nothing is applied
+/// here; a refusal refuses the whole message. Returns the checked changes.
+fn authorize(
+    doc: &mut Relay,
+    message: &sync::Message,
+    sender: Sender<'_>,
+    actors: &dyn ActorBindings,
+) -> Result<Vec<Change>, String> {
+    let Some(user) = sender.user.filter(|_| sender.rules != Rules::ReadOnly) else {
+        return Err("public readers cannot change documents".into());
+    };
+    let changes = new_changes(&*doc, message)?;
+    let mut unbound = Vec::new();
+    for change in &changes {
+        let actor = change.actor_id().to_bytes();
+        match actors.owner(actor)? {
+            Some(owner) if owner == user => {}
+            Some(_) => {
+                return Err("a change was made with another user's automerge actor".into());
+            }
+            None => unbound.push(actor.to_vec()),
+        }
+    }
+    match sender.rules {
+        Rules::Participant => {
+            let mine = |a: &ActorId| {
+                unbound.iter().any(|u| u.as_slice() == a.to_bytes())
+                    || actors.owner(a.to_bytes()).ok().flatten().as_deref() == Some(user)
+            };
+            permissions::check_participant(applied(doc)?, &changes, &mine)?;
+        }
+        Rules::Drafter => permissions::check_drafter(applied(doc)?, &changes)?,
+        Rules::Unrestricted | Rules::ReadOnly => {}
+    }
+    for actor in unbound {
+        // Of two users racing for a new actor id, one wins and the other is
+        // refused.
+        if !actors.bind(&actor, user)? {
+            return Err("a change was made with another user's automerge actor".into());
+        }
+    }
+    Ok(changes)
+}
+
+/// The document with every change applied: the rules read it.
+fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
+    doc.doc()
+        .map_err(|e| format!("applying changes failed: {e}"))
+}
+
+/// The changes a sync message carries that `doc` does not have yet, in
+/// causal order. A chunk that is not a single change is a whole document
+/// (automerge sends one when that is smaller).
+fn new_changes(doc: &impl ChangeLog, message: &sync::Message) -> Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for chunk in message.changes.iter() {
+        match Change::from_bytes(chunk.to_vec()) {
+            Ok(change) => out.push(change),
+            Err(_) => {
+                let whole =
+                    Automerge::load(chunk).map_err(|e| format!("unreadable changes: {e}"))?;
+                out.extend(whole.get_changes(&[]));
+            }
+        }
+    }
+    out.retain(|c| !doc.knows(&[c.hash()]));
+    // automerge panics on an operation naming an actor the change does not
+    // list, both when decoding and when applying it.
+    for change in &out {
+        change_actors::check(change).map_err(|e| format!("unreadable changes: {e}"))?;
+    }
+    Ok(out)
+}
+
+/// The sync messages of one turn, generated once per distinct peer state.
+///
+/// `generate_sync_message` is a pure function of the document and the
+/// peer's sync state, and costs time proportional to history. Peers in the
+/// same state (in a busy document, most of them: they all acknowledged the
+/// same heads) get the same message, so it is computed once per state.
+#[derive(Default)]
+pub struct Replies {
+    memo: HashMap<sync::State, (Option<Vec<u8>>, sync::State)>,
+}
+
+impl std::fmt::Debug for Replies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replies")
+            .field("states", &self.memo.len())
+            .finish()
+    }
+}
+
+impl Replies {
+    /// Replies for a document that does not change until they are all made.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The encoded sync message for a peer in `state` (which advances), or
+    /// `None` if it has nothing to hear. With `must_confirm` (the peer
+    /// brought changes this turn) it always gets a message with our heads:
+    /// automerge stays silent when the peer's follow-up message already
+    /// showed equal heads, and the peer would never learn that its changes
+    /// are stored.
+    pub fn reply(
+        &mut self,
+        doc: &mut Relay,
+        state: &mut sync::State,
+        must_confirm: bool,
+    ) -> Result<Option<Vec<u8>>, AutomergeError> {
+        if !must_confirm && fast_sync::nothing_to_send(doc, state) {
+            return Ok(None);
+        }
+        let (mut data, next) = match self.memo.get(state) {
+            Some(known) => known.clone(),
+            None => {
+                let before = state.clone();
+                let mut next = before.clone();
+                let data = doc.generate(&mut next)?.map(|m| m.encode());
+                self.memo.insert(before, (data.clone(), next.clone()));
+                (data, next)
+            }
+        };
+        *state = next;
+        if data.is_none() && must_confirm {
+            // Forget what we last told them, so the generator speaks.
+            state.last_sent_heads.clear();
+            data = doc.generate(state)?.map(|m| m.encode());
+        }
+        Ok(data)
+    }
+}
