@@ -78,14 +78,21 @@ impl Relay {
     }
 
     /// Applies the pending changes to the document (one batch).
+    ///
+    /// automerge 0.12 panics on some malformed changes it cannot tell from
+    /// good ones before applying them. Such a panic is an error here; the
+    /// document may then be inconsistent and must be loaded again by the
+    /// caller (the server's actor stops on this error).
     pub fn flush(&mut self) -> Result<(), AutomergeError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        let result = self.doc.apply_changes(pending);
+        let doc = &mut self.doc;
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(pending)));
         self.reset_heads();
-        result
+        outcome.unwrap_or(Err(AutomergeError::Fail))
     }
 
     /// The document with every change applied.
@@ -226,7 +233,8 @@ impl Relay {
             let Ok(change) = Change::from_bytes(chunk.to_vec()) else {
                 return false;
             };
-            let ready = !self.knows(&[change.hash()])
+            let ready = checksum_valid(&change)
+                && !self.knows(&[change.hash()])
                 && change
                     .deps()
                     .iter()
@@ -278,6 +286,17 @@ impl ChangeLog for Relay {
         }
         Ok(())
     }
+}
+
+/// Whether the change's chunk checksum (the first 4 bytes of its hash,
+/// bytes 4..8 of the chunk) is right. automerge checks it when loading and
+/// drops a change that fails, but not in `Change::from_bytes`; a change with
+/// a wrong checksum goes through automerge here too.
+fn checksum_valid(change: &Change) -> bool {
+    change
+        .raw_bytes()
+        .get(4..8)
+        .is_some_and(|sum| sum == &change.hash().0[..4])
 }
 
 fn sorted(heads: &[ChangeHash]) -> Vec<ChangeHash> {
@@ -509,5 +528,67 @@ mod tests {
             .load_incremental(&w.relay.take_unsaved())
             .expect("load");
         assert_eq!(text(&stored), expected);
+    }
+
+    /// A change that references an element its dependencies do not have,
+    /// with a valid checksum: automerge panics applying it.
+    fn dangling_change(base: &Automerge) -> Change {
+        let mut client = base.fork().with_actor(automerge::ActorId::from([7u8; 16]));
+        edit(&mut client, 0, "q");
+        edit(&mut client, 1, "r");
+        let changes = client.get_changes(&base.get_heads());
+        let mut second = changes[1].decode();
+        second.deps = base.get_heads();
+        second.hash = None;
+        Change::from(second)
+    }
+
+    #[test]
+    fn a_change_automerge_panics_on_is_an_error_not_a_panic() {
+        let doc = base();
+        let bad = dangling_change(&doc);
+        assert!(checksum_valid(&bad));
+        let panics = std::panic::catch_unwind(|| {
+            let mut d = doc.clone();
+            let _ = d.apply_changes(vec![bad.clone()]);
+        })
+        .is_err();
+        let mut relay = Relay::new(doc.clone());
+        let mut state = State::new();
+        let mut client = doc.fork();
+        let mut client_state = State::new();
+        // Sync once so that the next message takes the live path.
+        for _ in 0..4 {
+            if let Some(m) = client.generate_sync_message(&mut client_state) {
+                relay.receive(&mut state, m).expect("receive");
+            }
+            if let Some(m) = relay.generate(&mut state).expect("generate") {
+                client
+                    .receive_sync_message(&mut client_state, m)
+                    .expect("client");
+            }
+        }
+        let mut message = client
+            .generate_sync_message(&mut client_state)
+            .unwrap_or_else(|| relay_ack(&relay));
+        message.heads = vec![bad.hash()];
+        message.changes = ChunkList::from(vec![bad.raw_bytes().to_vec()]);
+        message.need = vec![];
+        assert!(panics, "automerge 0.12 panics on this change");
+        // Taken live (nothing applied yet), then refused on applying.
+        relay.receive(&mut state, message).expect("taken");
+        assert_eq!(relay.pending_len(), 1);
+        assert!(relay.flush().is_err(), "an error, not a panic");
+    }
+
+    fn relay_ack(relay: &Relay) -> Message {
+        Message {
+            heads: relay.heads().to_vec(),
+            need: vec![],
+            have: vec![Have::default()],
+            changes: ChunkList::empty(),
+            flags: None,
+            version: MessageVersion::V1,
+        }
     }
 }

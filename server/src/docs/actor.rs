@@ -143,22 +143,8 @@ impl DocActor {
             let Some(stored) = store.load(&id)? else {
                 return Ok(None);
             };
-            // All chunks in one batch: automerge applies a batch with one
-            // walk of each object, where chunk by chunk walks once per chunk.
-            let mut doc = Automerge::new();
-            let mut damaged = false;
             let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
-            let all: Vec<u8> = stored.chunks.concat();
-            if doc.load_incremental(&all).is_err() {
-                doc = Automerge::new();
-                for chunk in &stored.chunks {
-                    if let Err(e) = doc.load_incremental(chunk) {
-                        // Keep what loads; a damaged chunk must not hide the rest.
-                        tracing::error!(error = %e, "skipping an unreadable chunk");
-                        damaged = true;
-                    }
-                }
-            }
+            let (doc, damaged) = load_chunks(&stored.chunks);
             Ok::<_, StoreError>(Some((
                 doc,
                 stored.next_seq,
@@ -303,6 +289,40 @@ fn user_actor(user: &str) -> automerge::ActorId {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("synpunkt server edit\0{user}").as_bytes());
     automerge::ActorId::from(&digest[..16])
+}
+
+/// Loads a document's stored chunks: all in one batch (automerge walks each
+/// object once per batch, so chunk by chunk would walk it once per chunk),
+/// or, if that fails, chunk by chunk, skipping (and logging) any chunk that
+/// automerge refuses or panics on, so that one bad chunk cannot hide the
+/// rest or keep the document from loading. Returns whether any was skipped.
+fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, bool) {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let all = chunks.concat();
+    let batch = catch_unwind(|| {
+        let mut doc = Automerge::new();
+        doc.load_incremental(&all).map(|_| doc)
+    });
+    if let Ok(Ok(doc)) = batch {
+        return (doc, false);
+    }
+    let mut doc = Automerge::new();
+    let mut damaged = false;
+    for chunk in chunks {
+        let mut next = doc.clone();
+        match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
+            Ok(Ok(_)) => doc = next,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "skipping an unreadable chunk");
+                damaged = true;
+            }
+            Err(_) => {
+                tracing::error!("skipping a chunk automerge cannot apply");
+                damaged = true;
+            }
+        }
+    }
+    (doc, damaged)
 }
 
 /// The actor bindings of the server's `actors` table, for
@@ -626,5 +646,46 @@ impl DocActor {
             peer.outbox.fail(reason.to_owned());
         }
         self.peers.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{Change, ObjType, ROOT, ReadDoc};
+
+    fn insert(doc: &mut Automerge, at: usize, s: &str) {
+        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
+        let mut tx = doc.transaction();
+        tx.splice_text(&text, at, 0, s).expect("splice");
+        tx.commit();
+    }
+
+    #[test]
+    fn a_chunk_automerge_panics_on_is_skipped_and_the_rest_loads() {
+        let mut base = Automerge::new();
+        let mut tx = base.transaction();
+        tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.commit();
+        insert(&mut base, 0, "Sammanfattning");
+        // A change referencing an element its dependencies lack, with a
+        // valid checksum (a client can send one): automerge panics on it.
+        let mut other = base.fork().with_actor(automerge::ActorId::from([7u8; 16]));
+        insert(&mut other, 0, "q");
+        insert(&mut other, 1, "r");
+        let mut dangling = other.get_changes(&base.get_heads())[1].decode();
+        dangling.deps = base.get_heads();
+        dangling.hash = None;
+        let dangling = Change::from(dangling);
+        let mut good = base.fork().with_actor(automerge::ActorId::from([8u8; 16]));
+        insert(&mut good, 0, "Ny ");
+        let good_change = good.get_changes(&base.get_heads())[0].raw_bytes().to_vec();
+
+        let chunks = vec![base.save(), dangling.raw_bytes().to_vec(), good_change];
+        let (doc, damaged) = load_chunks(&chunks);
+        assert!(damaged);
+        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
+        assert_eq!(doc.text(&text).expect("text"), "Ny Sammanfattning");
     }
 }
