@@ -56,6 +56,11 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1280,900",
 ];
 
+/// Bound on starting ChromeDriver and a Chromium session: process start-up,
+/// slower than any page condition when the machine is busy (CI builds, two
+/// browsers per test, tests in parallel).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How often a wait looks at the page again.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -131,7 +136,7 @@ impl Browser {
         // Plain HTTP to the driver on loopback: no TLS stack needed.
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = tokio::time::timeout(
-            TIMEOUT,
+            START_TIMEOUT,
             ClientBuilder::new(connector)
                 .capabilities(capabilities)
                 .connect(&driver.url()),
@@ -496,11 +501,11 @@ impl Driver {
             }
         });
         let mut driver = Self { watchdog, port: 0 };
-        match tokio::time::timeout(TIMEOUT, port_rx).await {
+        match tokio::time::timeout(START_TIMEOUT, port_rx).await {
             Ok(Ok(Ok(port))) => driver.port = port,
             Ok(Ok(Err(e))) => bail!("chromedriver printed a bad port: {e}"),
             Ok(Err(_)) => bail!("chromedriver exited before listening"),
-            Err(_) => bail!("timed out after {TIMEOUT:?} waiting for chromedriver to listen"),
+            Err(_) => bail!("timed out after {START_TIMEOUT:?} waiting for chromedriver to listen"),
         }
         Ok(driver)
     }
