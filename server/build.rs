@@ -80,7 +80,7 @@ fn build_wasm(root: &Path) -> PathBuf {
         ])
         .arg("--target-dir")
         .arg(&target_dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", remap_source_paths(root))
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
@@ -93,6 +93,28 @@ fn build_wasm(root: &Path) -> PathBuf {
         .join(TARGET)
         .join(PROFILE)
         .join("client_wasm.wasm")
+}
+
+/// Rust flags for the nested build: panic locations (kept even with
+/// `panic = "abort"`) name their source files, by default with this machine's
+/// absolute paths (`/home/…/.cargo/registry/src/index…/automerge-0.12.0/…`).
+/// Shortened to paths relative to the workspace and to each registry's
+/// source folder, they take some 10 KB less in the module and no longer
+/// depend on where it was built.
+fn remap_source_paths(root: &Path) -> String {
+    let mut prefixes = vec![root.to_path_buf()];
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    if let Some(Ok(registries)) = cargo_home.map(|home| home.join("registry/src").read_dir()) {
+        prefixes.extend(registries.flatten().map(|entry| entry.path()));
+    }
+    prefixes
+        .iter()
+        .map(|prefix| format!("--remap-path-prefix={}/=", prefix.display()))
+        .collect::<Vec<_>>()
+        // Cargo's separator in CARGO_ENCODED_RUSTFLAGS.
+        .join("\x1f")
 }
 
 /// A fresh machine lacks the wasm32 standard library: add it with rustup.
