@@ -2,10 +2,11 @@
 //! glue with wasm-bindgen, and leaves both in `$OUT_DIR/web` for the server
 //! to embed, so that `target/release/synpunkt` is one standalone binary.
 //!
-//! When `xtask setup` has installed binaryen (an npm package pinned in
-//! `tests/js`), its `wasm-opt -Oz` shrinks the module further (about 10 %,
-//! which keeps the client under its 1.5 MB budget); without it the client
-//! works the same, only larger.
+//! When `xtask setup` has installed binaryen and terser (npm packages pinned
+//! in `tests/js`), binaryen's `wasm-opt -Oz` shrinks the module further
+//! (about 10 %) and terser minifies the JS glue (to less than half), which
+//! keeps the client under its 1.5 MB budget; without them the client works
+//! the same, only larger.
 //!
 //! The nested cargo uses its own target directory (no lock contention with
 //! the outer build). Set `SYNPUNKT_SKIP_WEB=1` to embed a placeholder instead
@@ -33,6 +34,7 @@ fn main() {
         "protocol/Cargo.toml",
         "Cargo.lock",
         "tests/js/node_modules/.bin/wasm-opt",
+        "tests/js/node_modules/.bin/terser",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -61,6 +63,7 @@ fn main() {
         .generate(&out)
         .expect("wasm-bindgen generates the JS glue");
     shrink(&root, &out.join("client_wasm_bg.wasm"));
+    minify(&root, &out.join("client_wasm.js"));
 }
 
 fn build_wasm(root: &Path) -> PathBuf {
@@ -169,5 +172,30 @@ fn shrink(root: &Path, wasm: &Path) {
             std::fs::rename(&optimised, wasm).expect("replace the module by its optimised form");
         }
         _ => println!("cargo:warning=wasm-opt failed: the web client is not size-optimised"),
+    }
+}
+
+/// Minifies the JS glue with terser, if installed: compresses the code and
+/// renames local names. It stays an ES module with the same exports, and the
+/// import names the module asks for are object keys, which terser keeps.
+fn minify(root: &Path, js: &Path) {
+    let terser = root.join("tests/js/node_modules/.bin/terser");
+    if !terser.exists() {
+        println!(
+            "cargo:warning=terser not installed (run `cargo xtask setup`): the web client's JS is not minified"
+        );
+        return;
+    }
+    let minified = js.with_extension("min.js");
+    let status = Command::new(&terser)
+        .arg(js)
+        .args(["--module", "--compress", "--mangle", "--output"])
+        .arg(&minified)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            std::fs::rename(&minified, js).expect("replace the JS glue by its minified form");
+        }
+        _ => println!("cargo:warning=terser failed: the web client's JS is not minified"),
     }
 }
