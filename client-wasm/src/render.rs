@@ -665,7 +665,7 @@ fn readers(a: &App) -> El {
         );
     }
     let mut others: Vec<_> = a.ui.readers.values().collect();
-    others.sort_by(|x, y| x.0.name.cmp(&y.0.name));
+    others.sort_unstable_by(|x, y| x.0.name.cmp(&y.0.name));
     for (p, _) in others {
         list = list.child(
             el("li")
@@ -786,7 +786,10 @@ fn threads_view(a: &App, doc: &Automerge) -> El {
         }),
     );
     let mut shown: Vec<&ThreadView> = all.iter().filter(|t| matches_filter(t, filter)).collect();
-    shown.sort_by_key(|t| t.comments.first().map_or(0, |c| c.created_at));
+    // By start time; `all` is in id order, which breaks ties (as a stable
+    // sort by time would, with less code).
+    let started = |t: &ThreadView| t.comments.first().map_or(0, |c| c.created_at);
+    shown.sort_unstable_by(|x, y| (started(x), &x.id).cmp(&(started(y), &y.id)));
     let mut list = el("div").attr("id", "threads");
     if shown.is_empty() {
         list = list.child(el("p").class("empty").text(a.t("no-threads")));

@@ -168,8 +168,11 @@ pub fn versions(doc: &Automerge) -> Vec<Version> {
             continue;
         };
         version.id = change.hash().to_string();
-        version.heads = heads.iter().map(ToString::to_string).collect();
-        version.heads.sort();
+        // Sorted as hashes, which is their hex order too (and reuses
+        // automerge's sort of hashes instead of adding one of strings).
+        let mut sorted = heads.clone();
+        sorted.sort();
+        version.heads = sorted.iter().map(ToString::to_string).collect();
         version.time = time;
         version.changes += 1;
         if let Some(m) = change.message().filter(|m| !m.is_empty()) {
@@ -373,7 +376,8 @@ pub fn named(doc: &Automerge) -> Vec<NamedVersion> {
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    // Ids are unique: unstable sorting gives the same order.
+    out.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     out
 }
 
