@@ -27,6 +27,8 @@ struct DocState {
     known: HashSet<ChangeHash>,
     heads: Vec<ChangeHash>,
     server_heads: Vec<ChangeHash>,
+    /// The server answered `doc-unavailable`.
+    unavailable: bool,
 }
 
 #[derive(Default)]
@@ -192,11 +194,17 @@ impl DocsPeer {
             |s| {
                 s.docs
                     .get(&doc_id)
-                    .is_some_and(|d| heads.iter().all(|h| d.known.contains(h)))
+                    .is_some_and(|d| d.unavailable || heads.iter().all(|h| d.known.contains(h)))
             },
             timeout,
         )
-        .await
+        .await?;
+        let unavailable = lock(&self.state)
+            .docs
+            .get(&doc_id)
+            .is_some_and(|d| d.unavailable);
+        anyhow::ensure!(!unavailable, "the server answered doc-unavailable for {doc_id}");
+        Ok(())
     }
 
     /// Closes the connection.
@@ -228,11 +236,31 @@ fn on_frame(
     };
     match message {
         Message::Peer { sender_id, .. } => lock(state).server = Some(sender_id),
+        Message::DocUnavailable { document_id, .. } => {
+            lock(state).docs.entry(document_id).or_default().unavailable = true;
+        }
         Message::Sync(m) => {
             let Ok(data) = SyncData::decode(&m.data) else {
                 return;
             };
             let mut state = lock(state);
+            let has_it = state
+                .docs
+                .get(&m.document_id)
+                .is_some_and(|d| !d.known.is_empty());
+            if m.kind == SyncKind::Request && !has_it {
+                // The server asks its peers for a document it does not
+                // have: say so, as an automerge-repo peer does.
+                send(
+                    out,
+                    &Message::DocUnavailable {
+                        sender_id: me.clone(),
+                        target_id: m.sender_id,
+                        document_id: m.document_id,
+                    },
+                );
+                return;
+            }
             let d = state.docs.entry(m.document_id).or_default();
             d.server_heads.clone_from(&data.heads);
             let mut arrived = false;
