@@ -203,7 +203,10 @@ impl DocsPeer {
             .docs
             .get(&doc_id)
             .is_some_and(|d| d.unavailable);
-        anyhow::ensure!(!unavailable, "the server answered doc-unavailable for {doc_id}");
+        anyhow::ensure!(
+            !unavailable,
+            "the server answered doc-unavailable for {doc_id}"
+        );
         Ok(())
     }
 
