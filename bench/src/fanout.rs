@@ -8,8 +8,9 @@
 //! whatever the server does in between (ours: the durable write; js: its
 //! 100 ms per-document throttle). The delivered ratio counts arrivals
 //! against edits × (N − 1) once every edit reached every peer or 60 s
-//! passed. Server CPU is over the editing and delivery; peak RSS over the
-//! server's life (connect included).
+//! passed. Server CPU is over the editing and delivery (the load
+//! generator's own CPU over the same time is shown: both share the
+//! machine); peak RSS over the server's life (connect included).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,7 @@ pub async fn run(
     let edits = ((total_rate * seconds).round() as usize).max(1);
     let sent: Arc<Mutex<HashMap<ChangeHash, Instant>>> = Arc::default();
     let cpu_before = target.cpu_seconds();
+    let own_before = crate::target::cpu_seconds("self");
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / total_rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut all = Vec::with_capacity(edits);
@@ -85,6 +87,7 @@ pub async fn run(
     .into_iter()
     .all(|r| r.is_ok());
     let cpu_s = target.cpu_seconds() - cpu_before;
+    let own_s = crate::target::cpu_seconds("self") - own_before;
     let rss_mib = target.peak_rss_mib();
     if complete {
         // A sample of peers applies what it got: they must converge.
@@ -141,6 +144,7 @@ pub async fn run(
             1,
         ),
         Metric::num(format!("{name}: server CPU"), cpu_s, "s", 2),
+        Metric::num(format!("{name}: load generator CPU"), own_s, "s", 2),
         Metric::num(format!("{name}: peak RSS"), rss_mib, "MiB", 0),
     ])
 }

@@ -58,7 +58,7 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Fan-out runs as CLIENTS:RATE (edits per second per client). Default
-    /// 10:1,100:1,1000:0.03 (--quick: 10:1,100:1).
+    /// 10:1,100:1,1000:0.02 (--quick: 10:1,100:1).
     #[arg(long, value_delimiter = ',')]
     fanout: Vec<String>,
     /// Seconds of editing per fan-out run. Default 20 (--quick: 5).
@@ -114,7 +114,7 @@ fn parse_fanout(specs: &[String], quick: bool) -> anyhow::Result<Vec<FanOut>> {
     let default: &[&str] = if quick {
         &["10:1", "100:1"]
     } else {
-        &["10:1", "100:1", "1000:0.03"]
+        &["10:1", "100:1", "1000:0.02"]
     };
     let specs: Vec<&str> = if specs.is_empty() {
         default.to_vec()

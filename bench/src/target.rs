@@ -179,17 +179,7 @@ impl Target {
 
     /// User + system CPU seconds of the server process so far.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are 14 and 15.
-        let after = stat.rsplit(')').next().unwrap_or("");
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<f64>().ok()))
-            .sum();
-        // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
-        ticks / 100.0
+        cpu_seconds(&self.pid().to_string())
     }
 
     fn status_kib(&self, field: &str) -> f64 {
@@ -234,6 +224,21 @@ impl Drop for Target {
             let _ = child.start_kill();
         }
     }
+}
+
+/// User + system CPU seconds so far of process `pid` (`self`: this one,
+/// the load generator).
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<f64>().ok()))
+        .sum();
+    // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
+    ticks / 100.0
 }
 
 /// Signs in with the admin invite (raw HTTP/1.1); returns the session token.
