@@ -35,7 +35,8 @@ struct DocState {
 struct State {
     server: Option<PeerId>,
     docs: HashMap<DocumentId, DocState>,
-    closed: bool,
+    /// How the connection ended, once it has.
+    closed: Option<String>,
 }
 
 /// One connection carrying many documents.
@@ -76,13 +77,24 @@ impl DocsPeer {
         });
         let (reply_state, reply_out, reply_id) = (state.clone(), out.clone(), id.clone());
         let reader = tokio::spawn(async move {
-            while let Some(Ok(frame)) = stream.next().await {
-                if let WsMessage::Binary(bytes) = frame {
-                    on_frame(&bytes, &reply_state, &reply_out, &reply_id);
-                    notify.send_modify(|n| *n += 1);
+            let mut how = "the server closed the connection".to_owned();
+            while let Some(frame) = stream.next().await {
+                match frame {
+                    Ok(WsMessage::Binary(bytes)) => {
+                        on_frame(&bytes, &reply_state, &reply_out, &reply_id);
+                        notify.send_modify(|n| *n += 1);
+                    }
+                    Ok(WsMessage::Close(close)) => {
+                        how = format!("the server closed the connection ({close:?})");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        how = format!("the connection failed: {e}");
+                        break;
+                    }
                 }
             }
-            lock(&reply_state).closed = true;
+            lock(&reply_state).closed = Some(how);
             notify.send_modify(|n| *n += 1);
         });
         let peer = Self {
@@ -115,7 +127,9 @@ impl DocsPeer {
                 if done(&state) {
                     return Ok(());
                 }
-                anyhow::ensure!(!state.closed, "the server closed the connection");
+                if let Some(how) = &state.closed {
+                    anyhow::bail!("{how}");
+                }
             }
             tokio::time::timeout_at(deadline, events.changed())
                 .await
