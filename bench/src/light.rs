@@ -10,10 +10,16 @@
 //! it was sent: its heads, and a `have` of those heads with an empty filter.
 //! At the end of a run every peer applies what it received and must reach
 //! the server's heads: that checks the deliveries are complete and correct.
+//!
+//! It works against any automerge-repo sync server (ours, or the reference
+//! JavaScript one: `?token=` in the URL is ignored there). A peer can start
+//! from a whole document (`from_doc`), drop its connection and come back on
+//! a new one with what it has (`reconnect`), and upload a large history in
+//! bounded messages (`upload`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageVersion};
 use automerge::transaction::Transactable;
@@ -21,10 +27,14 @@ use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// Where arrivals are recorded: (change, when it arrived).
 pub type Arrivals = Arc<Mutex<Vec<(ChangeHash, Instant)>>>;
+
+/// How long a peer waits for the server by default.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 struct State {
     doc: Automerge,
@@ -37,6 +47,19 @@ struct State {
 }
 
 impl State {
+    fn new(doc: Automerge) -> Self {
+        let heads = doc.get_heads();
+        let known = doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        Self {
+            doc,
+            pending: vec![],
+            heads,
+            known,
+            server: None,
+            server_heads: vec![],
+        }
+    }
+
     fn learn(&mut self, change: &Change) -> bool {
         if !self.known.insert(change.hash()) {
             return false;
@@ -64,13 +87,26 @@ pub struct LightPeer {
     state: Arc<Mutex<State>>,
     out: mpsc::UnboundedSender<WsMessage>,
     events: watch::Receiver<u64>,
+    /// The connection's reader and writer tasks.
+    tasks: Arc<[AbortHandle; 2]>,
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn ack(heads: &[ChangeHash]) -> Vec<u8> {
+/// No size limits on what the servers send: a first sync of a large
+/// document is one large message.
+pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None)
+}
+
+/// The sync message of a peer that has exactly `heads` and wants nothing
+/// but what follows them: its acknowledgement, or its hello on a new
+/// connection (`ack(&[])` asks for everything).
+pub fn ack(heads: &[ChangeHash]) -> Vec<u8> {
     SyncData {
         heads: heads.to_vec(),
         need: vec![],
@@ -86,31 +122,70 @@ fn ack(heads: &[ChangeHash]) -> Vec<u8> {
 }
 
 impl LightPeer {
+    /// Connects with an empty document.
     pub async fn connect(
         url: &str,
         doc_id: DocumentId,
         arrivals: Arrivals,
     ) -> anyhow::Result<Self> {
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+        Self::connect_with(url, doc_id, arrivals, State::new(Automerge::new()), None).await
+    }
+
+    /// Connects holding `doc` already (e.g. a large document loaded from
+    /// disk): it can edit at once, without fetching it.
+    pub async fn from_doc(
+        url: &str,
+        doc_id: DocumentId,
+        arrivals: Arrivals,
+        doc: Automerge,
+    ) -> anyhow::Result<Self> {
+        Self::connect_with(url, doc_id, arrivals, State::new(doc), None).await
+    }
+
+    /// Drops this connection (as a lost network would: the socket closes
+    /// without a WebSocket close handshake) and connects again as the same
+    /// peer, keeping what it has. Call `resync` next.
+    pub async fn reconnect(&self, url: &str, arrivals: Arrivals) -> anyhow::Result<Self> {
+        self.drop_connection();
+        let state = {
+            let mut old = lock(&self.state);
+            let mut state = State::new(Automerge::new());
+            std::mem::swap(&mut state, &mut old);
+            state.server = None;
+            state.server_heads.clear();
+            state
+        };
+        Self::connect_with(url, self.doc_id, arrivals, state, Some(self.id.clone())).await
+    }
+
+    /// Closes the socket at once (no close handshake).
+    pub fn drop_connection(&self) {
+        for t in self.tasks.iter() {
+            t.abort();
+        }
+    }
+
+    async fn connect_with(
+        url: &str,
+        doc_id: DocumentId,
+        arrivals: Arrivals,
+        state: State,
+        id: Option<PeerId>,
+    ) -> anyhow::Result<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(
+            url,
+            Some(crate::light::ws_config()),
+            true,
+        )
+        .await?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
         let (notify, events) = watch::channel(0u64);
-        let id = PeerId::new(format!("light-{}", rand::random::<u64>())).expect("peer id");
-        let peer = Self {
-            id: id.clone(),
-            doc_id,
-            state: Arc::new(Mutex::new(State {
-                doc: Automerge::new(),
-                pending: vec![],
-                heads: vec![],
-                known: HashSet::new(),
-                server: None,
-                server_heads: vec![],
-            })),
-            out,
-            events,
+        let id = match id {
+            Some(id) => id,
+            None => PeerId::new(format!("light-{}", rand::random::<u64>())).expect("peer id"),
         };
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             while let Some(m) = out_rx.recv().await {
                 let mut batch = vec![m];
                 while let Ok(m) = out_rx.try_recv() {
@@ -126,15 +201,30 @@ impl LightPeer {
                 }
             }
         });
-        let reader = peer.clone();
-        tokio::spawn(async move {
+        let state = Arc::new(Mutex::new(state));
+        let (reader_tx, reader_rx) = tokio::sync::oneshot::channel::<LightPeer>();
+        let reader = tokio::spawn(async move {
+            let Ok(reader) = reader_rx.await else {
+                return;
+            };
             while let Some(Ok(frame)) = stream.next().await {
                 if let WsMessage::Binary(bytes) = frame {
                     reader.on_frame(&bytes, &arrivals);
                     notify.send_modify(|n| *n += 1);
                 }
             }
+            // The connection ended: wake whoever waits.
+            notify.send_modify(|n| *n += 1);
         });
+        let peer = Self {
+            id: id.clone(),
+            doc_id,
+            state,
+            out,
+            events,
+            tasks: Arc::new([writer.abort_handle(), reader.abort_handle()]),
+        };
+        let _ = reader_tx.send(peer.clone());
         peer.send(Message::Join {
             sender_id: id,
             peer_metadata: PeerMetadata::default(),
@@ -204,10 +294,26 @@ impl LightPeer {
     }
 
     async fn wait(&self, done: impl Fn(&State) -> bool) -> anyhow::Result<()> {
+        self.wait_for(done, TIMEOUT).await
+    }
+
+    /// Waits (at most `timeout`) until `done` holds; fails if the
+    /// connection ends first.
+    async fn wait_for(
+        &self,
+        done: impl Fn(&State) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
         let mut events = self.events.clone();
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + timeout;
         while !done(&lock(&self.state)) {
-            tokio::time::timeout_at(deadline, events.changed()).await??;
+            tokio::time::timeout_at(deadline, events.changed())
+                .await
+                .map_err(|_| anyhow::anyhow!("timed out after {timeout:?}"))??;
+            anyhow::ensure!(
+                !self.tasks[1].is_finished() || done(&lock(&self.state)),
+                "the server closed the connection"
+            );
         }
         Ok(())
     }
@@ -238,10 +344,98 @@ impl LightPeer {
         Ok(())
     }
 
-    /// Waits until this peer has every change in `heads`.
-    pub async fn wait_server_heads(&self, heads: &[ChangeHash]) -> anyhow::Result<()> {
-        self.wait(|s| heads.iter().all(|h| s.known.contains(h)))
+    /// Waits (at most `timeout`) until this peer has every change in `heads`.
+    pub async fn wait_changes(
+        &self,
+        heads: &[ChangeHash],
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        self.wait_for(|s| heads.iter().all(|h| s.known.contains(h)), timeout)
             .await
+    }
+
+    /// Asks the server for the document as a peer that has nothing (a
+    /// `request` from empty), without waiting.
+    pub fn request(&self) {
+        self.sync(SyncKind::Request, ack(&[]));
+    }
+
+    /// Tells the server what this peer has (its heads), as a peer does on a
+    /// new connection; the server answers with what is missing.
+    pub fn resync(&self) {
+        let heads = lock(&self.state).heads.clone();
+        self.sync(SyncKind::Sync, ack(&heads));
+    }
+
+    /// Waits (at most `timeout`) until the server has acknowledged `hash`:
+    /// its latest sync message to this peer lists it among its heads.
+    pub async fn wait_acked(&self, hash: ChangeHash, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_for(|s| s.server_heads.contains(&hash), timeout)
+            .await
+    }
+
+    /// The heads of what this peer has (applied or not).
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        lock(&self.state).heads.clone()
+    }
+
+    /// Uploads a whole history (changes in causal order, e.g. from
+    /// `Automerge::get_changes`) in sync messages of at most about
+    /// `max_bytes` each, waiting for the server to acknowledge each one
+    /// before the next. Each message says it last synced at the previous
+    /// message's heads, so the server sends nothing back but its heads.
+    /// The peer records the changes without applying them.
+    pub async fn upload(
+        &self,
+        changes: &[Change],
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let mut rest = changes;
+        while !rest.is_empty() {
+            let mut size = 0;
+            let n = rest
+                .iter()
+                .take_while(|c| {
+                    size += c.raw_bytes().len();
+                    size <= max_bytes
+                })
+                .count()
+                .max(1);
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            let (old, heads) = {
+                let mut state = lock(&self.state);
+                let old = state.heads.clone();
+                for c in chunk {
+                    state.learn(c);
+                }
+                (old, state.heads.clone())
+            };
+            let hashes: Vec<ChangeHash> = chunk.iter().map(Change::hash).collect();
+            let data = SyncData {
+                heads: heads.clone(),
+                need: vec![],
+                have: vec![Have {
+                    last_sync: old,
+                    bloom: BloomFilter::from_hashes(hashes.iter()),
+                }],
+                changes: chunk
+                    .iter()
+                    .map(|c| c.raw_bytes().to_vec())
+                    .collect::<Vec<_>>()
+                    .into(),
+                flags: None,
+                version: MessageVersion::V1,
+            };
+            self.sync(SyncKind::Sync, data.encode());
+            self.wait_for(
+                |s| heads.iter().all(|h| s.server_heads.contains(h)),
+                timeout,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     fn push(&self, old_heads: Vec<ChangeHash>, change: Change) {

@@ -1,48 +1,94 @@
-//! Fan-out benchmark: N clients on one document, each making small text
-//! edits at a fixed rate, against a real `synpunkt` server process.
+//! Synpunkt's benchmarks: our server against the reference JavaScript sync
+//! server (automerge-repo 2.5.6, `tests/js/sync-server.mjs`), one after the
+//! other, driven by the same Rust load generator, in one table.
 //!
-//! Sender and receivers live in this process and share one clock, so the
-//! latency of an edit is (arrival at a receiver) − (just before the sender
-//! made it): it includes the server's durable write (group commit) and
-//! both WebSocket hops. Server CPU and peak RSS come from /proc.
+//! Scenarios (one module each): `fanout` (N clients on one document),
+//! `large` (the paper editing trace), `many` (thousands of small
+//! documents), `storm` (reconnect storm). Each runs on a fresh server
+//! process per target (`target.rs`); the load generator's peers are in
+//! `light.rs` (one document per connection) and `docs_peer.rs` (many).
+//! Besides those: `client` (the web client's size and first load in
+//! headless Chromium, `client.rs`) and `anchors` (comment-anchor
+//! resolution, `anchors.rs`), ours only.
 //!
-//! The client benchmark (`client.rs`) measures the web client's size and
-//! first load in headless Chromium; the anchor benchmark (`anchors.rs`) the
-//! resolution of comment anchors.
-//!
-//! Run: `cargo xtask bench` (builds the release server first).
+//! Run: `cargo xtask bench` (builds the release server first); see
+//! `--help` and the README's Benchmarks section.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use automerge::ChangeHash;
 use clap::Parser;
-use light::{Arrivals, LightPeer};
-use protocol::DocumentId;
+use report::{Metric, Report};
+use target::{Kind, Programs, Target};
 
 mod anchors;
 mod client;
+mod docs_peer;
+mod fanout;
+mod large;
 mod light;
-use tokio::io::{AsyncBufReadExt, BufReader};
+mod many;
+mod paper;
+mod report;
+mod storm;
+mod target;
 
 #[derive(Debug, Parser)]
+#[command(about = "Synpunkt's benchmarks: ours against the reference JS sync server")]
 struct Args {
-    /// The server binary to measure.
+    /// Our server binary.
     #[arg(long, default_value = "target/release/synpunkt")]
     server: PathBuf,
-    /// Client counts to run, one scenario each.
-    #[arg(long, value_delimiter = ',', default_value = "10,100")]
-    clients: Vec<usize>,
-    /// Edits per second made by each client.
-    #[arg(long, default_value_t = 1.0)]
-    rate: f64,
-    /// Seconds of editing per scenario.
-    #[arg(long, default_value_t = 20)]
-    seconds: u64,
+    /// An extra argument for every start of our server (repeatable).
+    #[arg(long = "ours-arg", allow_hyphen_values = true)]
+    ours_args: Vec<String>,
+    /// Node, for the JS server.
+    #[arg(long, default_value = "node")]
+    node: PathBuf,
+    /// The JS sync server script.
+    #[arg(long, default_value = "tests/js/sync-server.mjs")]
+    js_server: PathBuf,
+    /// Scenarios to run: fanout, large, many, storm, anchors, client.
+    /// Default: all (with --quick: fanout, large, many, storm).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Servers to measure: ours, js.
+    #[arg(long, value_delimiter = ',', default_value = "ours,js")]
+    targets: Vec<String>,
+    /// A smoke run: small sizes everywhere (each size flag still wins).
+    #[arg(long)]
+    quick: bool,
+    /// Fan-out runs as CLIENTS:RATE (edits per second per client). Default
+    /// 10:1,100:1,1000:0.02 (--quick: 10:1,100:1).
+    #[arg(long, value_delimiter = ',')]
+    fanout: Vec<String>,
+    /// Seconds of editing per fan-out run. Default 20 (--quick: 5).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// The paper editing trace.
+    #[arg(long, default_value = "../shared/data/automerge-paper.json.gz")]
+    paper: PathBuf,
+    /// Where the replayed paper document is cached.
+    #[arg(long, default_value = "target/bench-cache")]
+    cache_dir: PathBuf,
+    /// Keystrokes sent to the large document. Default 200 (--quick: 20).
+    #[arg(long)]
+    keystrokes: Option<usize>,
+    /// Small documents in the many-documents scenario. Default 10000
+    /// (--quick: 500).
+    #[arg(long)]
+    docs: Option<usize>,
+    /// Clients fetching documents at once in the many-documents scenario.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Our server's --idle-evict-seconds in the many-documents scenario.
+    #[arg(long, default_value_t = 5)]
+    evict_seconds: u64,
+    /// Clients in the reconnect storm. Default 1000 (--quick: 200).
+    #[arg(long)]
+    storm_clients: Option<usize>,
+    /// Documents the storm's clients are spread over.
+    #[arg(long, default_value_t = 10)]
+    storm_docs: usize,
     /// Run only the anchor-resolution benchmark.
     #[arg(long)]
     anchors_only: bool,
@@ -58,266 +104,230 @@ struct Args {
     client_loads: usize,
 }
 
-struct ServerProcess {
-    child: tokio::process::Child,
-    addr: String,
-    /// The admin's session: benchmark documents live outside workshops.
-    token: String,
-    _dir: tempfile::TempDir,
+/// One fan-out run.
+struct FanOut {
+    clients: usize,
+    rate: f64,
 }
 
-impl ServerProcess {
-    async fn start(bin: &PathBuf) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut child = tokio::process::Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut addr = None;
-        let mut invite = None;
-        while let Some(line) = lines.next_line().await? {
-            if let Some(rest) = line.strip_prefix("Synpunkt is running. Open http://") {
-                addr = Some(rest.trim_end_matches('/').to_owned());
-            } else if let Some((_, token)) = line.split_once("/invite/") {
-                invite = Some(token.trim().to_owned());
-            } else if line.starts_with("Data directory") {
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let addr = addr.context("the server exited before printing its address")?;
-        let invite = invite.context("a fresh server prints its admin sign-in link")?;
-        let token = accept_invite(&addr, &invite).await?;
-        Ok(Self {
-            child,
-            addr,
-            token,
-            _dir: dir,
+fn parse_fanout(specs: &[String], quick: bool) -> anyhow::Result<Vec<FanOut>> {
+    let default: &[&str] = if quick {
+        &["10:1", "100:1"]
+    } else {
+        &["10:1", "100:1", "1000:0.02"]
+    };
+    let specs: Vec<&str> = if specs.is_empty() {
+        default.to_vec()
+    } else {
+        specs.iter().map(String::as_str).collect()
+    };
+    specs
+        .iter()
+        .map(|s| {
+            let (c, r) = s.split_once(':').unwrap_or((s, "1"));
+            let f = FanOut {
+                clients: c.trim().parse()?,
+                rate: r.trim().parse()?,
+            };
+            anyhow::ensure!(f.clients >= 2 && f.rate > 0.0, "bad fan-out run {s}");
+            Ok(f)
         })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
-    }
-
-    /// User + system CPU seconds of the server so far.
-    fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are 14 and 15.
-        let after = stat.rsplit(')').next().unwrap_or("");
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<f64>().ok()))
-            .sum();
-        ticks / clock_ticks()
-    }
-
-    /// Peak resident set size in MiB.
-    fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-/// Signs in with the admin invite (raw HTTP/1.1); returns the session token.
-async fn accept_invite(addr: &str, invite: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = r#"{"name":"Bench"}"#;
-    let request = format!(
-        "POST /api/invites/{invite}/accept HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let token = response
-        .split("\"token\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .context("no token in the sign-in answer")?;
-    Ok(token.to_owned())
+        .collect()
 }
 
 /// The client benchmark against its own release server.
-async fn client_bench(args: &Args) -> anyhow::Result<()> {
+async fn client_bench(args: &Args, programs: &Programs) -> anyhow::Result<()> {
     anyhow::ensure!(args.client_loads > 0, "--client-loads must be at least 1");
-    let server = ServerProcess::start(&args.server).await?;
-    client::run(&server.addr, &args.client_page, args.client_loads).await
+    let mut server = Target::start(Kind::Ours, programs, &[]).await?;
+    let result = client::run(server.addr(), &args.client_page, args.client_loads).await;
+    server.stop().await?;
+    result
 }
 
-fn clock_ticks() -> f64 {
-    // sysconf(_SC_CLK_TCK) is 100 on every Linux we run on.
-    100.0
-}
-
-struct Outcome {
-    clients: usize,
-    edits: usize,
-    expected: usize,
-    latencies_ms: Vec<f64>,
-    cpu_s: f64,
-    rss_mib: f64,
-}
-
-async fn scenario(args: &Args, clients: usize) -> anyhow::Result<Outcome> {
-    let server = ServerProcess::start(&args.server).await?;
-    let url = format!("ws://{}/sync?token={}", server.addr, server.token);
-    let arrivals: Arrivals = Arc::default();
-    let doc = DocumentId::random();
-    let creator = LightPeer::connect(&url, doc, arrivals.clone()).await?;
-    creator
-        .create("Sammanfattning: workshop summary text. ")
-        .await?;
-    let mut peers = vec![creator];
-    for _ in 1..clients {
-        let p = LightPeer::connect(&url, doc, arrivals.clone()).await?;
-        p.find().await.context("find")?;
-        peers.push(p);
-    }
-    arrivals
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clear();
-    let sent: Arc<Mutex<HashMap<ChangeHash, Instant>>> = Arc::default();
-    let cpu_before = server.cpu_seconds();
-    let period = Duration::from_secs_f64(1.0 / args.rate);
-    let rounds = (args.seconds as f64 * args.rate).round() as usize;
-    let mut tasks = Vec::new();
-    for (i, p) in peers.iter().enumerate() {
-        let p = p.clone();
-        let sent = sent.clone();
-        // Spread the clients evenly over one period.
-        let offset = period.mul_f64(i as f64 / clients as f64);
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
-            for _ in 0..rounds {
-                tick.tick().await;
-                let (hash, t) = p.edit("x");
-                sent.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(hash, t);
+/// Runs one scenario on a fresh server of `kind`; its metrics, or a row
+/// saying it failed.
+async fn measure<F, Fut>(
+    report: &mut Report,
+    kind: Kind,
+    programs: &Programs,
+    extra: &[String],
+    what: &str,
+    run: F,
+) where
+    F: FnOnce(Target) -> Fut,
+    Fut: std::future::Future<Output = (Target, anyhow::Result<Vec<Metric>>)>,
+{
+    eprintln!("== {what}: {}", kind.name());
+    let result = match Target::start(kind, programs, extra).await {
+        Ok(target) => {
+            let (mut target, result) = run(target).await;
+            if let Err(e) = target.stop().await {
+                eprintln!("   stopping the {} server: {e:#}", kind.name());
             }
-        }));
+            result
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(metrics) => {
+            for m in metrics {
+                report.add(kind, m);
+            }
+        }
+        Err(e) => {
+            eprintln!("   {what} failed on {}: {e:#}", kind.name());
+            report.add(
+                kind,
+                Metric::text(format!("{what}: failed"), format!("{e:#}")),
+            );
+        }
     }
-    for t in tasks {
-        t.await?;
-    }
-    let edits = clients * rounds;
-    let expected = edits * (clients - 1);
-    let all: Vec<ChangeHash> = sent
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .keys()
-        .copied()
-        .collect();
-    for p in &peers {
-        p.wait_server_heads(&all)
-            .await
-            .context("every edit reaches every peer")?;
-    }
-    let cpu_s = server.cpu_seconds() - cpu_before;
-    let rss_mib = server.peak_rss_mib();
-    // Every peer applies what it got and must reach the same document.
-    let heads = peers[0].settle();
-    for p in &peers {
-        anyhow::ensure!(p.settle() == heads, "peers did not converge");
-    }
-    let sent = sent
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let arrivals = arrivals
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut latencies_ms: Vec<f64> = arrivals
-        .iter()
-        .filter_map(|(h, at)| {
-            sent.get(h)
-                .map(|t| at.duration_since(*t).as_secs_f64() * 1000.0)
-        })
-        .collect();
-    latencies_ms.sort_by(f64::total_cmp);
-    Ok(Outcome {
-        clients,
-        edits,
-        expected,
-        latencies_ms,
-        cpu_s,
-        rss_mib,
-    })
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let programs = Programs {
+        ours: args.server.clone(),
+        ours_args: args.ours_args.clone(),
+        node: args.node.clone(),
+        js_script: args.js_server.clone(),
+    };
     if args.client_only {
-        return client_bench(&args).await;
+        return client_bench(&args, &programs).await;
     }
-    anchors::run();
     if args.anchors_only {
+        anchors::run();
         return Ok(());
     }
-    client_bench(&args).await?;
-    println!();
-    println!(
-        "fan-out: one document, small text edits, {} edit/s per client, {} s; server {}",
-        args.rate,
-        args.seconds,
-        args.server.display()
-    );
-    println!(
-        "{:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>10} {:>12} {:>9}",
-        "clients",
-        "edits",
-        "deliveries",
-        "delivered",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "server cpu",
-        "cpu/edit ms",
-        "peak rss"
-    );
-    for &n in &args.clients {
-        let o = scenario(&args, n).await?;
-        let delivered = o.latencies_ms.len() as f64 / o.expected.max(1) as f64;
-        println!(
-            "{:>7} {:>7} {:>10} {:>8.1}% {:>9.2} {:>9.2} {:>9.2} {:>9.2}s {:>12.3} {:>6.1}MiB",
-            o.clients,
-            o.edits,
-            o.latencies_ms.len(),
-            delivered * 100.0,
-            percentile(&o.latencies_ms, 0.50),
-            percentile(&o.latencies_ms, 0.99),
-            o.latencies_ms.last().copied().unwrap_or(f64::NAN),
-            o.cpu_s,
-            o.cpu_s * 1000.0 / o.edits.max(1) as f64,
-            o.rss_mib,
+    let scenarios: Vec<String> = if args.scenarios.is_empty() {
+        let all: &[&str] = if args.quick {
+            &["fanout", "large", "many", "storm"]
+        } else {
+            &["anchors", "client", "fanout", "large", "many", "storm"]
+        };
+        all.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        args.scenarios.clone()
+    };
+    for s in &scenarios {
+        anyhow::ensure!(
+            ["fanout", "large", "many", "storm", "anchors", "client"].contains(&s.as_str()),
+            "unknown scenario {s}"
         );
     }
-    println!("target (issue 2): 100 clients x 1 edit/s: p50 <= 5 ms, p99 <= 50 ms");
+    let kinds: Vec<Kind> = args
+        .targets
+        .iter()
+        .map(|t| match t.as_str() {
+            "ours" => Ok(Kind::Ours),
+            "js" => Ok(Kind::Js),
+            _ => anyhow::bail!("unknown target {t} (ours, js)"),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let has = |s: &str| scenarios.iter().any(|x| x == s);
+    let quick = args.quick;
+    let fanouts = parse_fanout(&args.fanout, quick)?;
+    let seconds = args.seconds.unwrap_or(if quick { 5.0 } else { 20.0 });
+    let keystrokes = args.keystrokes.unwrap_or(if quick { 20 } else { 200 });
+    let docs = args.docs.unwrap_or(if quick { 500 } else { 10_000 });
+    let storm_clients = args.storm_clients.unwrap_or(if quick { 200 } else { 1000 });
+
+    if has("anchors") {
+        anchors::run();
+        println!();
+    }
+    if has("client") {
+        client_bench(&args, &programs).await?;
+        println!();
+    }
+
+    let mut report = Report::default();
+    if has("fanout") {
+        for f in &fanouts {
+            for &kind in &kinds {
+                let what = format!("fan-out {} clients", f.clients);
+                measure(&mut report, kind, &programs, &[], &what, |t| async move {
+                    let r = fanout::run(&t, f.clients, f.rate, seconds).await;
+                    (t, r)
+                })
+                .await;
+            }
+        }
+    }
+    if has("large") {
+        let saved = paper::saved_doc(&args.paper, &args.cache_dir)?;
+        for &kind in &kinds {
+            let saved = &saved;
+            measure(
+                &mut report,
+                kind,
+                &programs,
+                &[],
+                "large doc",
+                |mut t| async move {
+                    let r = large::run(&mut t, saved, keystrokes).await;
+                    (t, r)
+                },
+            )
+            .await;
+        }
+    }
+    if has("many") {
+        let evict = vec![
+            "--idle-evict-seconds".to_owned(),
+            args.evict_seconds.to_string(),
+        ];
+        for &kind in &kinds {
+            let (concurrency, evict_s) = (args.concurrency, args.evict_seconds);
+            measure(
+                &mut report,
+                kind,
+                &programs,
+                &evict,
+                "many docs",
+                |mut t| async move {
+                    let r = many::run(&mut t, docs, concurrency, evict_s).await;
+                    (t, r)
+                },
+            )
+            .await;
+        }
+    }
+    if has("storm") {
+        for &kind in &kinds {
+            let docs = args.storm_docs;
+            measure(&mut report, kind, &programs, &[], "storm", |t| async move {
+                let r = storm::run(&t, storm_clients, docs).await;
+                (t, r)
+            })
+            .await;
+        }
+    }
+
+    println!(
+        "ours: {} {}; js: {} {} (automerge-repo 2.5.6); {} cores",
+        args.server.display(),
+        args.ours_args.join(" "),
+        args.node.display(),
+        args.js_server.display(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    if has("fanout") {
+        let runs: Vec<String> = fanouts
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} clients x {} edit/s = {} edits/s",
+                    f.clients,
+                    f.rate,
+                    f.clients as f64 * f.rate
+                )
+            })
+            .collect();
+        println!("fan-out: {} s each; {}", seconds, runs.join("; "));
+    }
+    println!();
+    report.print();
     Ok(())
 }

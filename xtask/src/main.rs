@@ -10,9 +10,11 @@
 //! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
 //!   targets of `fuzz/` on stable Rust and runs each for N seconds (see
 //!   `fuzz.rs`). `ci` runs both for 25 s after the tests.
-//! - `bench`: builds the release server and runs the benchmarks; prints
-//!   their numbers. Not a test. `--client-only` runs just the client's
-//!   (sizes and first load in headless Chromium).
+//! - `bench`: builds the release server and the load generator and runs
+//!   the benchmarks: ours against the reference JS sync server, one table.
+//!   Not a test. Flags go to the bench (`cargo xtask bench --help`):
+//!   `--quick` for a smoke run, `--scenarios`, `--client-only`,
+//!   `--anchors-only`, sizes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -180,10 +182,16 @@ fn check() -> anyhow::Result<()> {
 
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     let cargo = cargo();
-    // Every run but `--anchors-only` includes the client benchmark, which
-    // loads the client in headless Chromium.
-    if !extra.iter().any(|a| a == "--anchors-only") {
+    if bench_loads_client(extra) {
         ensure_browser()?;
+    }
+    // The reference JS sync server needs tests/js's packages.
+    if !Path::new("tests/js/node_modules/@automerge/automerge-repo-storage-nodefs").exists() {
+        run(
+            "npm",
+            &["install", "--no-audit", "--no-fund", "--loglevel=error"],
+            Some(Path::new("tests/js")),
+        )?;
     }
     run(
         &cargo,
@@ -205,4 +213,28 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
     let mut args = vec!["--server", server];
     args.extend(extra.iter().map(String::as_str));
     run(bench, &args, None)
+}
+
+/// Whether this bench run loads the web client in headless Chromium: the
+/// client benchmark runs with `--client-only`, in a full run (no
+/// `--scenarios`, no `--quick`), or when `--scenarios` names `client`.
+fn bench_loads_client(args: &[String]) -> bool {
+    if args.iter().any(|a| a == "--client-only") {
+        return true;
+    }
+    if args
+        .iter()
+        .any(|a| a == "--anchors-only" || a == "--help" || a == "-h")
+    {
+        return false;
+    }
+    let scenarios = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--scenarios=")
+            .map(str::to_owned)
+            .or_else(|| (a == "--scenarios").then(|| args.get(i + 1).cloned().unwrap_or_default()))
+    });
+    match scenarios {
+        Some(list) => list.split(',').any(|s| s.trim() == "client"),
+        None => !args.iter().any(|a| a == "--quick"),
+    }
 }

@@ -1,0 +1,82 @@
+//! The paper editing trace (automerge-perf's `automerge-paper.json.gz`: the
+//! keystrokes that wrote an academic paper) as one automerge document.
+//!
+//! Format: `{startContent, endContent, txns: [{patches: [[pos, del, ins]]}]}`.
+//! Each transaction becomes one change on the root's `text` object (the
+//! shape the load generator edits), so the document has ~260k changes.
+//! Replaying takes a while, so the saved document is cached
+//! (`<cache>/paper.automerge`; delete it to rebuild).
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use automerge::transaction::Transactable;
+use automerge::{Automerge, ObjType, ROOT, ReadDoc};
+
+/// The saved paper document: from the cache, or built from the trace.
+pub fn saved_doc(trace: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let cache = cache_dir.join("paper.automerge");
+    if let Ok(bytes) = std::fs::read(&cache) {
+        return Ok(bytes);
+    }
+    let started = Instant::now();
+    eprintln!(
+        "building the paper document from {} (once; cached in {})",
+        trace.display(),
+        cache.display()
+    );
+    let doc = build(trace)?;
+    let bytes = doc.save();
+    std::fs::create_dir_all(cache_dir)?;
+    std::fs::write(&cache, &bytes)?;
+    eprintln!(
+        "built in {:.1} s: {} changes, {} KB saved",
+        started.elapsed().as_secs_f64(),
+        doc.get_changes(&[]).len(),
+        bytes.len() / 1000
+    );
+    Ok(bytes)
+}
+
+fn build(trace: &Path) -> anyhow::Result<Automerge> {
+    let file = std::fs::File::open(trace).with_context(|| {
+        format!(
+            "opening the paper trace {} (flag --paper PATH)",
+            trace.display()
+        )
+    })?;
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut json)?;
+    let trace: serde_json::Value = serde_json::from_str(&json)?;
+    let start = trace["startContent"].as_str().unwrap_or("");
+    let end = trace["endContent"]
+        .as_str()
+        .context("the trace has no endContent")?;
+    let txns = trace["txns"].as_array().context("the trace has no txns")?;
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    let text = tx.put_object(ROOT, "text", ObjType::Text)?;
+    tx.splice_text(&text, 0, 0, start)?;
+    tx.commit();
+    for txn in txns {
+        let patches = txn["patches"].as_array().context("a txn without patches")?;
+        let mut tx = doc.transaction();
+        for p in patches {
+            let pos = p[0].as_u64().context("patch position")? as usize;
+            let del = p[1].as_i64().context("patch deletion")? as isize;
+            let ins = p[2].as_str().unwrap_or("");
+            tx.splice_text(&text, pos, del, ins)?;
+        }
+        tx.commit();
+    }
+    let result = doc.text(&text)?;
+    anyhow::ensure!(
+        result == end,
+        "replaying the trace did not give its endContent ({} vs {} characters)",
+        result.len(),
+        end.len()
+    );
+    Ok(doc)
+}
