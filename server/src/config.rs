@@ -105,10 +105,11 @@ pub struct ServeArgs {
 
     /// Largest stored size of one document, in bytes. A change that would
     /// grow a document past it is refused before it is stored or relayed.
-    /// The default is about 60 times the paper editing trace (260k
-    /// keystrokes, 129 KB saved): far beyond any workshop summary, while
-    /// bounding a document's disk use and load time.
-    #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = 8 * 1024 * 1024,
+    /// The default, 64 MiB, takes the whole paper editing trace (260k
+    /// keystrokes: 129 KB saved, but some 20 MB when a client sends its
+    /// history change by change, as a first sync may): far beyond any
+    /// workshop summary, while bounding a document's disk use and load time.
+    #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024 * 1024))]
     pub max_document_bytes: u64,
 }

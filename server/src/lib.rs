@@ -21,6 +21,7 @@ mod demo;
 mod docs;
 mod http;
 pub mod import;
+mod memory;
 mod metrics;
 mod pages;
 mod rate;
@@ -273,6 +274,7 @@ impl Server {
             peers: Mutex::default(),
             next_conn: AtomicU64::new(1),
         });
+        tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
         let router = http::router(app.clone());
         let http = tokio::spawn(async move {
             // Sync messages are small and latency-bound: no Nagle delay.

@@ -91,6 +91,8 @@ pub struct Docs {
     shared: Arc<Shared>,
     actors: Mutex<HashMap<DocumentId, Entry>>,
     next_generation: std::sync::atomic::AtomicU64,
+    /// Actors evicted so far (the memory trimmer watches it).
+    evicted: std::sync::atomic::AtomicU64,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -101,6 +103,7 @@ impl Docs {
             shared,
             actors: Mutex::default(),
             next_generation: Default::default(),
+            evicted: Default::default(),
             tracker: TaskTracker::new(),
             shutdown,
         })
@@ -212,7 +215,14 @@ impl Docs {
         }
         actors.remove(&doc);
         rx.close();
+        self.evicted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         true
+    }
+
+    /// How many idle actors have been evicted so far.
+    pub fn evictions(&self) -> u64 {
+        self.evicted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops every actor after its current batch and waits for them.
