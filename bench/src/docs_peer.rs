@@ -224,6 +224,11 @@ impl DocsPeer {
         Ok(())
     }
 
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed.is_some()
+    }
+
     /// Closes the connection.
     pub fn close(&self) {
         for t in &self.tasks {
