@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::docs::Docs;
 
 /// How often the trimmer looks whether documents were evicted.
-const EVERY: Duration = Duration::from_secs(2);
+const EVERY: Duration = Duration::from_secs(1);
 
 /// Trims the heap after evictions until `shutdown`.
 pub async fn run(docs: Arc<Docs>, shutdown: CancellationToken) {
