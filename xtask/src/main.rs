@@ -9,7 +9,7 @@
 //!   Node packages, and Chromium with ChromeDriver for the browser tests).
 //! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
 //!   targets of `fuzz/` on stable Rust and runs each for N seconds (see
-//!   `fuzz.rs`). `ci` runs both for 25 s after the tests.
+//!   `fuzz.rs`). `ci` runs both for 20 s after the tests (40 s in all).
 //! - `bench`: builds the release server and the load generator and runs
 //!   the benchmarks: ours against the reference JS sync server, one table.
 //!   Not a test. Flags go to the bench (`cargo xtask bench --help`):
@@ -172,7 +172,7 @@ fn check() -> anyhow::Result<()> {
     // A short fuzz run of each target; a crash fails CI, naming its input.
     let options = fuzz::Options {
         targets: fuzz::TARGETS.iter().map(|t| (*t).to_owned()).collect(),
-        seconds: 25,
+        seconds: 20,
         grow_corpus: false,
     };
     fuzz::run(&cargo, &root(), &options)?;
