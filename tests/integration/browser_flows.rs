@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::browser_steps::{body_text, count, fill, open, select, utf16_at};
+use crate::browser_steps::{body_text, count, edit_section_start, fill, open, select, utf16_at};
 use crate::common::{api, world};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,20 +53,7 @@ async fn host_and_participant_comment_edit_and_accept_live() {
         .expect("shot");
 
     // The host edits the section; Alice sees it, the anchor still right.
-    host.click("[data-action=\"edit-section\"][data-section=\"issue\"]")
-        .await
-        .expect("edit");
-    host.wait_for("textarea[data-key=\"section-editor\"]")
-        .await
-        .expect("editor");
-    host.execute(
-        "const t = document.querySelector('textarea[data-key=\"section-editor\"]');
-         t.focus(); t.setRangeText('Om: ', 0, 0, 'end');
-         t.dispatchEvent(new Event('input', {bubbles: true}));",
-        vec![],
-    )
-    .await
-    .expect("type");
+    edit_section_start(&host, "issue", "Om: ").await;
     alice
         .wait_for_text(".body[data-section=\"issue\"]", &format!("Om: {text}"))
         .await

@@ -9,7 +9,9 @@
 use serde_json::{Value, json};
 use testkit::{Browser, TIMEOUT};
 
-use crate::browser_steps::{body_text, count, fill, open, select, utf16_at};
+use crate::browser_steps::{
+    body_text, count, edit_section_start, fill, open, select, type_at_editor_start, utf16_at,
+};
 use crate::common::{api, join, world};
 
 /// The summary's one section (see `common::create_workshop`).
@@ -577,20 +579,7 @@ async fn readers_see_each_other_and_where_the_other_selected() {
     // The host puts text before it. Alice does not move, and her
     // underline is on the same characters as soon as the host's page shows
     // the new text (the selection travels as automerge cursors).
-    host.click("[data-action=\"edit-section\"][data-section=\"issue\"]")
-        .await
-        .expect("edit");
-    host.wait_for("textarea[data-key=\"section-editor\"]")
-        .await
-        .expect("editor");
-    host.execute(
-        "const t = document.querySelector('textarea[data-key=\"section-editor\"]');
-         t.focus(); t.setRangeText('Om: ', 0, 0, 'end');
-         t.dispatchEvent(new Event('input', {bubbles: true}));",
-        vec![],
-    )
-    .await
-    .expect("type");
+    edit_section_start(&host, "issue", "Om: ").await;
     host.click("[data-action=\"done-editing\"]")
         .await
         .expect("done");
@@ -703,14 +692,7 @@ async fn a_hosts_caret_and_typing_survive_another_hosts_edit() {
     )
     .await
     .expect("place the caret");
-    two.execute(
-        "const t = document.querySelector('textarea[data-key=\"section-editor\"]');
-         t.focus(); t.setRangeText('Om: ', 0, 0, 'end');
-         t.dispatchEvent(new Event('input', {bubbles: true}));",
-        vec![],
-    )
-    .await
-    .expect("type");
+    type_at_editor_start(&two, "Om: ").await;
     let state = wait_editor_text(&one, &format!("Om: {TEXT}")).await;
     assert_eq!(
         (&state["start"], &state["end"], &state["focused"]),

@@ -92,3 +92,29 @@ pub async fn count(b: &Browser, css: &str) -> u64 {
     .as_u64()
     .unwrap_or(0)
 }
+
+/// Types `text` at the start of the open section editor, as typing would
+/// (the client listens to `input`).
+pub async fn type_at_editor_start(b: &Browser, text: &str) {
+    b.execute(
+        "const t = document.querySelector('textarea[data-key=\"section-editor\"]');
+         t.focus(); t.setRangeText(arguments[0], 0, 0, 'end');
+         t.dispatchEvent(new Event('input', {bubbles: true}));",
+        vec![json!(text)],
+    )
+    .await
+    .expect("type");
+}
+
+/// Opens the editor of `section` and types `text` at its start.
+pub async fn edit_section_start(b: &Browser, section: &str, text: &str) {
+    b.click(&format!(
+        "[data-action=\"edit-section\"][data-section=\"{section}\"]"
+    ))
+    .await
+    .expect("edit");
+    b.wait_for("textarea[data-key=\"section-editor\"]")
+        .await
+        .expect("editor");
+    type_at_editor_start(b, text).await;
+}
