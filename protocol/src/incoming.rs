@@ -17,7 +17,7 @@ use crate::fast_sync::ChangeLog;
 use crate::id::PeerId;
 use crate::message::{EphemeralMessage, Message};
 use crate::relay::Relay;
-use crate::{change_actors, fast_sync, permissions};
+use crate::{change_actors, chunks, fast_sync, permissions};
 
 /// Longest ephemeral `sessionId` accepted (presence data is small; this
 /// bounds what one message makes the server remember).
@@ -179,7 +179,7 @@ fn authorize(
     let Some(user) = sender.user.filter(|_| sender.rules != Rules::ReadOnly) else {
         return Err("public readers cannot change documents".into());
     };
-    let changes = new_changes(&*doc, message)?;
+    let changes = new_changes(doc, message)?;
     let mut unbound = Vec::new();
     for change in &changes {
         let actor = change.actor_id().to_bytes();
@@ -219,20 +219,27 @@ fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
 }
 
 /// The changes a sync message carries that `doc` does not have yet, in
-/// causal order. A chunk that is not a single change is a whole document
-/// (automerge sends one when that is smaller).
-fn new_changes(doc: &impl ChangeLog, message: &sync::Message) -> Result<Vec<Change>, String> {
+/// the order they came (automerge sends them in causal order). Every form
+/// of change data automerge accepts is read ([`chunks`]): single changes,
+/// several changes in one element, bundles, and document chunks (whole
+/// documents, or runs of changes continuing the document's history).
+fn new_changes(doc: &mut Relay, message: &sync::Message) -> Result<Vec<Change>, String> {
+    let unreadable = |e: chunks::ChunkError| format!("unreadable changes: {e}");
     let mut out = Vec::new();
-    for chunk in message.changes.iter() {
-        match Change::from_bytes(chunk.to_vec()) {
-            Ok(change) => out.push(change),
-            Err(_) => {
-                let whole =
-                    Automerge::load(chunk).map_err(|e| format!("unreadable changes: {e}"))?;
-                out.extend(whole.get_changes(&[]));
-            }
+    let mut needs_document = false;
+    for data in message.changes.iter() {
+        match chunks::decode_standalone(data).map_err(unreadable)? {
+            Some(changes) => out.extend(changes),
+            None => needs_document = true,
         }
     }
+    if needs_document {
+        // A document chunk that continues our history: let automerge read
+        // the whole message onto a copy of the document, as it would.
+        let joined: Vec<u8> = message.changes.iter().flatten().copied().collect();
+        out = chunks::decode_onto(applied(doc)?, &joined).map_err(unreadable)?;
+    }
+    chunks::dedup(&mut out);
     out.retain(|c| !doc.knows(&[c.hash()]));
     // automerge panics on an operation naming an actor the change does not
     // list, both when decoding and when applying it.

@@ -15,6 +15,7 @@
 
 pub mod cbor_limits;
 pub mod change_actors;
+pub mod chunks;
 pub mod codec;
 pub mod contributions;
 pub mod diff;

@@ -13,6 +13,15 @@
 //! sections, actions, root keys), and any edit or deletion of what someone
 //! else wrote. Ownership is the automerge actor that created an object,
 //! which the server binds to a user ([`crate`] users never choose it).
+//!
+//! Two rules hold whatever the object:
+//! - nothing a participant overwrites or deletes may hold anything written
+//!   by someone else: a thread with others' replies, a comments list, a
+//!   reactions map with others' reactions can be resolved or tombstoned by
+//!   its author, never removed or replaced;
+//! - a reaction (`"emoji actorHex"` in a `reactions` map) names its author:
+//!   only that author's actors may add or remove it, even on a comment of
+//!   one's own.
 
 use std::collections::HashMap;
 
@@ -111,6 +120,12 @@ pub fn check_participant(
         if place.path.is_empty() || Area::of_root_key(top) == Area::Summary {
             return Err("participants cannot change the summary".into());
         }
+        if op.pred.iter().any(|p| removes_others(doc, p, own)) {
+            return Err("participants cannot remove what others wrote".into());
+        }
+        if is_reactions(&place.path) {
+            return check_reaction(op, own);
+        }
         let adding = op.pred.is_empty()
             && matches!(op.action, OpType::Make(_) | OpType::Put(_))
             && (op.insert || matches!(op.key, Key::Map(_)));
@@ -143,6 +158,68 @@ pub fn check_participant(
             Err("participants can only change what they wrote".into())
         }
     })
+}
+
+/// A reaction's key names its author's actor; only that author may add or
+/// remove it, and its value is a plain `true`, never an object.
+fn check_reaction(
+    op: &automerge::legacy::Op,
+    own: &dyn Fn(&ActorId) -> bool,
+) -> Result<(), String> {
+    let Key::Map(key) = &op.key else {
+        return Err("an operation does not fit its object".into());
+    };
+    let author_is_own = key
+        .rsplit_once(' ')
+        .and_then(|(_, actor)| actor.parse::<ActorId>().ok())
+        .is_some_and(|actor| own(&actor));
+    let plain = matches!(op.action, OpType::Put(_) | OpType::Delete);
+    if author_is_own && plain && op.pred.iter().all(|p| own(p.actor())) {
+        Ok(())
+    } else {
+        Err("a reaction can only be added or removed by its own author".into())
+    }
+}
+
+/// Whether a `reactions` map of a thread or of one of its comments.
+fn is_reactions(path: &[Step]) -> bool {
+    let key = |s: &Step, k: &str| matches!(s, Step::Key(x) if x == k);
+    match path {
+        [top, _, last] | [top, _, _, _, last] => key(top, keys::THREADS) && key(last, "reactions"),
+        _ => false,
+    }
+}
+
+/// Whether overwriting or deleting what operation `pred` wrote would remove
+/// something written by someone else: `pred` made an object (already in the
+/// document) that holds anything not written by `own` actors.
+fn removes_others(doc: &Automerge, pred: &OpId, own: &dyn Fn(&ActorId) -> bool) -> bool {
+    let id = format!("{}@{}", pred.counter(), pred.actor().to_hex_string());
+    match doc.import(&id) {
+        Ok((obj, _)) => holds_others(doc, &obj, own),
+        // A plain value, or an object these very changes made.
+        Err(_) => false,
+    }
+}
+
+/// Whether anything in `obj`, at any depth, was written by an actor that is
+/// not `own`: map values (conflicting ones too), list elements, characters.
+fn holds_others(doc: &Automerge, obj: &automerge::ObjId, own: &dyn Fn(&ActorId) -> bool) -> bool {
+    let others = |values: Vec<(automerge::Value<'_>, automerge::ObjId)>| {
+        values.into_iter().any(|(value, id)| {
+            let writer_is_own = matches!(&id, automerge::ObjId::Id(_, actor, _) if own(actor));
+            !writer_is_own || (value.is_object() && holds_others(doc, &id, own))
+        })
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => doc
+            .keys(obj)
+            .any(|k| doc.get_all(obj, k.as_str()).map_or(true, &others)),
+        Ok(ObjType::List | ObjType::Text) => {
+            (0..doc.length(obj)).any(|i| doc.get_all(obj, i).map_or(true, &others))
+        }
+        Err(_) => true,
+    }
 }
 
 /// Checks that changes to a draft (a participant's copy of a summary) only
@@ -336,6 +413,11 @@ mod tests {
         assert_eq!(check(&doc, &own, 2), Ok(()));
     }
 
+    /// A reaction key as [`crate::threads::react`] writes it.
+    fn reaction(actor: u8) -> String {
+        format!("👍 {}", ActorId::from([actor; 16]).to_hex_string())
+    }
+
     #[test]
     fn participants_react_and_take_their_reaction_back() {
         let mut doc = summary_doc();
@@ -348,13 +430,102 @@ mod tests {
         });
         doc.apply_changes(reactions).expect("apply");
         let r = doc.get(&comment, "reactions").expect("get").expect("map").1;
-        let add = changes_by(&doc, 3, |tx| tx.put(&r, "👍 03", true).expect("put"));
+        let add = changes_by(&doc, 3, |tx| tx.put(&r, reaction(3), true).expect("put"));
         assert_eq!(check(&doc, &add, 3), Ok(()));
         doc.apply_changes(add).expect("apply");
-        let remove = changes_by(&doc, 3, |tx| tx.delete(&r, "👍 03").expect("delete"));
+        let remove = changes_by(&doc, 3, |tx| tx.delete(&r, reaction(3)).expect("delete"));
         assert_eq!(check(&doc, &remove, 3), Ok(()));
-        let remove_others = changes_by(&doc, 4, |tx| tx.delete(&r, "👍 03").expect("delete"));
+        let remove_others = changes_by(&doc, 4, |tx| tx.delete(&r, reaction(3)).expect("delete"));
         assert!(check(&doc, &remove_others, 4).is_err());
+        // Not even on her own comment may Alice take Bob's reaction away,
+        // one by one or by replacing the map.
+        let by_owner = changes_by(&doc, 2, |tx| tx.delete(&r, reaction(3)).expect("delete"));
+        assert!(check(&doc, &by_owner, 2).is_err());
+        let replace = changes_by(&doc, 2, |tx| {
+            tx.put_object(&comment, "reactions", ObjType::Map)
+                .expect("reactions");
+        });
+        assert!(check(&doc, &replace, 2).is_err());
+        // Nor delete her comment while it holds Bob's reaction (she
+        // tombstones it instead).
+        let delete = changes_by(&doc, 2, |tx| tx.delete(&comments, 0).expect("delete"));
+        assert!(check(&doc, &delete, 2).is_err());
+    }
+
+    #[test]
+    fn reactions_cannot_be_forged_in_someone_elses_name() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        let comments = obj(&doc, &["threads", "t1", "comments"]);
+        let comment = doc.get(&comments, 0).expect("get").expect("comment").1;
+        let make = changes_by(&doc, 2, |tx| {
+            tx.put_object(&comment, "reactions", ObjType::Map)
+                .expect("reactions");
+        });
+        doc.apply_changes(make).expect("apply");
+        let r = doc.get(&comment, "reactions").expect("get").expect("map").1;
+        for writer in [2, 3] {
+            let forged = changes_by(&doc, writer, |tx| {
+                tx.put(&r, reaction(4), true).expect("put")
+            });
+            assert!(check(&doc, &forged, writer).is_err(), "as {writer}");
+        }
+        let nameless = changes_by(&doc, 3, |tx| tx.put(&r, "👍", true).expect("put"));
+        assert!(check(&doc, &nameless, 3).is_err());
+        let object = changes_by(&doc, 3, |tx| {
+            tx.put_object(&r, reaction(3), ObjType::Map).expect("put");
+        });
+        assert!(check(&doc, &object, 3).is_err());
+    }
+
+    #[test]
+    fn a_thread_holding_others_replies_is_never_removed() {
+        let mut doc = summary_doc();
+        new_thread(&mut doc, 2, "t1");
+        new_thread(&mut doc, 2, "t2");
+        let threads = obj(&doc, &["threads"]);
+        // A thread of hers alone she may take back.
+        let own = changes_by(&doc, 2, |tx| tx.delete(&threads, "t2").expect("delete"));
+        assert_eq!(check(&doc, &own, 2), Ok(()));
+        // Bob replies in t1.
+        let comments = obj(&doc, &["threads", "t1", "comments"]);
+        let reply = changes_by(&doc, 3, |tx| {
+            let c = tx.insert_object(&comments, 1, ObjType::Map).expect("reply");
+            let body = tx.put_object(&c, "body", ObjType::Text).expect("body");
+            tx.splice_text(&body, 0, 0, "Bobs svar").expect("text");
+        });
+        assert_eq!(check(&doc, &reply, 3), Ok(()));
+        doc.apply_changes(reply).expect("apply");
+        let thread = obj(&doc, &["threads", "t1"]);
+        let attacks: Vec<Vec<Change>> = vec![
+            changes_by(&doc, 2, |tx| tx.delete(&threads, "t1").expect("delete")),
+            changes_by(&doc, 2, |tx| {
+                tx.put_object(&threads, "t1", ObjType::Map)
+                    .expect("replace");
+            }),
+            changes_by(&doc, 2, |tx| {
+                tx.put_object(&thread, "comments", ObjType::List)
+                    .expect("empty list");
+            }),
+            changes_by(&doc, 2, |tx| {
+                tx.delete(&thread, "comments").expect("delete")
+            }),
+            changes_by(&doc, 2, |tx| {
+                tx.put(&thread, "comments", "none").expect("put")
+            }),
+        ];
+        for (i, attack) in attacks.iter().enumerate() {
+            assert_eq!(
+                check(&doc, attack, 2),
+                Err("participants cannot remove what others wrote".to_owned()),
+                "attack {i}"
+            );
+        }
+        // She may still resolve it.
+        let resolve = changes_by(&doc, 2, |tx| {
+            tx.put(&thread, "status", "resolved").expect("put")
+        });
+        assert_eq!(check(&doc, &resolve, 2), Ok(()));
     }
 
     #[test]
