@@ -466,6 +466,30 @@ impl Auth {
         }
     }
 
+    /// The automerge actor id the server writes with on a user's behalf
+    /// (reviews, merges, published versions). It is random, made the first
+    /// time it is needed and bound to the user in the same step, so nobody
+    /// can know it before it is theirs, let alone claim it first.
+    pub fn edit_actor(&self, user_id: &str) -> Result<Vec<u8>, AuthError> {
+        let _guard = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(actor) = self.store.get(Table::EditActors, user_id.as_bytes())? {
+            return Ok(actor);
+        }
+        let actor = loop {
+            let actor = rand::random::<[u8; 16]>().to_vec();
+            if self.actor_owner(&actor)?.is_none() {
+                break actor;
+            }
+        };
+        self.store.put(Table::Actors, &actor, user_id.as_bytes())?;
+        self.store
+            .put(Table::EditActors, user_id.as_bytes(), &actor)?;
+        Ok(actor)
+    }
+
     /// Whether the user hosts at least one workshop.
     pub fn hosts_anywhere(&self, user_id: &str) -> Result<bool, AuthError> {
         for (k, v) in self.store.scan(Table::Memberships, &[])? {

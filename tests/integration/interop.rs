@@ -121,3 +121,53 @@ async fn js_client_finds_a_document_created_in_rust_and_unknown_ids_fail() {
     js.quit().await;
     server.shutdown().await;
 }
+
+/// A JavaScript client with more than one unsent change (fast typing,
+/// offline edits, edits during a reconnect) sends them in one sync message,
+/// concatenated in one chunk; the server stores and acknowledges them all,
+/// and they survive a restart.
+#[tokio::test]
+async fn js_clients_send_several_changes_in_one_message() {
+    let server = TestServer::start().await;
+    let url = server.sync_url();
+    let mut js = NodePeer::spawn(&url);
+    let created = js.call(json!({"cmd": "create", "text": SEED_TEXT})).await;
+    let doc = created["docId"].as_str().expect("docId").to_owned();
+    // A few single-change round trips first, as in the hostile test.
+    for ins in ["1", "2", "3"] {
+        js.call(json!({"cmd": "splice", "docId": doc, "pos": 0, "del": 0, "ins": ins}))
+            .await;
+    }
+    let mut expected = format!("321{SEED_TEXT}");
+    for (count, ins) in [(2, "b"), (3, "c"), (10, "d"), (11, "e")] {
+        let reply = js
+            .call(json!({"cmd": "edit_burst", "docId": doc, "count": count, "ins": ins}))
+            .await;
+        expected.push_str(&ins.repeat(count));
+        assert_eq!(reply["text"], json!(expected));
+        assert_eq!(reply["ack"], json!("remote-heads"), "{reply}");
+    }
+    // Offline edits by one actor, then history written by three actors.
+    for (count, actors, added) in [(10, 1, "aaaaaaaaaa"), (9, 3, "abcabcabc")] {
+        let reply = js
+            .call(json!({"cmd": "offline_edits", "docId": doc, "count": count, "actors": actors}))
+            .await;
+        assert_eq!(reply["ack"], json!("remote-heads"), "{reply}");
+        let text = reply["text"].as_str().expect("text");
+        assert_eq!(text.len(), expected.len() + added.len(), "{text}");
+        expected = text.to_owned();
+    }
+    js.quit().await;
+
+    // Everything was stored: a fresh client after a restart reads it all.
+    let server = server.restart().await;
+    let rust = Client::connect(&server.sync_url()).await;
+    let id: DocumentId = doc.parse().expect("id");
+    rust.find(id).await.expect("find after restart");
+    assert_eq!(rust.text(id), expected);
+    let mut fresh = NodePeer::spawn(&server.sync_url());
+    let found = fresh.call(json!({"cmd": "find", "docId": doc})).await;
+    assert_eq!(found["text"], json!(expected));
+    fresh.quit().await;
+    server.shutdown().await;
+}

@@ -260,6 +260,53 @@ const commands = {
     return { heads: target, text: textOf(handle), ack }
   },
 
+  // `count` edits in one synchronous burst (each appends `ins` to the
+  // text), as fast typing makes them: automerge-repo sends the first at once
+  // and the rest together, several changes in one sync message.
+  async edit_burst(cmd) {
+    const ms = timeoutOf(cmd)
+    const { handle } = await findEntry(cmd.docId, ms)
+    const count = cmd.count
+    const ins = cmd.ins ?? "x"
+    if (!Number.isInteger(count) || count < 1 || typeof ins !== "string") {
+      throw new Error("edit_burst needs an integer `count` >= 1 and a string `ins`")
+    }
+    for (let i = 0; i < count; i++) {
+      handle.change(d => {
+        A.splice(d, ["text"], d.text.length, 0, ins)
+      })
+    }
+    const target = hexHeads(handle)
+    const ack = await waitServerAck(handle, target, ms)
+    return { heads: target, text: textOf(handle), ack }
+  },
+
+  // Edits made offline, then merged in at once: `count` changes written by
+  // `actors` different automerge actors (each on its own copy of the
+  // document, as after reloads), appended round-robin. The server receives
+  // them all in one sync message.
+  async offline_edits(cmd) {
+    const ms = timeoutOf(cmd)
+    const { handle } = await findEntry(cmd.docId, ms)
+    const count = cmd.count
+    const actors = cmd.actors ?? 1
+    if (!Number.isInteger(count) || !Number.isInteger(actors) || count < 1 || actors < 1) {
+      throw new Error("offline_edits needs integers `count` and `actors` >= 1")
+    }
+    const copies = []
+    for (let a = 0; a < actors; a++) copies.push(A.clone(handle.doc()))
+    for (let i = 0; i < count; i++) {
+      const a = i % actors
+      copies[a] = A.change(copies[a], d => {
+        A.splice(d, ["text"], d.text.length, 0, String.fromCharCode(97 + a))
+      })
+    }
+    handle.update(doc => copies.reduce((merged, copy) => A.merge(merged, copy), doc))
+    const target = hexHeads(handle)
+    const ack = await waitServerAck(handle, target, ms)
+    return { heads: target, text: textOf(handle), ack }
+  },
+
   async text(cmd) {
     const { handle } = await findEntry(cmd.docId, timeoutOf(cmd))
     return { text: textOf(handle), heads: hexHeads(handle) }

@@ -58,6 +58,18 @@ struct Inner {
     closed: bool,
 }
 
+/// The forms change data takes in a sync message (see
+/// [`Client::send_changes_since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeData {
+    /// Change chunks back to back in one element.
+    Concatenated,
+    /// One bundle chunk (several changes compressed together).
+    Bundle,
+    /// The whole document, saved.
+    WholeDocument,
+}
+
 /// A connected peer. Cloning shares the connection.
 #[derive(Clone)]
 pub struct Client {
@@ -392,6 +404,20 @@ impl Client {
         hash
     }
 
+    /// Makes a change without sending it (to send several at once with
+    /// [`Client::send_changes_since`]).
+    pub fn change_quietly(
+        &self,
+        id: DocumentId,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) {
+        let mut inner = self.lock();
+        let state = inner.docs.get_mut(&id).expect("document is open");
+        let mut tx = state.doc.transaction();
+        f(&mut tx);
+        tx.commit();
+    }
+
     /// Sends our latest local change in a hand-built sync message, ignoring
     /// the sync state (as a misbehaving client would, e.g. to a server that
     /// said it is read-only for us).
@@ -407,6 +433,45 @@ impl Client {
                 changes: vec![change.raw_bytes().to_vec()].into(),
                 flags: None,
                 version: sync::MessageVersion::V1,
+            };
+            Message::Sync(SyncMessage {
+                kind: SyncKind::Sync,
+                sender_id: self.peer_id.clone(),
+                target_id: inner.server.clone().expect("joined"),
+                document_id: id,
+                data: data.encode(),
+            })
+        };
+        self.send(&message);
+    }
+
+    /// Sends every local change made since `since` in one hand-built sync
+    /// message, with its change data in the given form (as other clients
+    /// send it: JavaScript automerge concatenates unsent changes).
+    pub fn send_changes_since(&self, id: DocumentId, since: &[ChangeHash], form: ChangeData) {
+        let message = {
+            let inner = self.lock();
+            let state = inner.docs.get(&id).expect("document is open");
+            let doc = &state.doc;
+            let chunk = match form {
+                ChangeData::Concatenated => doc.save_after(since),
+                ChangeData::Bundle => {
+                    let hashes = doc
+                        .get_changes(since)
+                        .iter()
+                        .map(|c| c.hash())
+                        .collect::<Vec<_>>();
+                    doc.bundle(hashes).expect("bundle").bytes().to_vec()
+                }
+                ChangeData::WholeDocument => doc.save(),
+            };
+            let data = sync::Message {
+                heads: doc.get_heads(),
+                need: vec![],
+                have: vec![],
+                changes: vec![chunk].into(),
+                flags: None,
+                version: sync::MessageVersion::V2,
             };
             Message::Sync(SyncMessage {
                 kind: SyncKind::Sync,

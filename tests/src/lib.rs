@@ -20,7 +20,7 @@ mod process;
 mod server;
 
 pub use browser::{Browser, Key, screenshots_dir};
-pub use client::{Client, ClientError};
+pub use client::{ChangeData, Client, ClientError};
 pub use node::NodePeer;
 pub use process::{ServerProcess, synpunkt_bin};
 pub use server::TestServer;

@@ -283,14 +283,6 @@ impl DocActor {
     }
 }
 
-/// The automerge actor the server writes with on a user's behalf: derived
-/// from the user id, so one user's server edits share an actor.
-fn user_actor(user: &str) -> automerge::ActorId {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("synpunkt server edit\0{user}").as_bytes());
-    automerge::ActorId::from(&digest[..16])
-}
-
 /// Loads a document's stored chunks: all in one batch (automerge walks each
 /// object once per batch, so chunk by chunk would walk it once per chunk),
 /// or, if that fails, chunk by chunk, skipping (and logging) any chunk that
@@ -439,23 +431,20 @@ impl DocActor {
         }
     }
 
-    /// Runs a server edit on the document, writing as `user` (an actor id
-    /// derived from the user and bound to them, so the history shows the
-    /// user who asked for it). An edit that fails leaves the document as
+    /// Runs a server edit on the document, writing as `user` (their edit
+    /// actor, bound to them when it was made, so the history shows the user
+    /// who asked for it). An edit that fails leaves the document as
     /// it was: it only commits when it succeeds.
     fn edit_as(&mut self, user: &str, edit: super::Edit) -> Result<serde_json::Value, String> {
         if !self.exists {
             return Err("no such document".into());
         }
-        let actor = user_actor(user);
-        if !self
+        let actor = self
             .shared
             .auth
-            .bind_actor(actor.to_bytes(), user)
-            .map_err(|e| e.to_string())?
-        {
-            return Err("this user's server actor belongs to someone else".into());
-        }
+            .edit_actor(user)
+            .map(automerge::ActorId::from)
+            .map_err(|e| e.to_string())?;
         // The edit runs on a fork; its changes are checked against the size
         // cap before they are applied.
         let (value, changes) = {

@@ -50,10 +50,13 @@ pub enum Table {
     /// draft document id (16 bytes) → draft record (JSON): its workshop and
     /// owner
     Drafts,
+    /// user id → the automerge actor id (16 bytes) the server writes with
+    /// on that user's behalf (also bound to them in `Actors`)
+    EditActors,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Workshops,
         Table::Users,
         Table::Sessions,
@@ -61,6 +64,7 @@ impl Table {
         Table::Memberships,
         Table::Actors,
         Table::Drafts,
+        Table::EditActors,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +76,7 @@ impl Table {
             Table::Memberships => "memberships",
             Table::Actors => "actors",
             Table::Drafts => "drafts",
+            Table::EditActors => "edit_actors",
         }
     }
 }
