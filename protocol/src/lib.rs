@@ -9,6 +9,7 @@
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
 //! - [`incoming`]: the server's checks and handling of what a peer sends.
+//! - [`chunks`]: the changes in sync messages' change data, in every form.
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
