@@ -114,6 +114,9 @@ pub trait ActorBindings {
     /// Binds an unbound actor id to `user`, atomically; returns whether the
     /// actor is now `user`'s (false: someone else's).
     fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String>;
+    /// The actor id the server writes with on `user`'s behalf (made and
+    /// bound to them the first time, so nobody can claim it first).
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String>;
 }
 
 /// Why a sync message is not applied.

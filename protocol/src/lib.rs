@@ -8,6 +8,7 @@
 //! - [`summary`]: the summary document schema (typed accessors, Markdown).
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
+//! - [`doc_state`]: one document's whole behaviour on the server, without IO.
 //! - [`incoming`]: the server's checks and handling of what a peer sends.
 //! - [`chunks`]: the changes in sync messages' change data, in every form.
 //!
@@ -20,6 +21,7 @@ pub mod chunks;
 pub mod codec;
 pub mod contributions;
 pub mod diff;
+pub mod doc_state;
 pub mod drafts;
 pub mod fast_sync;
 pub mod history;

@@ -1,58 +1,49 @@
-//! One document's actor: it owns the automerge document and the sync state
-//! of every peer of it.
+//! One document's actor: a thin loop around [`DocState`] that executes its
+//! effects.
 //!
-//! Each turn takes every queued command (up to a bound), applies them, and,
-//! if the document changed, stores the new changes and waits for them to be
-//! durable *before* generating any message that advertises the new heads.
-//! Batching a turn's commands under one flush is what keeps durable
-//! acknowledgements fast.
+//! Each turn takes every queued command (up to a bound) and hands them to
+//! the state as one batch. If the batch changed the document, the state
+//! returns one chunk to store and holds the turn's replies; the actor stores
+//! the chunk, waits for the group-commit flush, and only then asks the state
+//! for the replies ([`DocState::durable`]). Batching a turn's commands under
+//! one flush is what keeps durable acknowledgements fast. Every decision
+//! (what to store, whom to answer, what to relay, when to compact) is the
+//! state's; the actor only does IO.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 
 use crate::auth::Role;
-use automerge::sync;
-use automerge::{Automerge, AutomergeError};
-use protocol::incoming::{self, Refusal, Replies, Rules};
-use protocol::relay::Relay;
-use protocol::{DocumentId, EphemeralMessage, Message, PeerId, SyncKind, SyncMessage};
-use tokio::sync::mpsc;
+use protocol::doc_state::{self, CloseReason, DocError, DocState, Effect, Input, PeerRef};
+use protocol::incoming::{self, Rules};
+use protocol::{DocumentId, PeerId};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::{DocCommand, Docs, PeerLink};
+use super::{DocCommand, Docs, Outbox, PeerLink};
 use crate::Shared;
 use crate::store::StoreError;
-
-/// Ephemeral (sender, session) pairs remembered for deduplication.
-const MAX_EPHEMERAL_SESSIONS: usize = 4096;
 
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
 
-/// Live changes are applied to the document (see [`Relay`]) once it has
-/// been quiet this long, or once this many wait.
+/// Live changes are applied to the document (see `protocol::relay`) once
+/// it has been quiet this long, or once this many wait.
 const APPLY_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
 const MAX_PENDING: usize = 4096;
+
+type EditReply = oneshot::Sender<Result<serde_json::Value, String>>;
 
 /// Why a turn failed: the store (every document stops) or this document.
 #[derive(Debug, thiserror::Error)]
 enum TurnError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("automerge: {0}")]
-    Document(#[from] AutomergeError),
-}
-
-struct PeerState {
-    conn_id: u64,
-    outbox: super::Outbox,
-    sync: sync::State,
-    /// The peer asked for a document that did not exist; it hears again only
-    /// once the document comes into being.
-    awaiting_doc: bool,
+    #[error(transparent)]
+    Document(#[from] DocError),
 }
 
 pub(super) struct DocActor {
@@ -60,21 +51,11 @@ pub(super) struct DocActor {
     generation: u64,
     docs: Arc<Docs>,
     shared: Arc<Shared>,
-    /// The document, with live changes relayed before they are applied.
-    doc: Relay,
-    /// Whether the store holds anything for this document.
-    exists: bool,
-    next_seq: u64,
-    chunks_since_snapshot: u64,
-    /// Set when a stored chunk could not be read: compaction would delete it.
-    compaction_blocked: bool,
-    /// Bytes the store holds for this document (snapshot and chunks).
-    stored_bytes: u64,
-    /// Bytes of the changes applied this turn and not yet stored.
-    pending_bytes: u64,
-    peers: HashMap<PeerId, PeerState>,
-    /// Highest ephemeral `count` relayed per (sender, session).
-    ephemeral_seen: HashMap<(PeerId, String), u64>,
+    /// Each peer's current connection: where its messages go.
+    links: HashMap<PeerId, (u64, Outbox)>,
+    /// Edits waiting for their answer, by id.
+    edits: HashMap<u64, EditReply>,
+    next_edit: u64,
 }
 
 impl DocActor {
@@ -89,15 +70,17 @@ impl DocActor {
             generation,
             docs,
             shared,
-            doc: Relay::new(Automerge::new()),
-            exists: false,
-            next_seq: 0,
-            chunks_since_snapshot: 0,
-            compaction_blocked: false,
-            stored_bytes: 0,
-            pending_bytes: 0,
-            peers: HashMap::new(),
-            ephemeral_seen: HashMap::new(),
+            links: HashMap::new(),
+            edits: HashMap::new(),
+            next_edit: 0,
+        }
+    }
+
+    fn limits(&self) -> doc_state::Limits {
+        doc_state::Limits {
+            max_document_bytes: self.shared.config.max_document_bytes,
+            compact_after_chunks: self.shared.config.compact_after_chunks,
+            max_pending: MAX_PENDING,
         }
     }
 
@@ -106,12 +89,15 @@ impl DocActor {
         self.shared.metrics.resident_documents.inc();
         async move {
             let outcome = match self.load().await {
-                Ok(()) => self.serve(&mut rx).await,
+                Ok(mut state) => self.serve(&mut state, &mut rx).await,
                 Err(e) => Err(format!("document {} could not be loaded: {e}", self.id)),
             };
             if let Err(reason) = outcome {
                 tracing::error!(%reason, "document actor stops");
-                self.fail_all("the server could not serve this document; please reconnect");
+                let reason = "the server could not serve this document; please reconnect";
+                for (_, (_, outbox)) in self.links.drain() {
+                    outbox.fail(reason.into());
+                }
                 self.docs.forget(self.id, self.generation);
                 // Every command still queued, or still arriving from a
                 // sender that looked us up before we left the registry, is
@@ -121,9 +107,7 @@ impl DocActor {
                     if let DocCommand::Sync { from, .. } | DocCommand::Ephemeral { from, .. } =
                         command
                     {
-                        from.outbox.fail(
-                            "the server could not serve this document; please reconnect".into(),
-                        );
+                        from.outbox.fail(reason.into());
                     }
                 }
             }
@@ -133,7 +117,8 @@ impl DocActor {
         .await
     }
 
-    async fn load(&mut self) -> Result<(), StoreError> {
+    async fn load(&mut self) -> Result<DocState<serde_json::Value>, StoreError> {
+        let server = self.shared.peer_id.clone();
         if self.shared.store_failed() {
             return Err(StoreError::Closed);
         }
@@ -144,36 +129,37 @@ impl DocActor {
                 return Ok(None);
             };
             let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
-            let (doc, damaged) = load_chunks(&stored.chunks);
-            Ok::<_, StoreError>(Some((
+            let (doc, damaged) = doc_state::load_chunks(&stored.chunks);
+            Ok::<_, StoreError>(Some(doc_state::Loaded {
                 doc,
-                stored.next_seq,
-                stored.chunks.len() as u64,
-                damaged,
+                next_seq: stored.next_seq,
+                chunks: stored.chunks.len() as u64,
                 bytes,
-            )))
+                damaged,
+            }))
         })
         .await
         .map_err(|e| StoreError::Transaction(e.to_string()))??;
-        if let Some((doc, next_seq, chunks, damaged, bytes)) = loaded {
-            self.doc = Relay::new(doc);
-            self.stored_bytes = bytes;
-            self.exists = true;
-            self.next_seq = next_seq;
-            self.chunks_since_snapshot = chunks;
-            // Never compact away a chunk we could not read.
-            self.compaction_blocked = damaged;
-            tracing::debug!(chunks, "document loaded");
-            // What we loaded may be a write whose flush is still pending
-            // (the previous actor's turn failed): make sure it is on disk
-            // before any of it is advertised.
-            self.shared.commit.durable().await?;
+        let Some(loaded) = loaded else {
+            return Ok(DocState::new(id, server, self.limits()));
+        };
+        if loaded.damaged {
+            tracing::error!("skipped stored chunks that automerge cannot load");
         }
-        Ok(())
+        tracing::debug!(chunks = loaded.chunks, "document loaded");
+        // What we loaded may be a write whose flush is still pending (the
+        // previous actor's turn failed): make sure it is on disk before any
+        // of it is advertised.
+        self.shared.commit.durable().await?;
+        Ok(DocState::loaded(id, server, self.limits(), loaded))
     }
 
     /// Serves commands until shutdown or idle eviction.
-    async fn serve(&mut self, rx: &mut mpsc::Receiver<DocCommand>) -> Result<(), String> {
+    async fn serve(
+        &mut self,
+        state: &mut DocState<serde_json::Value>,
+        rx: &mut mpsc::Receiver<DocCommand>,
+    ) -> Result<(), String> {
         let idle = self.shared.config.idle_evict;
         let shutdown = self.docs.shutdown.clone();
         loop {
@@ -181,13 +167,13 @@ impl DocActor {
                 biased;
                 command = rx.recv() => command,
                 () = shutdown.cancelled() => None,
-                () = tokio::time::sleep(APPLY_WHEN_QUIET), if self.doc.pending_len() > 0 => {
-                    if let Err(e) = self.doc.flush() {
+                () = tokio::time::sleep(APPLY_WHEN_QUIET), if state.pending_len() > 0 => {
+                    if let Err(e) = state.quiet() {
                         return Err(format!("applying changes failed: {e}"));
                     }
                     continue;
                 }
-                () = tokio::time::sleep(idle), if self.peers.values().all(|p| p.awaiting_doc) => {
+                () = tokio::time::sleep(idle), if state.is_idle() => {
                     if self.docs.evict(self.id, self.generation, rx) {
                         tracing::debug!("evicted idle document");
                         None
@@ -206,7 +192,10 @@ impl DocActor {
             }
             // A panic inside automerge on some input must not leave peers
             // waiting on a vanished actor: it ends the actor like an error.
-            match AssertUnwindSafe(self.turn(batch)).catch_unwind().await {
+            match AssertUnwindSafe(self.turn(state, batch))
+                .catch_unwind()
+                .await
+            {
                 Ok(Ok(())) => {}
                 Ok(Err(TurnError::Store(e))) => {
                     self.shared.mark_store_failed();
@@ -220,101 +209,159 @@ impl DocActor {
         }
     }
 
-    async fn turn(&mut self, batch: Vec<DocCommand>) -> Result<(), TurnError> {
-        let before = self.doc.heads().to_vec();
-        self.pending_bytes = 0;
-        // Peers that sent a sync message this turn and expect an answer.
-        let mut to_answer = HashSet::new();
-        // Peers whose messages brought changes: they must hear that we have
-        // them, even where automerge would stay silent.
-        let mut contributors = HashSet::new();
-        // Server edits made this turn: answered once they are durable.
-        let mut edited = Vec::new();
-        for command in batch {
-            match command {
-                DocCommand::Sync { from, kind, data } => {
-                    to_answer.insert(from.peer_id.clone());
-                    let peer = from.peer_id.clone();
-                    if self.receive_sync(from, kind, &data) {
-                        contributors.insert(peer);
-                    }
-                }
-                DocCommand::Ephemeral { from, message } => self.relay_ephemeral(from, message),
-                DocCommand::Edit { user, edit, reply } => match self.edit_as(&user, edit) {
-                    Ok(value) => edited.push((reply, value)),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
-                DocCommand::Leave { peer_id, conn_id } => {
-                    if self
-                        .peers
-                        .get(&peer_id)
-                        .is_some_and(|p| p.conn_id == conn_id)
-                    {
-                        self.peers.remove(&peer_id);
-                        self.ephemeral_seen.retain(|(p, _), _| *p != peer_id);
-                    }
+    /// One turn: the batch goes to the state; its effects are carried out,
+    /// including the store-then-durable step that releases the replies.
+    async fn turn(
+        &mut self,
+        state: &mut DocState<serde_json::Value>,
+        batch: Vec<DocCommand>,
+    ) -> Result<(), TurnError> {
+        let inputs = batch.into_iter().map(|c| self.input(c)).collect();
+        let bindings = AuthBindings(&self.shared.auth);
+        let mut effects = state.turn(inputs, &bindings)?;
+        while !effects.is_empty() {
+            let mut stored = None;
+            for effect in effects {
+                if let Some(seq) = self.execute(state, effect)? {
+                    stored = Some(seq);
                 }
             }
-        }
-        if self.doc.heads() != before {
-            self.persist().await?;
-            for (reply, value) in edited.drain(..) {
-                let _ = reply.send(Ok(value));
-            }
-            // New changes: every peer may need them.
-            self.send_sync_messages(None, &contributors)?;
-        } else {
-            for (reply, value) in edited.drain(..) {
-                let _ = reply.send(Ok(value));
-            }
-            self.send_sync_messages(Some(&to_answer), &contributors)?;
-        }
-        if self.doc.pending_len() >= MAX_PENDING {
-            self.doc.flush()?;
-        }
-        if !self.compaction_blocked
-            && self.chunks_since_snapshot >= self.shared.config.compact_after_chunks
-        {
-            self.compact()?;
+            effects = match stored {
+                Some(seq) => {
+                    self.shared.commit.durable().await?;
+                    state.durable(seq)?
+                }
+                None => Vec::new(),
+            };
         }
         Ok(())
     }
-}
 
-/// Loads a document's stored chunks: all in one batch (automerge walks each
-/// object once per batch, so chunk by chunk would walk it once per chunk),
-/// or, if that fails, chunk by chunk, skipping (and logging) any chunk that
-/// automerge refuses or panics on, so that one bad chunk cannot hide the
-/// rest or keep the document from loading. Returns whether any was skipped.
-fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, bool) {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
-    let all = chunks.concat();
-    let batch = catch_unwind(|| {
-        let mut doc = Automerge::new();
-        doc.load_incremental(&all).map(|_| doc)
-    });
-    if let Ok(Ok(doc)) = batch {
-        return (doc, false);
-    }
-    let mut doc = Automerge::new();
-    let mut damaged = false;
-    for chunk in chunks {
-        let mut next = doc.clone();
-        match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
-            Ok(Ok(_)) => doc = next,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "skipping an unreadable chunk");
-                damaged = true;
+    /// A command as the state's input; remembers where to answer.
+    fn input(&mut self, command: DocCommand) -> Input<serde_json::Value> {
+        match command {
+            DocCommand::Sync { from, kind, data } => Input::Sync {
+                from: self.link(from),
+                kind,
+                data,
+            },
+            DocCommand::Ephemeral { from, message } => Input::Ephemeral {
+                from: self.link(from),
+                message,
+            },
+            DocCommand::Leave { peer_id, conn_id } => {
+                if self.links.get(&peer_id).is_some_and(|(c, _)| *c == conn_id) {
+                    self.links.remove(&peer_id);
+                }
+                Input::Leave { peer_id, conn_id }
             }
-            Err(_) => {
-                tracing::error!("skipping a chunk automerge cannot apply");
-                damaged = true;
+            DocCommand::Edit { user, edit, reply } => {
+                let id = self.next_edit;
+                self.next_edit += 1;
+                self.edits.insert(id, reply);
+                Input::Edit {
+                    id,
+                    user,
+                    edit: edit.0,
+                }
             }
         }
     }
-    (doc, damaged)
+
+    /// Records the peer's connection (a newer one replaces an older one).
+    fn link(&mut self, from: PeerLink) -> PeerRef {
+        let newer = self
+            .links
+            .get(&from.peer_id)
+            .is_none_or(|(conn, _)| *conn <= from.conn_id);
+        if newer {
+            self.links
+                .insert(from.peer_id.clone(), (from.conn_id, from.outbox));
+        }
+        PeerRef {
+            peer_id: from.peer_id,
+            conn_id: from.conn_id,
+            user: from.user_id,
+            rules: match from.role {
+                Role::Public => Rules::ReadOnly,
+                Role::Participant => Rules::Participant,
+                Role::Drafter => Rules::Drafter,
+                Role::Host => Rules::Unrestricted,
+            },
+        }
+    }
+
+    /// The outbox of the peer's connection `conn_id`, if it is current.
+    fn outbox(&self, peer: &PeerId, conn_id: u64) -> Option<&Outbox> {
+        self.links
+            .get(peer)
+            .filter(|(conn, _)| *conn == conn_id)
+            .map(|(_, outbox)| outbox)
+    }
+
+    /// Carries out one effect; returns the sequence number of a chunk it
+    /// stored (which must become durable before the turn goes on).
+    fn execute(
+        &mut self,
+        state: &mut DocState<serde_json::Value>,
+        effect: Effect<serde_json::Value>,
+    ) -> Result<Option<u64>, StoreError> {
+        match effect {
+            Effect::Send {
+                to,
+                conn_id,
+                message,
+            } => {
+                let delivered = self
+                    .outbox(&to, conn_id)
+                    .is_some_and(|outbox| outbox.send(message));
+                if !delivered {
+                    self.links.remove(&to);
+                    state.leave(&to, conn_id);
+                }
+            }
+            Effect::Close {
+                to,
+                conn_id,
+                reason,
+            } => {
+                self.shared.metrics.protocol_errors.inc();
+                if let Some(outbox) = self.outbox(&to, conn_id) {
+                    match reason {
+                        CloseReason::Invalid(reason) => {
+                            tracing::warn!(peer = %to, %reason, "rejecting a sync message");
+                            outbox.fail(reason);
+                        }
+                        CloseReason::Refused(reason) => {
+                            tracing::warn!(peer = %to, %reason, "refused a change");
+                            outbox.refuse(self.id, reason);
+                        }
+                    }
+                    self.links.remove(&to);
+                }
+            }
+            Effect::Store { seq, chunk } => {
+                self.shared.store.append(&self.id, seq, &chunk)?;
+                self.shared.metrics.changes_stored.inc();
+                return Ok(Some(seq));
+            }
+            Effect::Compact { snapshot, upto } => {
+                if let Err(e) = self.shared.store.compact(&self.id, &snapshot, upto) {
+                    tracing::error!(error = %e, "compaction failed; keeping the chunks");
+                    state.compaction_failed();
+                }
+            }
+            Effect::EditDone { id, result } => {
+                if let Some(reply) = self.edits.remove(&id) {
+                    let _ = reply.send(result);
+                }
+            }
+            Effect::DocumentFull => {
+                self.shared.metrics.document_size_refusals.inc();
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// The actor bindings of the server's `actors` table, for
@@ -330,351 +377,8 @@ impl incoming::ActorBindings for AuthBindings<'_> {
         // Durable with this turn's flush, before anything is acknowledged.
         self.0.bind_actor(actor, user).map_err(|e| e.to_string())
     }
-}
 
-/// The state of the peer behind `from`, created (or reset, for a new
-/// connection of the same peer) as needed.
-///
-/// Connection ids only grow: a command from an older connection of the same
-/// peer (one that was replaced but had frames in flight) returns `None` and
-/// must be ignored, so it cannot take the live connection's place.
-fn attach<'a>(
-    peers: &'a mut HashMap<PeerId, PeerState>,
-    from: &PeerLink,
-) -> Option<&'a mut PeerState> {
-    let fresh = || PeerState {
-        conn_id: from.conn_id,
-        outbox: from.outbox.clone(),
-        // The server never applies what a public reader sends.
-        sync: if from.role == Role::Public {
-            sync::State::new_read_only()
-        } else {
-            sync::State::new()
-        },
-        awaiting_doc: false,
-    };
-    let state = peers.entry(from.peer_id.clone()).or_insert_with(fresh);
-    if from.conn_id < state.conn_id {
-        return None;
-    }
-    if state.conn_id != from.conn_id {
-        // A reconnect: sync state starts fresh on the new connection.
-        *state = fresh();
-    }
-    Some(state)
-}
-
-impl DocActor {
-    /// Receives one sync message; returns whether it brought changes.
-    fn receive_sync(&mut self, from: PeerLink, kind: SyncKind, data: &[u8]) -> bool {
-        let sender = incoming::Sender {
-            user: from.user_id.as_deref(),
-            rules: match from.role {
-                Role::Public => Rules::ReadOnly,
-                Role::Participant => Rules::Participant,
-                Role::Drafter => Rules::Drafter,
-                Role::Host => Rules::Unrestricted,
-            },
-        };
-        let bindings = AuthBindings(&self.shared.auth);
-        let message = match incoming::check_sync(&mut self.doc, data, sender, &bindings) {
-            Ok(message) => message,
-            Err(Refusal::Invalid(reason)) => {
-                self.reject(&from, reason);
-                return false;
-            }
-            Err(Refusal::Forbidden(reason)) => {
-                tracing::warn!(peer = %from.peer_id, role = ?from.role, %reason, "refused a change");
-                self.shared.metrics.protocol_errors.inc();
-                from.outbox.refuse(self.id, reason);
-                self.forget(&from);
-                return false;
-            }
-        };
-        if !message.changes.is_empty() {
-            // The frame's size bounds the changes as sent (automerge's own,
-            // compressed chunks: no smaller than what storing them adds).
-            let incoming = data.len() as u64;
-            if let Err(reason) = self.make_room(incoming) {
-                tracing::warn!(peer = %from.peer_id, %reason, "refused a change");
-                self.shared.metrics.protocol_errors.inc();
-                self.shared.metrics.document_size_refusals.inc();
-                from.outbox.refuse(self.id, reason);
-                self.forget(&from);
-                return false;
-            }
-            self.pending_bytes += incoming;
-        }
-        let unknown = !self.exists && self.doc.heads().is_empty();
-        if unknown && kind == SyncKind::Request && message.heads.is_empty() {
-            let Some(state) = attach(&mut self.peers, &from) else {
-                return false;
-            };
-            state.awaiting_doc = true;
-            from.outbox.send(Message::DocUnavailable {
-                sender_id: self.shared.peer_id.clone(),
-                target_id: from.peer_id.clone(),
-                document_id: self.id,
-            });
-            return false;
-        }
-        let Some(state) = attach(&mut self.peers, &from) else {
-            return false;
-        };
-        state.awaiting_doc = false;
-        match incoming::apply(&mut self.doc, &mut state.sync, message) {
-            Ok(brings_changes) => brings_changes,
-            Err(e) => {
-                self.reject(&from, e.to_string());
-                false
-            }
-        }
-    }
-
-    /// Runs a server edit on the document, writing as `user` (their edit
-    /// actor, bound to them when it was made, so the history shows the user
-    /// who asked for it). An edit that fails leaves the document as
-    /// it was: it only commits when it succeeds.
-    fn edit_as(&mut self, user: &str, edit: super::Edit) -> Result<serde_json::Value, String> {
-        if !self.exists {
-            return Err("no such document".into());
-        }
-        let actor = self
-            .shared
-            .auth
-            .edit_actor(user)
-            .map(automerge::ActorId::from)
-            .map_err(|e| e.to_string())?;
-        // The edit runs on a fork; its changes are checked against the size
-        // cap before they are applied.
-        let (value, changes) = {
-            let doc = self
-                .doc
-                .doc()
-                .map_err(|e| format!("applying changes failed: {e}"))?;
-            let mut scratch = doc.fork().with_actor(actor);
-            let value = (edit.0)(&mut scratch)?;
-            (value, scratch.get_changes(&doc.get_heads()))
-        };
-        let incoming = changes.iter().map(|c| c.raw_bytes().len() as u64).sum();
-        if let Err(reason) = self.make_room(incoming) {
-            self.shared.metrics.document_size_refusals.inc();
-            return Err(reason);
-        }
-        self.pending_bytes += incoming;
-        self.doc
-            .edit(|doc| doc.apply_changes(changes))
-            .map_err(|e| format!("applying changes failed: {e}"))?
-            .map_err(|e| format!("applying an edit failed: {e}"))?;
-        Ok(value)
-    }
-
-    /// Checks that changes of `incoming` bytes fit under the document size
-    /// cap, counting what is stored and what this turn has applied. Before
-    /// refusing, it compacts (a snapshot is smaller than the incremental
-    /// chunks it replaces) when that could make room.
-    fn make_room(&mut self, incoming: u64) -> Result<(), String> {
-        let max = self.shared.config.max_document_bytes;
-        let fits = |a: &Self| {
-            a.stored_bytes
-                .saturating_add(a.pending_bytes)
-                .saturating_add(incoming)
-                <= max
-        };
-        if fits(self) {
-            return Ok(());
-        }
-        if self.pending_bytes == 0
-            && self.exists
-            && self.chunks_since_snapshot > 1
-            && !self.compaction_blocked
-        {
-            self.compact()
-                .map_err(|e| format!("applying changes failed: {e}"))?;
-            if fits(self) {
-                return Ok(());
-            }
-        }
-        Err(format!(
-            "document {} is full: the change would grow it past the limit of {max} stored bytes",
-            self.id
-        ))
-    }
-
-    /// Closes the connection of a peer whose message could not be read.
-    fn reject(&mut self, from: &PeerLink, reason: String) {
-        tracing::warn!(peer = %from.peer_id, %reason, "rejecting a sync message");
-        self.shared.metrics.protocol_errors.inc();
-        from.outbox.fail(reason);
-        self.forget(from);
-    }
-
-    /// Drops a closed connection's peer state (not a newer connection's).
-    fn forget(&mut self, from: &PeerLink) {
-        if self
-            .peers
-            .get(&from.peer_id)
-            .is_some_and(|p| p.conn_id == from.conn_id)
-        {
-            self.peers.remove(&from.peer_id);
-        }
-    }
-
-    fn relay_ephemeral(&mut self, from: PeerLink, message: EphemeralMessage) {
-        // Public readers are not relayed: nothing they send reaches others.
-        if from.role == Role::Public {
-            return;
-        }
-        if attach(&mut self.peers, &from).is_none() {
-            return;
-        }
-        if self.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
-            // Forgetting only risks relaying a duplicate, never losing one.
-            self.ephemeral_seen.clear();
-        }
-        let key = (message.sender_id.clone(), message.session_id.clone());
-        match self.ephemeral_seen.get(&key) {
-            Some(&seen) if seen >= message.count => return,
-            _ => {
-                self.ephemeral_seen.insert(key, message.count);
-            }
-        }
-        for (peer_id, peer) in &self.peers {
-            if *peer_id == from.peer_id {
-                continue;
-            }
-            peer.outbox.send(Message::Ephemeral(EphemeralMessage {
-                target_id: peer_id.clone(),
-                ..message.clone()
-            }));
-        }
-    }
-
-    /// Stores the changes taken since the last call and waits until they
-    /// are durable.
-    async fn persist(&mut self) -> Result<(), StoreError> {
-        let chunk = self.doc.take_unsaved();
-        self.shared.store.append(&self.id, self.next_seq, &chunk)?;
-        self.stored_bytes += chunk.len() as u64;
-        self.next_seq += 1;
-        self.chunks_since_snapshot += 1;
-        self.shared.metrics.changes_stored.inc();
-        self.shared.commit.durable().await?;
-        self.exists = true;
-        Ok(())
-    }
-
-    /// Generates and queues a sync message for each peer in `only` (every
-    /// peer if `None`) that has something to hear ([`Replies`] computes one
-    /// message per distinct peer state). Peers in `confirm` brought changes
-    /// this turn and always hear our heads.
-    fn send_sync_messages(
-        &mut self,
-        only: Option<&HashSet<PeerId>>,
-        confirm: &HashSet<PeerId>,
-    ) -> Result<(), AutomergeError> {
-        let server = &self.shared.peer_id;
-        let mut replies = Replies::new();
-        let mut closed = Vec::new();
-        for (peer_id, peer) in &mut self.peers {
-            if only.is_some_and(|only| !only.contains(peer_id)) {
-                continue;
-            }
-            if peer.awaiting_doc && !self.exists {
-                if peer.outbox.is_closed() {
-                    closed.push(peer_id.clone());
-                }
-                continue;
-            }
-            peer.awaiting_doc = false;
-            let must_confirm = confirm.contains(peer_id);
-            let delivered = match replies.reply(&mut self.doc, &mut peer.sync, must_confirm)? {
-                Some(data) => peer.outbox.send(Message::Sync(SyncMessage {
-                    kind: SyncKind::Sync,
-                    sender_id: server.clone(),
-                    target_id: peer_id.clone(),
-                    document_id: self.id,
-                    data,
-                })),
-                None => !peer.outbox.is_closed(),
-            };
-            if !delivered {
-                closed.push(peer_id.clone());
-            }
-        }
-        for peer_id in closed {
-            self.peers.remove(&peer_id);
-        }
-        Ok(())
-    }
-
-    /// Replaces the stored chunks by one snapshot. Not awaited: it becomes
-    /// durable with the next flush, and either state is complete on its own.
-    fn compact(&mut self) -> Result<(), AutomergeError> {
-        let snapshot = self.doc.doc()?.save();
-        match self
-            .shared
-            .store
-            .compact(&self.id, &snapshot, self.next_seq)
-        {
-            Ok(()) => {
-                self.chunks_since_snapshot = 1;
-                self.stored_bytes = snapshot.len() as u64;
-            }
-            Err(e) => {
-                // Retry only after as many chunks again.
-                self.chunks_since_snapshot = 0;
-                tracing::error!(error = %e, "compaction failed; keeping the chunks");
-            }
-        }
-        Ok(())
-    }
-
-    fn fail_all(&mut self, reason: &str) {
-        for peer in self.peers.values() {
-            peer.outbox.fail(reason.to_owned());
-        }
-        self.peers.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use automerge::transaction::Transactable;
-    use automerge::{Change, ObjType, ROOT, ReadDoc};
-
-    fn insert(doc: &mut Automerge, at: usize, s: &str) {
-        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
-        let mut tx = doc.transaction();
-        tx.splice_text(&text, at, 0, s).expect("splice");
-        tx.commit();
-    }
-
-    #[test]
-    fn a_chunk_automerge_panics_on_is_skipped_and_the_rest_loads() {
-        let mut base = Automerge::new();
-        let mut tx = base.transaction();
-        tx.put_object(ROOT, "text", ObjType::Text).expect("text");
-        tx.commit();
-        insert(&mut base, 0, "Sammanfattning");
-        // A change referencing an element its dependencies lack, with a
-        // valid checksum (a client can send one): automerge panics on it.
-        let mut other = base.fork().with_actor(automerge::ActorId::from([7u8; 16]));
-        insert(&mut other, 0, "q");
-        insert(&mut other, 1, "r");
-        let mut dangling = other.get_changes(&base.get_heads())[1].decode();
-        dangling.deps = base.get_heads();
-        dangling.hash = None;
-        let dangling = Change::from(dangling);
-        let mut good = base.fork().with_actor(automerge::ActorId::from([8u8; 16]));
-        insert(&mut good, 0, "Ny ");
-        let good_change = good.get_changes(&base.get_heads())[0].raw_bytes().to_vec();
-
-        let chunks = vec![base.save(), dangling.raw_bytes().to_vec(), good_change];
-        let (doc, damaged) = load_chunks(&chunks);
-        assert!(damaged);
-        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
-        assert_eq!(doc.text(&text).expect("text"), "Ny Sammanfattning");
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String> {
+        self.0.edit_actor(user).map_err(|e| e.to_string())
     }
 }

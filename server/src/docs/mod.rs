@@ -53,7 +53,7 @@ pub enum DocCommand {
 /// what it returns is the reply.
 pub struct Edit(pub Box<EditFn>);
 
-pub type EditFn = dyn FnOnce(&mut automerge::Automerge) -> Result<serde_json::Value, String> + Send;
+pub type EditFn = protocol::doc_state::EditFn<serde_json::Value>;
 
 impl std::fmt::Debug for Edit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -174,10 +174,6 @@ impl Outbox {
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed() || self.cancel.is_cancelled()
-    }
 }
 
 fn as_i64(n: usize) -> i64 {
