@@ -410,7 +410,8 @@ impl<R> DocState<R> {
         if self.doc.pending_len() >= self.limits.max_pending {
             self.doc.flush()?;
         }
-        if !self.compaction_blocked && self.chunks_since_snapshot >= self.limits.compact_after_chunks
+        if !self.compaction_blocked
+            && self.chunks_since_snapshot >= self.limits.compact_after_chunks
         {
             self.compact(out)?;
         }
@@ -560,7 +561,11 @@ impl<R> DocState<R> {
 
     /// Drops a closed connection's peer state (not a newer connection's).
     pub fn leave(&mut self, peer_id: &PeerId, conn_id: u64) {
-        if self.peers.get(peer_id).is_some_and(|p| p.conn_id == conn_id) {
+        if self
+            .peers
+            .get(peer_id)
+            .is_some_and(|p| p.conn_id == conn_id)
+        {
             self.peers.remove(peer_id);
             self.ephemeral_seen.retain(|(p, _), _| p != peer_id);
         }
@@ -717,8 +722,8 @@ fn attach<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use automerge::{Change, ObjType, ROOT, ReadDoc};
     use automerge::transaction::Transactable as _;
+    use automerge::{Change, ObjType, ROOT, ReadDoc};
 
     fn insert(doc: &mut Automerge, at: usize, s: &str) {
         let text = doc.get(ROOT, "text").expect("get").expect("text").1;

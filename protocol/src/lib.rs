@@ -9,6 +9,8 @@
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
 //! - [`doc_state`]: one document's whole behaviour on the server, without IO.
+//! - [`harness`]: a deterministic world of peers, store and crashes around
+//!   one [`doc_state::DocState`], for property tests and fuzzing.
 //! - [`incoming`]: the server's checks and handling of what a peer sends.
 //! - [`chunks`]: the changes in sync messages' change data, in every form.
 //!
@@ -24,6 +26,7 @@ pub mod diff;
 pub mod doc_state;
 pub mod drafts;
 pub mod fast_sync;
+pub mod harness;
 pub mod history;
 pub mod id;
 pub mod incoming;

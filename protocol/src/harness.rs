@@ -1,0 +1,622 @@
+//! A deterministic, in-process world around one [`DocState`]: many peers,
+//! an in-memory store that loses what was not flushed when the server
+//! "crashes", and explicit steps (a peer edits, sends, receives; the server
+//! takes a turn, flushes, restarts, evicts) that run in whatever order a
+//! test or a fuzzer chooses, then [`Harness::run_until_quiet`].
+//!
+//! The property tests below and the `incoming` fuzz target drive it; the
+//! server's document actor runs the same [`DocState`] with real IO.
+//!
+//! What it checks as it goes (panicking, as a test does):
+//! - no server message advertises heads that are not durable;
+//! - nothing a refused peer (a public reader) wrote is stored or relayed;
+//! - after a restart, everything the server ever advertised is still there.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::Transactable;
+use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
+
+use crate::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
+use crate::id::{DocumentId, PeerId};
+use crate::incoming::{ActorBindings, Rules};
+use crate::message::{Message, SyncKind};
+
+/// The server's `actors` table, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryBindings {
+    owners: RefCell<HashMap<Vec<u8>, String>>,
+    edit_actors: RefCell<HashMap<String, Vec<u8>>>,
+}
+
+impl MemoryBindings {
+    /// Binds `actor` to `user` (as the fixture's history was written).
+    pub fn insert(&self, actor: &[u8], user: &str) {
+        self.owners
+            .borrow_mut()
+            .insert(actor.to_vec(), user.to_owned());
+    }
+}
+
+impl ActorBindings for MemoryBindings {
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String> {
+        Ok(self.owners.borrow().get(actor).cloned())
+    }
+
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String> {
+        let mut owners = self.owners.borrow_mut();
+        let owner = owners
+            .entry(actor.to_vec())
+            .or_insert_with(|| user.to_owned());
+        Ok(owner == user)
+    }
+
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String> {
+        if let Some(actor) = self.edit_actors.borrow().get(user) {
+            return Ok(actor.clone());
+        }
+        // Deterministic but distinct from every client's actor.
+        let mut actor = vec![0xed; 16];
+        let n = self.edit_actors.borrow().len() as u8;
+        actor[15] = n;
+        self.insert(&actor, user);
+        self.edit_actors
+            .borrow_mut()
+            .insert(user.to_owned(), actor.clone());
+        Ok(actor)
+    }
+}
+
+/// A document's chunks in memory: written (lost on a crash) or durable.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    durable: BTreeMap<u64, Vec<u8>>,
+    written: BTreeMap<u64, Vec<u8>>,
+}
+
+impl MemoryStore {
+    fn append(&mut self, seq: u64, chunk: Vec<u8>) {
+        self.written.insert(seq, chunk);
+    }
+
+    fn compact(&mut self, snapshot: Vec<u8>, upto: u64) {
+        // Like sled's batch: atomic, and durable with the next flush; the
+        // harness applies it to both views (either state is complete).
+        let last = upto.saturating_sub(1);
+        for view in [&mut self.written, &mut self.durable] {
+            view.retain(|&seq, _| seq >= last);
+            view.insert(last, snapshot.clone());
+        }
+    }
+
+    fn flush(&mut self) {
+        self.durable.append(&mut self.written);
+    }
+
+    fn crash(&mut self) {
+        self.written.clear();
+    }
+
+    fn chunks(&self) -> Vec<Vec<u8>> {
+        let mut all = self.durable.clone();
+        all.extend(self.written.clone());
+        all.into_values().collect()
+    }
+
+    /// The durable document's changes.
+    fn durable_hashes(&self) -> HashSet<ChangeHash> {
+        let chunks: Vec<Vec<u8>> = self.durable.values().cloned().collect();
+        let (doc, _) = doc_state::load_chunks(&chunks);
+        doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.durable
+            .keys()
+            .chain(self.written.keys())
+            .max()
+            .map_or(0, |s| s + 1)
+    }
+}
+
+/// One simulated client.
+#[derive(Debug)]
+pub struct SimPeer {
+    pub peer_id: PeerId,
+    pub doc: Automerge,
+    sync: sync::State,
+    conn_id: u64,
+    connected: bool,
+    rules: Rules,
+    user: Option<Arc<str>>,
+    inbox: VecDeque<Message>,
+}
+
+/// One document on a simulated server, and its peers.
+pub struct Harness {
+    doc_id: DocumentId,
+    server: PeerId,
+    limits: Limits,
+    /// `None` while the server is down (crashed, or the document evicted).
+    state: Option<DocState<()>>,
+    store: MemoryStore,
+    bindings: MemoryBindings,
+    pub peers: Vec<SimPeer>,
+    inputs: VecDeque<Input<()>>,
+    /// A turn's chunk written and not yet flushed: its sequence number.
+    unflushed: Option<u64>,
+    next_conn: u64,
+    /// Every hash the server ever advertised in a message.
+    advertised: HashSet<ChangeHash>,
+    /// Actors of peers whose changes the server must refuse.
+    refused_actors: HashSet<ActorId>,
+    next_edit: u64,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("state", &self.state)
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Harness {
+    /// A stored document with `text`, `writers` signed-in peers that may
+    /// change anything and `readers` public peers (whose changes are
+    /// refused).
+    pub fn new(writers: usize, readers: usize, limits: Limits) -> Self {
+        let mut seed = Automerge::new().with_actor(ActorId::from([0xaa; 16]));
+        let mut tx = seed.transaction();
+        let text = tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.splice_text(&text, 0, 0, "Läkemedelsverket 😀")
+            .expect("splice");
+        tx.commit();
+        let mut store = MemoryStore::default();
+        store.append(0, seed.save());
+        store.flush();
+        let mut harness = Self {
+            doc_id: DocumentId::random(),
+            server: PeerId::new("storage-server-harness").expect("peer id"),
+            limits,
+            state: None,
+            store,
+            bindings: MemoryBindings::default(),
+            peers: Vec::new(),
+            inputs: VecDeque::new(),
+            unflushed: None,
+            next_conn: 1,
+            advertised: HashSet::new(),
+            refused_actors: HashSet::new(),
+            next_edit: 0,
+        };
+        for i in 0..writers + readers {
+            let actor = ActorId::from([i as u8 + 1; 16]);
+            let reader = i >= writers;
+            if reader {
+                harness.refused_actors.insert(actor.clone());
+            }
+            harness.peers.push(SimPeer {
+                peer_id: PeerId::new(format!("peer-{i}")).expect("peer id"),
+                doc: Automerge::new().with_actor(actor),
+                sync: sync::State::new(),
+                conn_id: 0,
+                connected: false,
+                rules: if reader {
+                    Rules::ReadOnly
+                } else {
+                    Rules::Unrestricted
+                },
+                user: (!reader).then(|| Arc::from(format!("user-{i}"))),
+                inbox: VecDeque::new(),
+            });
+        }
+        harness.start();
+        for i in 0..harness.peers.len() {
+            harness.connect(i);
+        }
+        harness
+    }
+
+    fn start(&mut self) {
+        let chunks = self.store.chunks();
+        let (doc, damaged) = doc_state::load_chunks(&chunks);
+        let loaded = doc_state::Loaded {
+            doc,
+            next_seq: self.store.next_seq(),
+            chunks: chunks.len() as u64,
+            bytes: chunks.iter().map(|c| c.len() as u64).sum(),
+            damaged,
+        };
+        // The owner makes what it loaded durable before advertising it.
+        self.store.flush();
+        self.state = Some(DocState::loaded(
+            self.doc_id,
+            self.server.clone(),
+            self.limits,
+            loaded,
+        ));
+    }
+
+    fn connect(&mut self, i: usize) {
+        let peer = &mut self.peers[i];
+        peer.conn_id = self.next_conn;
+        self.next_conn += 1;
+        peer.connected = true;
+        peer.sync = sync::State::new();
+        peer.inbox.clear();
+    }
+
+    fn peer_ref(&self, i: usize) -> PeerRef {
+        let peer = &self.peers[i];
+        PeerRef {
+            peer_id: peer.peer_id.clone(),
+            conn_id: peer.conn_id,
+            user: peer.user.clone(),
+            rules: peer.rules,
+        }
+    }
+
+    /// Peer `i` edits its copy (if it has the text yet).
+    pub fn edit(&mut self, i: usize, at: usize, s: &str) {
+        let doc = &mut self.peers[i].doc;
+        let Some((_, text)) = doc.get(ROOT, "text").expect("get") else {
+            return;
+        };
+        let len = doc.length(&text);
+        let mut tx = doc.transaction();
+        tx.splice_text(&text, at % (len + 1), 0, s).expect("splice");
+        tx.commit();
+    }
+
+    /// Peer `i` sends its next sync message, if it has one.
+    pub fn up(&mut self, i: usize) -> bool {
+        let peer = &mut self.peers[i];
+        if !peer.connected {
+            return false;
+        }
+        let Some(message) = peer.doc.generate_sync_message(&mut peer.sync) else {
+            return false;
+        };
+        let input = Input::Sync {
+            from: self.peer_ref(i),
+            kind: SyncKind::Sync,
+            data: message.encode(),
+        };
+        self.inputs.push_back(input);
+        true
+    }
+
+    /// Peer `i` receives the next message the server sent it.
+    pub fn down(&mut self, i: usize) -> bool {
+        let peer = &mut self.peers[i];
+        let Some(message) = peer.inbox.pop_front() else {
+            return false;
+        };
+        if let Message::Sync(m) = message {
+            let decoded = sync::Message::decode(&m.data).expect("the server's message decodes");
+            peer.doc
+                .receive_sync_message(&mut peer.sync, decoded)
+                .expect("the peer takes the server's message");
+        }
+        true
+    }
+
+    /// Peer `i`'s connection drops; it connects again at once (a new
+    /// connection id, a fresh sync state).
+    pub fn reconnect(&mut self, i: usize) {
+        let peer = &self.peers[i];
+        self.inputs.push_back(Input::Leave {
+            peer_id: peer.peer_id.clone(),
+            conn_id: peer.conn_id,
+        });
+        self.connect(i);
+    }
+
+    /// A host's server edit (appends to the text), as the API makes them.
+    pub fn server_edit(&mut self, s: &str) {
+        let s = s.to_owned();
+        self.inputs.push_back(Input::Edit {
+            id: self.next_edit,
+            user: Arc::from("user-0"),
+            edit: Box::new(move |doc: &mut Automerge| {
+                let text = doc
+                    .get(ROOT, "text")
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no text")?
+                    .1;
+                let len = doc.length(&text);
+                let mut tx = doc.transaction();
+                tx.splice_text(&text, len, 0, &s)
+                    .map_err(|e| e.to_string())?;
+                tx.commit();
+                Ok(())
+            }),
+        });
+        self.next_edit += 1;
+    }
+
+    /// The server takes one turn over every queued input, unless it waits
+    /// for a flush or is down.
+    pub fn turn(&mut self) -> bool {
+        if self.inputs.is_empty() || self.unflushed.is_some() {
+            return false;
+        }
+        let Some(mut state) = self.state.take() else {
+            return false;
+        };
+        let inputs: Vec<Input<()>> = self.inputs.drain(..).collect();
+        let effects = state
+            .turn(inputs, &self.bindings)
+            .expect("a turn of good inputs succeeds");
+        self.execute(&mut state, effects);
+        self.state = Some(state);
+        true
+    }
+
+    /// The store flushes and the server process dies before it could send
+    /// the replies it was holding.
+    pub fn flush_then_crash(&mut self) {
+        self.store.flush();
+        self.crash();
+    }
+
+    /// The store flushes: the waiting turn's replies go out.
+    pub fn flush(&mut self) -> bool {
+        let Some(seq) = self.unflushed.take() else {
+            return false;
+        };
+        self.store.flush();
+        let Some(mut state) = self.state.take() else {
+            return true;
+        };
+        let effects = state.durable(seq).expect("durable");
+        self.execute(&mut state, effects);
+        self.state = Some(state);
+        true
+    }
+
+    /// The server process dies (`kill -9`): what was not flushed is lost;
+    /// every connection drops. It starts again from the store.
+    pub fn crash(&mut self) {
+        self.store.crash();
+        self.unflushed = None;
+        self.inputs.clear();
+        self.state = None;
+        for i in 0..self.peers.len() {
+            self.connect(i);
+        }
+        self.start();
+        self.check_nothing_advertised_was_lost();
+    }
+
+    /// The document is evicted when idle (and loaded again on next use).
+    pub fn evict(&mut self) -> bool {
+        if self.state.as_ref().is_some_and(DocState::is_idle) && self.inputs.is_empty() {
+            self.state = None;
+            self.start();
+            return true;
+        }
+        false
+    }
+
+    /// The document has been quiet: apply what is pending.
+    pub fn quiet(&mut self) {
+        if let Some(state) = self.state.as_mut() {
+            state.quiet().expect("quiet");
+        }
+    }
+
+    fn execute(&mut self, state: &mut DocState<()>, effects: Vec<Effect<()>>) {
+        for effect in effects {
+            match effect {
+                Effect::Send {
+                    to,
+                    conn_id,
+                    message,
+                } => {
+                    self.check_advertised_is_durable(&message);
+                    let peer = self.peers.iter_mut().find(|p| p.peer_id == to);
+                    match peer {
+                        Some(p) if p.connected && p.conn_id == conn_id => {
+                            p.inbox.push_back(message);
+                        }
+                        _ => state.leave(&to, conn_id),
+                    }
+                }
+                Effect::Close { to, conn_id, .. } => {
+                    if let Some(p) = self
+                        .peers
+                        .iter_mut()
+                        .find(|p| p.peer_id == to && p.conn_id == conn_id)
+                    {
+                        p.connected = false;
+                        p.inbox.clear();
+                    }
+                }
+                Effect::Store { seq, chunk } => {
+                    self.store.append(seq, chunk);
+                    self.unflushed = Some(seq);
+                }
+                Effect::Compact { snapshot, upto } => self.store.compact(snapshot, upto),
+                Effect::EditDone { .. } | Effect::DocumentFull => {}
+            }
+        }
+        self.check_nothing_refused_was_stored();
+    }
+
+    /// Steps everything (turns, flushes, deliveries, messages up) until no
+    /// peer and no server has anything left to say; refused peers that
+    /// were closed stay closed.
+    pub fn run_until_quiet(&mut self) {
+        for _ in 0..10_000 {
+            let mut moved = self.turn() | self.flush();
+            for i in 0..self.peers.len() {
+                while self.down(i) {
+                    moved = true;
+                }
+                moved |= self.up(i);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the world did not become quiet");
+    }
+
+    /// Every connected peer allowed to write has the server's document,
+    /// and the server has everything they wrote.
+    pub fn assert_converged(&mut self) {
+        let state = self.state.as_mut().expect("server up");
+        let server_heads = state.doc().expect("doc").get_heads();
+        for peer in &self.peers {
+            if peer.rules == Rules::ReadOnly {
+                // Its own edits were refused; it is not expected to match.
+                continue;
+            }
+            let mut heads = peer.doc.get_heads();
+            heads.sort();
+            let mut want = server_heads.clone();
+            want.sort();
+            assert_eq!(heads, want, "{} converged with the server", peer.peer_id);
+        }
+    }
+
+    fn check_advertised_is_durable(&mut self, message: &Message) {
+        let Message::Sync(m) = message else { return };
+        let decoded = sync::Message::decode(&m.data).expect("decodes");
+        if decoded.heads.is_empty() {
+            return;
+        }
+        let durable = self.store.durable_hashes();
+        for head in &decoded.heads {
+            assert!(
+                durable.contains(head),
+                "the server advertised head {head} before it was durable"
+            );
+            self.advertised.insert(*head);
+        }
+    }
+
+    fn check_nothing_refused_was_stored(&self) {
+        let (doc, _) = doc_state::load_chunks(&self.store.chunks());
+        for change in doc.get_changes(&[]) {
+            assert!(
+                !self.refused_actors.contains(change.actor_id()),
+                "a refused change was stored"
+            );
+        }
+        for peer in &self.peers {
+            if peer.rules != Rules::ReadOnly {
+                for change in peer.doc.get_changes(&[]) {
+                    assert!(
+                        !self.refused_actors.contains(change.actor_id()),
+                        "a refused change was relayed"
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_nothing_advertised_was_lost(&self) {
+        let durable = self.store.durable_hashes();
+        for head in &self.advertised {
+            assert!(durable.contains(head), "advertised head {head} lost");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Edit(usize, usize),
+        Up(usize),
+        Down(usize),
+        Turn,
+        Flush,
+        Reconnect(usize),
+        Crash,
+        Evict,
+        Quiet,
+        ServerEdit,
+        FlushThenCrash,
+    }
+
+    const PEERS: usize = 4;
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => (0..PEERS, 0..40usize).prop_map(|(i, at)| Step::Edit(i, at)),
+                5 => (0..PEERS).prop_map(Step::Up),
+                5 => (0..PEERS).prop_map(Step::Down),
+                4 => Just(Step::Turn),
+                3 => Just(Step::Flush),
+                1 => (0..PEERS).prop_map(Step::Reconnect),
+                1 => Just(Step::Crash),
+                1 => Just(Step::Evict),
+                1 => Just(Step::Quiet),
+                1 => Just(Step::ServerEdit),
+                1 => Just(Step::FlushThenCrash),
+            ],
+            1..150,
+        )
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_document_bytes: 1 << 30,
+            // Small, so that compaction happens in most runs.
+            compact_after_chunks: 4,
+            max_pending: 8,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Random interleavings of edits, deliveries, turns, flushes,
+        /// reconnects, crashes between store and flush, evictions and
+        /// compactions: peers converge, nothing advertised is lost, nothing
+        /// is advertised before it is durable, nothing refused is kept.
+        #[test]
+        fn peers_converge_and_nothing_acknowledged_is_lost(steps in steps()) {
+            // Three writers and one public reader (whose edits are refused).
+            let mut world = Harness::new(PEERS - 1, 1, limits());
+            for step in steps {
+                match step {
+                    Step::Edit(i, at) => world.edit(i, at, "ö"),
+                    Step::Up(i) => { world.up(i); }
+                    Step::Down(i) => { world.down(i); }
+                    Step::Turn => { world.turn(); }
+                    Step::Flush => { world.flush(); }
+                    Step::Reconnect(i) => world.reconnect(i),
+                    Step::Crash => world.crash(),
+                    Step::Evict => { world.evict(); }
+                    Step::Quiet => world.quiet(),
+                    Step::ServerEdit => world.server_edit("!"),
+                    Step::FlushThenCrash => world.flush_then_crash(),
+                }
+            }
+            // Closed peers (refused, or behind a crash) come back.
+            for i in 0..PEERS {
+                if !world.peers[i].connected {
+                    world.connect(i);
+                }
+            }
+            world.run_until_quiet();
+            world.assert_converged();
+            world.crash();
+            world.run_until_quiet();
+            world.assert_converged();
+        }
+    }
+}
