@@ -39,6 +39,82 @@ pub enum FrameError {
         "ephemeral message too large (sessionId at most {MAX_SESSION_ID} bytes, data at most {MAX_EPHEMERAL_DATA} bytes)"
     )]
     EphemeralTooLarge,
+    #[error("malformed message: {0}")]
+    Decode(#[from] crate::DecodeError),
+    #[error("already joined")]
+    AlreadyJoined,
+    #[error("unexpected `{0}` message from a client")]
+    Unexpected(&'static str),
+}
+
+/// What a frame asks of its connection, once it passed the checks every
+/// frame gets ([`Frames::read`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// The peer joined: answer with [`peer_reply`].
+    Join(PeerId),
+    /// A `sync` or `request` for a document.
+    Sync(crate::SyncMessage),
+    /// Presence data for a document's other peers (sizes checked).
+    Ephemeral(EphemeralMessage),
+    /// Nothing to do (the peer lacks a document we offered, or a message
+    /// type we ignore).
+    Nothing,
+    /// The peer reported an error (the text, shortened): the connection
+    /// closes with [`FrameError::Unexpected`].
+    PeerError(String),
+}
+
+/// One connection's frame handling without IO: the bounded decode, the
+/// `join` handshake, and the sender and size checks. The server's
+/// connections and the fuzz target both read frames through it.
+#[derive(Debug, Default)]
+pub struct Frames {
+    joined: Option<PeerId>,
+}
+
+impl Frames {
+    /// The peer this connection joined as, once it has.
+    pub fn joined(&self) -> Option<&PeerId> {
+        self.joined.as_ref()
+    }
+
+    /// Reads one binary frame.
+    pub fn read(&mut self, bytes: &[u8]) -> Result<Frame, FrameError> {
+        let message = crate::decode(bytes)?;
+        let Some(joined) = &self.joined else {
+            let peer = check_join(message)?;
+            self.joined = Some(peer.clone());
+            return Ok(Frame::Join(peer));
+        };
+        check_sender(joined, &message)?;
+        match message {
+            Message::Join { .. } => Err(FrameError::AlreadyJoined),
+            Message::Sync(m) => Ok(Frame::Sync(m)),
+            Message::Ephemeral(m) => {
+                check_ephemeral(&m)?;
+                Ok(Frame::Ephemeral(m))
+            }
+            Message::DocUnavailable { .. } | Message::Ignored { .. } => Ok(Frame::Nothing),
+            Message::Peer { .. } => Err(FrameError::Unexpected("peer")),
+            Message::Error { message, .. } => {
+                Ok(Frame::PeerError(message.chars().take(200).collect()))
+            }
+        }
+    }
+}
+
+/// The server's answer to a `join`: its peer id, storage id and protocol.
+pub fn peer_reply(server: &PeerId, peer: &PeerId, storage_id: &str) -> Message {
+    Message::Peer {
+        sender_id: server.clone(),
+        target_id: peer.clone(),
+        peer_metadata: crate::PeerMetadata {
+            storage_id: Some(storage_id.to_owned()),
+            is_ephemeral: false,
+        },
+        selected_protocol_version: crate::PROTOCOL_VERSION.to_owned(),
+    }
 }
 
 /// Checks the first message of a connection: a `join` offering protocol

@@ -9,12 +9,15 @@
 //! - [`incoming`]: the server's handling of a sequence of frames.
 //! - [`frames`]: how one input holds a role and a sequence of frames.
 //! - [`fixture`]: the realistic summary document they run on.
-//! - [`server`]: the server's incoming-message handling around
-//!   `protocol::incoming`, with in-memory stand-ins for its IO.
+//! - [`server`]: the server's frame handling and document state
+//!   (`protocol::incoming::Frames`, `protocol::doc_state::DocState`) with
+//!   in-memory IO.
+//! - [`oracle`]: the role rules checked after every stored change.
 //! - [`seeds`]: real frames from scripted client sessions (corpus seeds).
 
 pub mod fixture;
 pub mod frames;
+pub mod oracle;
 pub mod seeds;
 pub mod server;
 mod wire;

@@ -1,33 +1,28 @@
-//! The server's handling of incoming frames, as `server/src/conn.rs` and
-//! `server/src/docs/actor.rs` do it, with in-memory stand-ins for their IO.
+//! The server's handling of incoming frames, exactly as the server runs
+//! it: every frame goes through `protocol::incoming::Frames` (the bounded
+//! decode, the join handshake, the sender and size checks, as in
+//! `server/src/conn.rs`), and every document input through
+//! `protocol::doc_state::DocState` (what the document actor runs). What
+//! this module adds is only the IO around them, in memory: the role lookup
+//! (one document exists, the fixture), the actors table, the store (every
+//! chunk is durable at once), and the outboxes (returned messages). A
+//! refused frame closes the connection, as in the server; the next frame
+//! starts a new one.
 //!
-//! Every decision is the server's own code: the codec, the frame checks,
-//! reading, authorising and applying sync messages, and generating replies
-//! all come from `protocol` (`protocol::incoming`), which the server calls
-//! too. What this module adds is what those files do around them: the
-//! connection's join state, the role lookup (one document exists, the
-//! fixture), the actors table (a map), the peers' sync states (the fuzzed
-//! peer and one other peer that hears every change), and the outbox (the
-//! returned messages). A refused frame closes the connection, as in the
-//! server; the next frame starts a new one.
-//!
-//! After every applied message it checks what the rules promise: a public
+//! After every stored change it checks what the rules promise: a public
 //! reader changes nothing, a participant never changes the summary or what
 //! others wrote, a drafter never touches threads, and every new change's
 //! actor belongs to the sender.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
-use automerge::sync;
+use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
-use protocol::incoming::{self, ActorBindings, Replies, Rules, Sender};
-use protocol::relay::Relay;
+use protocol::doc_state::{self, CloseReason, DocState, Effect, Input, Limits, PeerRef};
+use protocol::harness::MemoryBindings;
+use protocol::incoming::{self, Frame, Frames, Rules};
 use protocol::summary::Summary;
-use protocol::threads;
-use protocol::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, SyncKind, SyncMessage};
+use protocol::{Message, PeerId, SyncKind};
 
-use crate::fixture;
+use crate::{fixture, oracle};
 
 /// The fuzzed peer's role in the fixture document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,43 +75,28 @@ impl Role {
     }
 }
 
-/// The server's `actors` table, in memory.
-#[derive(Debug, Default)]
-pub struct MemoryBindings(RefCell<HashMap<Vec<u8>, String>>);
-
-impl ActorBindings for MemoryBindings {
-    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String> {
-        Ok(self.0.borrow().get(actor).cloned())
-    }
-
-    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String> {
-        let mut map = self.0.borrow_mut();
-        let owner = map.entry(actor.to_vec()).or_insert_with(|| user.to_owned());
-        Ok(owner == user)
-    }
-}
-
 /// One document on a server, and one peer's connections to it.
 #[derive(Debug)]
 pub struct Server {
     role: Role,
     /// The document as the server's actor holds it.
-    doc: Relay,
+    state: DocState<()>,
     bindings: MemoryBindings,
     server_id: PeerId,
-    /// The peer id of the current connection, once joined.
-    joined: Option<PeerId>,
-    /// The fuzzed peer's sync state, once it synced on this connection.
-    peer: Option<sync::State>,
-    /// Another peer of the document: hears every change.
-    observer: sync::State,
+    /// The current connection's frame handling and id.
+    frames: Frames,
+    conn_id: u64,
     /// What must not change, read from the fixture.
     summary: Option<Summary>,
     others_comments: Vec<(String, String, String)>,
 }
 
+/// Another peer of the document, following it: hears every change.
+const OBSERVER: &str = "fuzz-observer";
+
 impl Server {
-    /// The fixture document, its actors bound to their users.
+    /// The fixture document, its actors bound to their users, with one
+    /// other peer following it.
     pub fn new(role: Role) -> Self {
         let doc = fixture::document();
         let bindings = MemoryBindings::default();
@@ -125,18 +105,46 @@ impl Server {
             fixture::PARTICIPANT,
             fixture::OTHER_PARTICIPANT,
         ] {
-            let _ = bindings.bind(&actor, user);
+            bindings.insert(&actor, user);
         }
         let summary = Summary::read(&doc).ok();
-        let others_comments = comments_not_by(&doc, role.user());
+        let others_comments = oracle::comments_not_by(&doc, role.user());
+        let server_id = peer_id("fuzz-server");
+        let limits = Limits {
+            max_document_bytes: 64 << 20,
+            compact_after_chunks: 64,
+            max_pending: 4096,
+        };
+        let loaded = doc_state::Loaded {
+            next_seq: 1,
+            chunks: 1,
+            bytes: doc.save().len() as u64,
+            damaged: false,
+            doc: doc.clone(),
+        };
+        let mut state = DocState::loaded(fixture::doc_id(), server_id.clone(), limits, loaded);
+        let mut observer = sync::State::new();
+        let hello = doc
+            .generate_sync_message(&mut observer)
+            .unwrap_or_else(|| panic!("a first sync message"));
+        let follow = Input::Sync {
+            from: PeerRef {
+                peer_id: peer_id(OBSERVER),
+                conn_id: 0,
+                user: Some(fixture::HOST.0.into()),
+                rules: Rules::Unrestricted,
+            },
+            kind: SyncKind::Request,
+            data: hello.encode(),
+        };
+        let _ = state.turn(vec![follow], &bindings);
         Self {
             role,
-            doc: Relay::new(doc),
+            state,
             bindings,
-            server_id: PeerId::new("fuzz-server").unwrap_or_else(|e| panic!("{e}")),
-            joined: None,
-            peer: None,
-            observer: sync::State::new(),
+            server_id,
+            frames: Frames::default(),
+            conn_id: 1,
             summary,
             others_comments,
         }
@@ -144,7 +152,7 @@ impl Server {
 
     /// The document as it is now (pending changes applied).
     pub fn document(&mut self) -> &Automerge {
-        self.doc
+        self.state
             .doc()
             .unwrap_or_else(|e| panic!("applying taken changes failed: {e}"))
     }
@@ -164,177 +172,122 @@ impl Server {
             }
             // The connection closes: its peer leaves the document.
             Err(_) => {
-                self.joined = None;
-                self.peer = None;
+                if let Some(peer) = self.frames.joined() {
+                    self.state.leave(&peer.clone(), self.conn_id);
+                }
+                self.frames = Frames::default();
+                self.conn_id += 1;
             }
         }
         result
     }
 
     fn handle(&mut self, frame: &[u8]) -> Result<Vec<Message>, String> {
-        let message = protocol::decode(frame).map_err(|e| e.to_string())?;
-        let Some(joined) = self.joined.clone() else {
-            let peer = incoming::check_join(message).map_err(|e| e.to_string())?;
-            self.joined = Some(peer.clone());
-            return Ok(vec![Message::Peer {
-                sender_id: self.server_id.clone(),
-                target_id: peer,
-                peer_metadata: PeerMetadata {
-                    storage_id: Some("fuzz-storage".into()),
-                    is_ephemeral: false,
+        let frame = self.frames.read(frame).map_err(|e| e.to_string())?;
+        let Some(peer) = self.frames.joined().cloned() else {
+            return Err("not joined".into());
+        };
+        let (doc, input) = match frame {
+            Frame::Join(peer) => {
+                return Ok(vec![incoming::peer_reply(
+                    &self.server_id,
+                    &peer,
+                    "fuzz-storage",
+                )]);
+            }
+            Frame::Nothing => return Ok(Vec::new()),
+            Frame::PeerError(_) => return Err("unexpected `error` message from a client".into()),
+            Frame::Sync(m) => (
+                m.document_id,
+                Input::Sync {
+                    from: self.peer_ref(&peer),
+                    kind: m.kind,
+                    data: m.data,
                 },
-                selected_protocol_version: PROTOCOL_VERSION.to_owned(),
-            }]);
+            ),
+            Frame::Ephemeral(m) => (
+                m.document_id,
+                Input::Ephemeral {
+                    from: self.peer_ref(&peer),
+                    message: m,
+                },
+            ),
         };
-        incoming::check_sender(&joined, &message).map_err(|e| e.to_string())?;
-        let doc = match &message {
-            Message::Sync(m) => Some(m.document_id),
-            Message::Ephemeral(m) => Some(m.document_id),
-            _ => None,
-        };
-        if let Some(doc) = doc
-            && doc != fixture::doc_id()
-        {
+        if doc != fixture::doc_id() {
             // Missing and forbidden documents answer alike.
-            return Ok(match message {
-                Message::Sync(_) => vec![Message::DocUnavailable {
+            return Ok(match input {
+                Input::Sync { .. } => vec![Message::DocUnavailable {
                     sender_id: self.server_id.clone(),
-                    target_id: joined,
+                    target_id: peer,
                     document_id: doc,
                 }],
                 _ => Vec::new(),
             });
         }
-        match message {
-            Message::Join { .. } => Err("already joined".into()),
-            Message::Sync(m) => self.sync(&joined, &m.data),
-            Message::Ephemeral(m) => {
-                incoming::check_ephemeral(&m).map_err(|e| e.to_string())?;
-                // Relayed to the other peers as it came (public: never).
-                Ok(Vec::new())
-            }
-            Message::DocUnavailable { .. } | Message::Ignored { .. } => Ok(Vec::new()),
-            Message::Peer { .. } => Err("unexpected `peer` message from a client".into()),
-            Message::Error { .. } => Err("unexpected `error` message from a client".into()),
+        self.turn(&peer, input)
+    }
+
+    fn peer_ref(&self, peer: &PeerId) -> PeerRef {
+        PeerRef {
+            peer_id: peer.clone(),
+            conn_id: self.conn_id,
+            user: self.role.user().map(Into::into),
+            rules: self.role.rules(),
         }
     }
 
-    /// One actor turn with one sync message: check, apply, store, answer.
-    fn sync(&mut self, peer: &PeerId, data: &[u8]) -> Result<Vec<Message>, String> {
-        let sender = Sender {
-            user: self.role.user(),
-            rules: self.role.rules(),
-        };
-        let message = incoming::check_sync(&mut self.doc, data, sender, &self.bindings)
+    /// One actor turn: the input, then its effects (the store is durable at
+    /// once); returns what our peer hears, or why its connection closes.
+    fn turn(&mut self, peer: &PeerId, input: Input<()>) -> Result<Vec<Message>, String> {
+        let before = self.state.heads().to_vec();
+        let mut effects = self
+            .state
+            .turn(vec![input], &self.bindings)
             .map_err(|e| e.to_string())?;
-        let before = self.doc.heads().to_vec();
-        let role = self.role;
-        let mut state = self.peer.take().unwrap_or_else(|| {
-            if role == Role::Public {
-                sync::State::new_read_only()
-            } else {
-                sync::State::new()
-            }
-        });
-        let brought =
-            incoming::apply(&mut self.doc, &mut state, message).map_err(|e| e.to_string())?;
-        let changed = self.doc.heads() != before;
-        if changed {
-            // What the actor stores before it answers.
-            let _chunk = self.doc.take_unsaved();
-            self.check_rules(&before);
-        }
-        let mut replies = Replies::new();
         let mut out = Vec::new();
-        let reply = replies
-            .reply(&mut self.doc, &mut state, brought)
-            .map_err(|e| e.to_string())?;
-        self.peer = Some(state);
-        if let Some(data) = reply {
-            out.push(Message::Sync(SyncMessage {
-                kind: SyncKind::Sync,
-                sender_id: self.server_id.clone(),
-                target_id: peer.clone(),
-                document_id: fixture::doc_id(),
-                data,
-            }));
+        let mut closed = None;
+        while !effects.is_empty() {
+            let mut stored = None;
+            for effect in effects {
+                match effect {
+                    Effect::Send { to, message, .. } if to == *peer => out.push(message),
+                    Effect::Close { to, reason, .. } if to == *peer => {
+                        closed = Some(match reason {
+                            CloseReason::Invalid(r) | CloseReason::Refused(r) => r,
+                        });
+                    }
+                    Effect::Store { seq, .. } => stored = Some(seq),
+                    _ => {}
+                }
+            }
+            effects = match stored {
+                Some(seq) => {
+                    self.check_rules(&before);
+                    self.state.durable(seq).map_err(|e| e.to_string())?
+                }
+                None => Vec::new(),
+            };
         }
-        if changed {
-            let _ = replies.reply(&mut self.doc, &mut self.observer, false);
+        match closed {
+            Some(reason) => Err(reason),
+            None => Ok(out),
         }
-        Ok(out)
     }
 
     /// Panics if the changes applied since `before` break the role's rules.
     fn check_rules(&mut self, before: &[ChangeHash]) {
-        let user = self.role.user();
         let doc = self
-            .doc
+            .state
             .doc()
             .unwrap_or_else(|e| panic!("applying taken changes failed: {e}"));
-        assert!(
-            user.is_some() && self.role != Role::Public,
-            "a public reader changed the document"
-        );
-        for change in doc.get_changes(before) {
-            let owner = self.bindings.owner(change.actor_id().to_bytes());
-            assert_eq!(
-                owner.ok().flatten().as_deref(),
-                user,
-                "a change was applied with an actor that is not the sender's"
-            );
-        }
-        if matches!(self.role, Role::Participant | Role::Drafter) {
-            let now = comments_not_by(doc, user);
-            for comment in &self.others_comments {
-                assert!(
-                    now.contains(comment),
-                    "{:?} changed someone else's comment {comment:?}",
-                    self.role
-                );
-            }
-        }
-        if self.role == Role::Participant {
-            assert!(
-                Summary::read(doc).ok() == self.summary,
-                "a participant changed the summary"
-            );
-        }
-        if self.role == Role::Drafter {
-            let threads = |doc: &Automerge| -> Vec<_> {
-                threads::threads(doc)
-                    .into_iter()
-                    .map(|t| (t.id, t.resolved, t.comments))
-                    .collect()
-            };
-            assert!(
-                threads(doc) == threads(&fixture::document()),
-                "a drafter changed the threads"
-            );
-        }
+        let expected = oracle::Unchanged {
+            summary: self.summary.as_ref(),
+            others_comments: &self.others_comments,
+        };
+        oracle::check_rules(self.role, doc, before, &self.bindings, &expected);
     }
 }
 
-/// (thread, comment, body) of every comment not written with one of
-/// `user`'s fixture actors.
-fn comments_not_by(doc: &Automerge, user: Option<&str>) -> Vec<(String, String, String)> {
-    let own: Vec<String> = [
-        fixture::HOST,
-        fixture::PARTICIPANT,
-        fixture::OTHER_PARTICIPANT,
-    ]
-    .iter()
-    .filter(|(u, _)| Some(*u) == user)
-    .map(|(_, actor)| automerge::ActorId::from(*actor).to_hex_string())
-    .collect();
-    threads::threads(doc)
-        .into_iter()
-        .flat_map(|t| {
-            let id = t.id;
-            t.comments
-                .into_iter()
-                .filter(|c| !own.contains(&c.author))
-                .map(move |c| (id.clone(), c.id, c.body))
-        })
-        .collect()
+fn peer_id(id: &str) -> PeerId {
+    PeerId::new(id).unwrap_or_else(|e| panic!("{e}"))
 }
