@@ -136,10 +136,15 @@ pub enum Effect<R> {
     /// Store `chunk` under sequence number `seq` and make it durable, then
     /// call [`DocState::durable`]: the turn's replies wait for it.
     Store { seq: u64, chunk: Vec<u8> },
-    /// Replace every stored chunk below `upto` by `snapshot` (atomically;
-    /// durable with the next flush, and either state is complete). On
-    /// failure call [`DocState::compaction_failed`].
-    Compact { snapshot: Vec<u8>, upto: u64 },
+    /// Keep `unreadable` aside (chunks automerge could not load, never to
+    /// be deleted), then replace every stored chunk below `upto` by
+    /// `snapshot` (atomically; durable with the next flush, and either
+    /// state is complete). On failure call [`DocState::compaction_failed`].
+    Compact {
+        snapshot: Vec<u8>,
+        upto: u64,
+        unreadable: Vec<Vec<u8>>,
+    },
     /// The answer to [`Input::Edit`] `id`.
     EditDone { id: u64, result: Result<R, String> },
     /// A change or edit was refused because the document is full (for the
@@ -155,6 +160,8 @@ pub enum DocError {
     Automerge(#[from] AutomergeError),
     #[error("a turn was started while the last chunk is not yet durable")]
     NotDurable,
+    #[error("applying stored changes failed; the document must be loaded again")]
+    Poisoned,
 }
 
 struct PeerState {
@@ -186,8 +193,9 @@ pub struct DocState<R> {
     exists: bool,
     next_seq: u64,
     chunks_since_snapshot: u64,
-    /// Set when a stored chunk could not be read: compaction would delete it.
-    compaction_blocked: bool,
+    /// Stored chunks automerge could not load: the next compaction hands
+    /// them to the owner to keep aside (never deleted with the rest).
+    skipped: Vec<Vec<u8>>,
     /// Bytes the store holds for this document (snapshot and chunks).
     stored_bytes: u64,
     /// What `stored_bytes` was before an optimistic compaction.
@@ -221,8 +229,8 @@ pub struct Loaded {
     pub chunks: u64,
     /// Bytes stored.
     pub bytes: u64,
-    /// Whether a chunk could not be read (and was skipped).
-    pub damaged: bool,
+    /// Chunks automerge could not load (skipped; see [`load_chunks`]).
+    pub skipped: Vec<Vec<u8>>,
 }
 
 impl<R> DocState<R> {
@@ -236,7 +244,7 @@ impl<R> DocState<R> {
             exists: false,
             next_seq: 0,
             chunks_since_snapshot: 0,
-            compaction_blocked: false,
+            skipped: Vec::new(),
             stored_bytes: 0,
             before_compaction: None,
             pending_bytes: 0,
@@ -255,8 +263,8 @@ impl<R> DocState<R> {
         state.next_seq = loaded.next_seq;
         state.chunks_since_snapshot = loaded.chunks;
         state.stored_bytes = loaded.bytes;
-        // Never compact away a chunk we could not read.
-        state.compaction_blocked = loaded.damaged;
+        // Compaction moves them aside rather than deleting them.
+        state.skipped = loaded.skipped;
         state
     }
 
@@ -341,6 +349,10 @@ impl<R> DocState<R> {
                 },
             }
         }
+        if self.doc.is_poisoned() {
+            // Whatever failed to apply is stored: loading again skips it.
+            return Err(DocError::Poisoned);
+        }
         if self.doc.heads() != before {
             let chunk = self.doc.take_unsaved();
             let seq = self.next_seq;
@@ -394,6 +406,13 @@ impl<R> DocState<R> {
         self.chunks_since_snapshot = 0;
     }
 
+    /// The last [`Effect::Compact`] is stored: its unreadable chunks are
+    /// kept aside and no longer among the document's chunks.
+    pub fn compacted(&mut self) {
+        self.before_compaction = None;
+        self.skipped.clear();
+    }
+
     /// Every peer's connection is closed with `reason` (the document stops).
     pub fn close_all(&mut self, reason: &str) -> Vec<Effect<R>> {
         self.peers
@@ -410,9 +429,7 @@ impl<R> DocState<R> {
         if self.doc.pending_len() >= self.limits.max_pending {
             self.doc.flush()?;
         }
-        if !self.compaction_blocked
-            && self.chunks_since_snapshot >= self.limits.compact_after_chunks
-        {
+        if self.chunks_since_snapshot >= self.limits.compact_after_chunks {
             self.compact(out)?;
         }
         Ok(())
@@ -532,11 +549,7 @@ impl<R> DocState<R> {
         if fits(self) {
             return Ok(());
         }
-        if self.pending_bytes == 0
-            && self.exists
-            && self.chunks_since_snapshot > 1
-            && !self.compaction_blocked
-        {
+        if self.pending_bytes == 0 && self.exists && self.chunks_since_snapshot > 1 {
             self.compact(out)
                 .map_err(|e| format!("applying changes failed: {e}"))?;
             if fits(self) {
@@ -653,6 +666,7 @@ impl<R> DocState<R> {
         out.push(Effect::Compact {
             snapshot,
             upto: self.next_seq,
+            unreadable: self.skipped.clone(),
         });
         Ok(())
     }
@@ -666,7 +680,7 @@ impl<R> DocState<R> {
 ///
 /// Every read of stored chunks goes through here (the document actor, and
 /// anything that reads a document the actor does not hold).
-pub fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, bool) {
+pub fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, Vec<Vec<u8>>) {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     let all = chunks.concat();
     let batch = catch_unwind(|| {
@@ -674,18 +688,18 @@ pub fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, bool) {
         doc.load_incremental(&all).map(|_| doc)
     });
     if let Ok(Ok(doc)) = batch {
-        return (doc, false);
+        return (doc, Vec::new());
     }
     let mut doc = Automerge::new();
-    let mut damaged = false;
+    let mut skipped = Vec::new();
     for chunk in chunks {
         let mut next = doc.clone();
         match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
             Ok(Ok(_)) => doc = next,
-            Ok(Err(_)) | Err(_) => damaged = true,
+            Ok(Err(_)) | Err(_) => skipped.push(chunk.clone()),
         }
     }
-    (doc, damaged)
+    (doc, skipped)
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new
@@ -753,8 +767,8 @@ mod tests {
         let good_change = good.get_changes(&base.get_heads())[0].raw_bytes().to_vec();
 
         let chunks = vec![base.save(), dangling.raw_bytes().to_vec(), good_change];
-        let (doc, damaged) = load_chunks(&chunks);
-        assert!(damaged);
+        let (doc, skipped) = load_chunks(&chunks);
+        assert_eq!(skipped, vec![dangling.raw_bytes().to_vec()]);
         let text = doc.get(ROOT, "text").expect("get").expect("text").1;
         assert_eq!(doc.text(&text).expect("text"), "Ny Sammanfattning");
     }

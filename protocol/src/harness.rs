@@ -224,13 +224,13 @@ impl Harness {
 
     fn start(&mut self) {
         let chunks = self.store.chunks();
-        let (doc, damaged) = doc_state::load_chunks(&chunks);
+        let (doc, skipped) = doc_state::load_chunks(&chunks);
         let loaded = doc_state::Loaded {
             doc,
             next_seq: self.store.next_seq(),
             chunks: chunks.len() as u64,
             bytes: chunks.iter().map(|c| c.len() as u64).sum(),
-            damaged,
+            skipped,
         };
         // The owner makes what it loaded durable before advertising it.
         self.store.flush();
@@ -442,7 +442,10 @@ impl Harness {
                     self.store.append(seq, chunk);
                     self.unflushed = Some(seq);
                 }
-                Effect::Compact { snapshot, upto } => self.store.compact(snapshot, upto),
+                Effect::Compact { snapshot, upto, .. } => {
+                    self.store.compact(snapshot, upto);
+                    state.compacted();
+                }
                 Effect::EditDone { .. } | Effect::DocumentFull => {}
             }
         }

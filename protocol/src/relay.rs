@@ -42,6 +42,9 @@ pub struct Relay {
     /// Changes taken since the last [`Relay::take_unsaved`], as chunks for
     /// `load_incremental`.
     unsaved: Vec<u8>,
+    /// Applying pending changes failed: the document may be inconsistent
+    /// and must be loaded again.
+    poisoned: bool,
 }
 
 impl std::fmt::Debug for Relay {
@@ -62,6 +65,7 @@ impl Relay {
             heads: Vec::new(),
             prefixes: HashMap::new(),
             unsaved: Vec::new(),
+            poisoned: false,
         };
         relay.reset_heads();
         relay
@@ -92,7 +96,15 @@ impl Relay {
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes(pending)));
         self.reset_heads();
-        outcome.unwrap_or(Err(AutomergeError::Fail))
+        let outcome = outcome.unwrap_or(Err(AutomergeError::Fail));
+        self.poisoned |= outcome.is_err();
+        outcome
+    }
+
+    /// Whether applying pending changes ever failed (see [`Relay::flush`]):
+    /// then the document must be loaded again, whoever saw the error.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
     }
 
     /// The document with every change applied.

@@ -33,6 +33,10 @@ pub struct Metrics {
     pub connections_refused: Counter,
     /// Changes refused because they would grow a document past its cap.
     pub document_size_refusals: Counter,
+    /// Compactions stored (a document's chunks replaced by one snapshot).
+    pub compactions: Counter,
+    /// Stored chunks automerge could not load, moved aside by compaction.
+    pub unreadable_chunks: Counter,
 }
 
 impl Metrics {
@@ -52,6 +56,8 @@ impl Metrics {
         let rate_limited = Counter::default();
         let connections_refused = Counter::default();
         let document_size_refusals = Counter::default();
+        let compactions = Counter::default();
+        let unreadable_chunks = Counter::default();
         // 50 µs .. ~0.8 s
         let store_flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 15));
         registry.register(
@@ -121,8 +127,20 @@ impl Metrics {
             "Changes refused because they would grow a document past its size cap",
             document_size_refusals.clone(),
         );
+        registry.register(
+            "compactions",
+            "Compactions stored (a document's chunks replaced by one snapshot)",
+            compactions.clone(),
+        );
+        registry.register(
+            "unreadable_chunks",
+            "Stored chunks automerge could not load, moved aside by compaction",
+            unreadable_chunks.clone(),
+        );
         Self {
             registry,
+            compactions,
+            unreadable_chunks,
             slow_peers,
             outbox_peak_messages,
             outbox_peak_bytes,

@@ -206,15 +206,16 @@ impl Workshops {
         Ok(out)
     }
 
-    /// The document as stored (every acknowledged change).
+    /// The document as stored (every acknowledged change), through the
+    /// one loader the document actor uses too: a stored chunk automerge
+    /// cannot load is skipped, never a failure of the whole read.
     pub fn load(&self, id: &DocumentId) -> Result<Option<Automerge>, WorkshopError> {
         let Some(stored) = self.store.load(id)? else {
             return Ok(None);
         };
-        let mut doc = Automerge::new();
-        for chunk in &stored.chunks {
-            doc.load_incremental(chunk)
-                .map_err(|e| WorkshopError::Schema(SchemaError::Automerge(e)))?;
+        let (doc, skipped) = protocol::doc_state::load_chunks(&stored.chunks);
+        if !skipped.is_empty() {
+            tracing::warn!(doc_id = %id, chunks = skipped.len(), "skipped unreadable stored chunks");
         }
         Ok(Some(doc))
     }

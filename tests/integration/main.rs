@@ -14,6 +14,7 @@ mod codec_fixtures;
 mod common;
 mod contributions;
 mod crash;
+mod damaged;
 mod holes;
 mod import;
 mod interop;

@@ -484,6 +484,31 @@ impl Client {
         self.send(&message);
     }
 
+    /// Sends these change chunks, as they are, in one hand-built sync
+    /// message (a client crafting its own changes).
+    pub fn send_raw_changes(&self, id: DocumentId, chunks: Vec<Vec<u8>>) {
+        let message = {
+            let inner = self.lock();
+            let state = inner.docs.get(&id).expect("document is open");
+            let data = sync::Message {
+                heads: state.doc.get_heads(),
+                need: vec![],
+                have: vec![],
+                changes: chunks.into(),
+                flags: None,
+                version: sync::MessageVersion::V1,
+            };
+            Message::Sync(SyncMessage {
+                kind: SyncKind::Sync,
+                sender_id: self.peer_id.clone(),
+                target_id: inner.server.clone().expect("joined"),
+                document_id: id,
+                data: data.encode(),
+            })
+        };
+        self.send(&message);
+    }
+
     /// Reads the document.
     pub fn read<T>(&self, id: DocumentId, f: impl FnOnce(&Automerge) -> T) -> T {
         let inner = self.lock();

@@ -119,7 +119,7 @@ impl Server {
             next_seq: 1,
             chunks: 1,
             bytes: doc.save().len() as u64,
-            damaged: false,
+            skipped: Vec::new(),
             doc: doc.clone(),
         };
         let mut state = DocState::loaded(fixture::doc_id(), server_id.clone(), limits, loaded);

@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use super::{DocCommand, Docs, Outbox, PeerLink};
 use crate::Shared;
-use crate::store::StoreError;
+use crate::store::{StoreError, Table};
 
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
@@ -129,13 +129,13 @@ impl DocActor {
                 return Ok(None);
             };
             let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
-            let (doc, damaged) = doc_state::load_chunks(&stored.chunks);
+            let (doc, skipped) = doc_state::load_chunks(&stored.chunks);
             Ok::<_, StoreError>(Some(doc_state::Loaded {
                 doc,
                 next_seq: stored.next_seq,
                 chunks: stored.chunks.len() as u64,
                 bytes,
-                damaged,
+                skipped,
             }))
         })
         .await
@@ -143,8 +143,11 @@ impl DocActor {
         let Some(loaded) = loaded else {
             return Ok(DocState::new(id, server, self.limits()));
         };
-        if loaded.damaged {
-            tracing::error!("skipped stored chunks that automerge cannot load");
+        if !loaded.skipped.is_empty() {
+            tracing::error!(
+                chunks = loaded.skipped.len(),
+                "skipped stored chunks that automerge cannot load"
+            );
         }
         tracing::debug!(chunks = loaded.chunks, "document loaded");
         // What we loaded may be a write whose flush is still pending (the
@@ -345,12 +348,24 @@ impl DocActor {
                 self.shared.metrics.changes_stored.inc();
                 return Ok(Some(seq));
             }
-            Effect::Compact { snapshot, upto } => {
-                if let Err(e) = self.shared.store.compact(&self.id, &snapshot, upto) {
+            Effect::Compact {
+                snapshot,
+                upto,
+                unreadable,
+            } => match self.compact(&snapshot, upto, &unreadable) {
+                Ok(()) => {
+                    self.shared.metrics.compactions.inc();
+                    self.shared
+                        .metrics
+                        .unreadable_chunks
+                        .inc_by(unreadable.len() as u64);
+                    state.compacted();
+                }
+                Err(e) => {
                     tracing::error!(error = %e, "compaction failed; keeping the chunks");
                     state.compaction_failed();
                 }
-            }
+            },
             Effect::EditDone { id, result } => {
                 if let Some(reply) = self.edits.remove(&id) {
                     let _ = reply.send(result);
@@ -361,6 +376,25 @@ impl DocActor {
             }
         }
         Ok(None)
+    }
+}
+
+impl DocActor {
+    /// Moves unreadable chunks aside (table `unreadable`), then replaces
+    /// the chunks below `upto` by the snapshot.
+    fn compact(
+        &self,
+        snapshot: &[u8],
+        upto: u64,
+        unreadable: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        use sha2::{Digest, Sha256};
+        for chunk in unreadable {
+            let mut key = self.id.as_bytes().to_vec();
+            key.extend_from_slice(&Sha256::digest(chunk));
+            self.shared.store.put(Table::Unreadable, &key, chunk)?;
+        }
+        self.shared.store.compact(&self.id, snapshot, upto)
     }
 }
 

@@ -53,10 +53,14 @@ pub enum Table {
     /// user id → the automerge actor id (16 bytes) the server writes with
     /// on that user's behalf (also bound to them in `Actors`)
     EditActors,
+    /// document id (16 bytes) ++ SHA-256 of the chunk → a stored chunk
+    /// automerge could not load, moved aside by compaction (never loaded,
+    /// never deleted: kept for repair)
+    Unreadable,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Workshops,
         Table::Users,
         Table::Sessions,
@@ -65,6 +69,7 @@ impl Table {
         Table::Actors,
         Table::Drafts,
         Table::EditActors,
+        Table::Unreadable,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +82,7 @@ impl Table {
             Table::Actors => "actors",
             Table::Drafts => "drafts",
             Table::EditActors => "edit_actors",
+            Table::Unreadable => "unreadable",
         }
     }
 }
