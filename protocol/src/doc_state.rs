@@ -121,11 +121,15 @@ pub enum CloseReason {
 #[derive(Debug)]
 pub enum Effect<R> {
     /// Queue a message on the peer's connection. If that connection is
-    /// gone, tell the state with [`Input::Leave`].
+    /// gone, tell the state with [`DocState::leave`]. `answer`: it answers
+    /// a message the peer sent in this turn (the owner may pace a peer's
+    /// reading by its answers); otherwise it is unprompted (others'
+    /// changes, presence).
     Send {
         to: PeerId,
         conn_id: u64,
         message: Message,
+        answer: bool,
     },
     /// Close the peer's connection with an `error`.
     Close {
@@ -175,6 +179,8 @@ struct PeerState {
 /// The replies of a turn, waiting for the turn's chunk to be durable.
 struct Held<R> {
     seq: u64,
+    /// Peers that sent a sync message this turn.
+    asked: HashSet<PeerId>,
     /// Peers whose messages brought changes: they always hear our heads.
     contributors: HashSet<PeerId>,
     edits: Vec<(u64, R)>,
@@ -362,6 +368,7 @@ impl<R> DocState<R> {
             out.push(Effect::Store { seq, chunk });
             self.held = Some(Held {
                 seq,
+                asked: to_answer,
                 contributors,
                 edits,
             });
@@ -373,7 +380,7 @@ impl<R> DocState<R> {
                 result: Ok(value),
             });
         }
-        self.send_sync_messages(Some(&to_answer), &contributors, &mut out)?;
+        self.send_sync_messages(true, &to_answer, &contributors, &mut out)?;
         self.after_turn(&mut out)?;
         Ok(out)
     }
@@ -392,7 +399,7 @@ impl<R> DocState<R> {
                 result: Ok(value),
             });
         }
-        self.send_sync_messages(None, &held.contributors, &mut out)?;
+        self.send_sync_messages(false, &held.asked, &held.contributors, &mut out)?;
         self.after_turn(&mut out)?;
         Ok(out)
     }
@@ -483,6 +490,7 @@ impl<R> DocState<R> {
                     target_id: from.peer_id.clone(),
                     document_id: self.id,
                 },
+                answer: true,
             });
             return false;
         }
@@ -616,23 +624,28 @@ impl<R> DocState<R> {
                     target_id: peer_id.clone(),
                     ..message.clone()
                 }),
+                answer: false,
             });
         }
     }
 
-    /// Generates a sync message for each peer in `only` (every peer if
-    /// `None`) that has something to hear ([`Replies`] computes one message
-    /// per distinct peer state). Peers in `confirm` brought changes this
-    /// turn and always hear our heads.
+    /// Generates a sync message for each peer (only those in `asked` if
+    /// `only_asked`) that has something to hear ([`Replies`] computes one
+    /// message per distinct peer state). Peers in `asked` sent a sync
+    /// message this turn: theirs is its answer; the others' are unprompted.
+    /// Peers in `confirm` brought changes this turn and always hear our
+    /// heads.
     fn send_sync_messages(
         &mut self,
-        only: Option<&HashSet<PeerId>>,
+        only_asked: bool,
+        asked: &HashSet<PeerId>,
         confirm: &HashSet<PeerId>,
         out: &mut Vec<Effect<R>>,
     ) -> Result<(), AutomergeError> {
         let mut replies = Replies::new();
         for (peer_id, peer) in &mut self.peers {
-            if only.is_some_and(|only| !only.contains(peer_id)) {
+            let answer = asked.contains(peer_id);
+            if only_asked && !answer {
                 continue;
             }
             if peer.awaiting_doc && !self.exists {
@@ -651,6 +664,7 @@ impl<R> DocState<R> {
                         document_id: self.id,
                         data,
                     }),
+                    answer,
                 });
             }
         }

@@ -418,6 +418,7 @@ impl Harness {
                     to,
                     conn_id,
                     message,
+                    ..
                 } => {
                     self.check_advertised_is_durable(&message);
                     let peer = self.peers.iter_mut().find(|p| p.peer_id == to);

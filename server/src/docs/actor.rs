@@ -314,6 +314,7 @@ impl DocActor {
                 to,
                 conn_id,
                 message,
+                ..
             } => {
                 let delivered = self
                     .outbox(&to, conn_id)
