@@ -455,8 +455,8 @@ impl<R> DocState<R> {
             user: from.user.as_deref(),
             rules: from.rules,
         };
-        let message = match incoming::check_sync(&mut self.doc, data, sender, actors) {
-            Ok(message) => message,
+        let checked = match incoming::check_sync(&mut self.doc, data, sender, actors) {
+            Ok(checked) => checked,
             Err(Refusal::Invalid(reason)) => {
                 self.close(from, CloseReason::Invalid(reason), out);
                 return false;
@@ -466,7 +466,7 @@ impl<R> DocState<R> {
                 return false;
             }
         };
-        if !message.changes.is_empty() {
+        if !checked.changes.is_empty() {
             // The frame's size bounds the changes as sent (automerge's own,
             // compressed chunks: no smaller than what storing them adds).
             let incoming = data.len() as u64;
@@ -477,7 +477,7 @@ impl<R> DocState<R> {
             self.pending_bytes += incoming;
         }
         let unknown = !self.exists && self.doc.heads().is_empty();
-        if unknown && kind == SyncKind::Request && message.heads.is_empty() {
+        if unknown && kind == SyncKind::Request && checked.message.heads.is_empty() {
             let Some(state) = attach(&mut self.peers, from) else {
                 return false;
             };
@@ -498,7 +498,7 @@ impl<R> DocState<R> {
             return false;
         };
         state.awaiting_doc = false;
-        match incoming::apply(&mut self.doc, &mut state.sync, message) {
+        match incoming::apply(&mut self.doc, &mut state.sync, checked) {
             Ok(brings_changes) => brings_changes,
             Err(e) => {
                 self.close(from, CloseReason::Invalid(e.to_string()), out);

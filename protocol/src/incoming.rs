@@ -208,6 +208,16 @@ pub enum Refusal {
     Forbidden(String),
 }
 
+/// A sync message that passed [`check_sync`], with its new changes decoded
+/// (once: they travel on as values to [`apply`] and the store).
+#[derive(Debug)]
+pub struct Checked {
+    /// The message; its `changes` are exactly the checked changes' bytes.
+    pub message: sync::Message,
+    /// The changes the document did not have, in the order they came.
+    pub changes: Vec<Change>,
+}
+
 /// Reads one sync message (`data` of a `sync` or `request`) for `doc`:
 /// decodes and validates it and, if it carries changes, authorises them
 /// (binding new actor ids to the sender's user). The message returned
@@ -217,31 +227,28 @@ pub fn check_sync(
     data: &[u8],
     sender: Sender<'_>,
     actors: &dyn ActorBindings,
-) -> Result<sync::Message, Refusal> {
+) -> Result<Checked, Refusal> {
     let mut message = sync::Message::decode(data)
         .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
     fast_sync::validate(&message)
         .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
+    let mut changes = Vec::new();
     if !message.changes.is_empty() {
-        let checked = authorize(doc, &message, sender, actors).map_err(Refusal::Forbidden)?;
-        message.changes = checked
+        changes = authorize(doc, &message, sender, actors).map_err(Refusal::Forbidden)?;
+        message.changes = changes
             .iter()
             .map(|c| c.raw_bytes().to_vec())
             .collect::<Vec<_>>()
             .into();
     }
-    Ok(message)
+    Ok(Checked { message, changes })
 }
 
 /// Applies a checked message to `doc` and the sender's sync `state`;
 /// returns whether it brought changes.
-pub fn apply(
-    doc: &mut Relay,
-    state: &mut sync::State,
-    message: sync::Message,
-) -> Result<bool, Refusal> {
-    let brings_changes = !message.changes.is_empty();
-    doc.receive(state, message)
+pub fn apply(doc: &mut Relay, state: &mut sync::State, checked: Checked) -> Result<bool, Refusal> {
+    let brings_changes = !checked.changes.is_empty();
+    doc.receive_checked(state, checked.message, checked.changes)
         .map_err(|e| Refusal::Invalid(format!("automerge rejected the sync message: {e}")))?;
     Ok(brings_changes)
 }

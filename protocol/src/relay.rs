@@ -45,6 +45,10 @@ pub struct Relay {
     /// Applying pending changes failed: the document may be inconsistent
     /// and must be loaded again.
     poisoned: bool,
+    /// The changes of the message being received, already decoded (see
+    /// [`Relay::receive_checked`]): the fast path takes these instead of
+    /// decoding the message's bytes again.
+    decoded: Vec<Change>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -66,6 +70,7 @@ impl Relay {
             prefixes: HashMap::new(),
             unsaved: Vec::new(),
             poisoned: false,
+            decoded: Vec::new(),
         };
         relay.reset_heads();
         relay
@@ -129,6 +134,23 @@ impl Relay {
     /// The changes taken since the last call, as one chunk to store.
     pub fn take_unsaved(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.unsaved)
+    }
+
+    /// Like [`Relay::receive`], for a message whose changes the caller has
+    /// decoded and checked already: `changes` are exactly the changes of
+    /// `message.changes`, in order. On the live path they are taken as
+    /// they are, so a change is decoded once between the network and the
+    /// store.
+    pub fn receive_checked(
+        &mut self,
+        state: &mut State,
+        message: Message,
+        changes: Vec<Change>,
+    ) -> Result<(), AutomergeError> {
+        self.decoded = changes;
+        let outcome = self.receive(state, message);
+        self.decoded.clear();
+        outcome
     }
 
     /// Receives a sync message like [`fast_sync::receive_sync_message`]:
@@ -241,11 +263,20 @@ impl Relay {
             return false;
         }
         let mut seen = Vec::new();
-        chunks.iter().all(|chunk| {
-            let Ok(change) = Change::from_bytes(chunk.to_vec()) else {
-                return false;
+        let decoded = self.decoded_for(chunks);
+        chunks.iter().enumerate().all(|(i, chunk)| {
+            let parsed;
+            let change = match decoded {
+                Some(changes) => &changes[i],
+                None => match Change::from_bytes(chunk.to_vec()) {
+                    Ok(c) => {
+                        parsed = c;
+                        &parsed
+                    }
+                    Err(_) => return false,
+                },
             };
-            let ready = checksum_valid(&change)
+            let ready = checksum_valid(change)
                 && !self.knows(&[change.hash()])
                 && change
                     .deps()
@@ -254,6 +285,18 @@ impl Relay {
             seen.push(change.hash());
             ready
         })
+    }
+
+    /// The decoded changes of `chunks`, if the caller gave them (one per
+    /// chunk, same bytes).
+    fn decoded_for(&self, chunks: &ChunkList) -> Option<&[Change]> {
+        let matches = self.decoded.len() == chunks.len()
+            && self
+                .decoded
+                .iter()
+                .zip(chunks.iter())
+                .all(|(c, chunk)| c.raw_bytes() == chunk);
+        matches.then_some(self.decoded.as_slice())
     }
 
     fn push_pending(&mut self, change: Change) {
@@ -290,8 +333,14 @@ impl ChangeLog for Relay {
     /// Only called by [`fast_sync::receive_fast`] after
     /// [`Relay::all_ready`] accepted the chunks.
     fn add(&mut self, chunks: &ChunkList) -> Result<(), AutomergeError> {
-        for chunk in chunks.iter() {
-            let change = Change::from_bytes(chunk.to_vec())?;
+        let changes = match self.decoded_for(chunks) {
+            Some(_) => std::mem::take(&mut self.decoded),
+            None => chunks
+                .iter()
+                .map(|chunk| Change::from_bytes(chunk.to_vec()))
+                .collect::<Result<_, _>>()?,
+        };
+        for change in changes {
             if !self.knows(&[change.hash()]) {
                 self.push_pending(change);
             }
@@ -406,9 +455,17 @@ mod tests {
             let Some(m) = c.doc.generate_sync_message(&mut c.state) else {
                 return false;
             };
-            self.relay
-                .receive(&mut self.states[i], m)
-                .expect("the relay receives");
+            // As the server does: changes decoded once, taken as values.
+            let decoded: Result<Vec<Change>, _> = m
+                .changes
+                .iter()
+                .map(|c| Change::from_bytes(c.to_vec()))
+                .collect();
+            match decoded {
+                Ok(changes) => self.relay.receive_checked(&mut self.states[i], m, changes),
+                Err(_) => self.relay.receive(&mut self.states[i], m),
+            }
+            .expect("the relay receives");
             let mut applied = self.relay.clone();
             assert_eq!(
                 applied.doc().expect("flush").get_heads(),
