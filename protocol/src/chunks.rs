@@ -14,7 +14,7 @@
 //! element (several change chunks back to back), and sends a document
 //! chunk when that is smaller. automerge takes all of these through
 //! `load_incremental`; so does the server, but it must see every change
-//! before it is applied (permissions, actor binding), so [`decode`] turns
+//! before it is applied (permissions, actor binding), so [`decode_standalone`] and [`decode_onto`] turn
 //! the data into the changes it holds without applying anything.
 //!
 //! Every input is untrusted: nothing here panics (automerge's decoders are

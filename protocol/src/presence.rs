@@ -37,7 +37,7 @@ pub struct Presence {
     pub start: u32,
     pub end: u32,
     /// The same selection as automerge cursors (strings, as
-    /// [`Cursor::to_string`] writes them) on its first and its last
+    /// `Cursor::to_string` writes them) on its first and its last
     /// character: see [`selection_cursors`] and [`Presence::range_in`].
     pub cursors: Option<(String, String)>,
     /// The peer is going (its page closes): forget it now, not when it

@@ -331,7 +331,7 @@ impl ChangeLog for Relay {
     }
 
     /// Only called by [`fast_sync::receive_fast`] after
-    /// [`Relay::all_ready`] accepted the chunks.
+    /// `Relay::all_ready` accepted the chunks.
     fn add(&mut self, chunks: &ChunkList) -> Result<(), AutomergeError> {
         let changes = match self.decoded_for(chunks) {
             Some(_) => std::mem::take(&mut self.decoded),

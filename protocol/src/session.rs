@@ -3,7 +3,7 @@
 //! The browser client drives it from a WebSocket; tests drive it directly.
 //!
 //! A session outlives connections: documents and local changes stay when
-//! the connection drops, and [`Session::connected`] starts every document's
+//! the connection drops, and [`Session::disconnected`] starts every document's
 //! sync afresh on the next one. Automerge's sync protocol then sends exactly
 //! the changes the server lacks, so a change made offline arrives once.
 

@@ -3,8 +3,8 @@
 //! - `ci`: the README's test command. Installs what a fresh machine lacks
 //!   (the wasm32 target, the Node packages of the interop tests, Chromium
 //!   and ChromeDriver for the browser tests), then runs
-//!   every check: rustfmt, clippy (native and wasm32) with warnings denied,
-//!   and every test.
+//!   every check: rustfmt, clippy (native and wasm32) and rustdoc with
+//!   warnings denied, and every test.
 //! - `setup`: only the installation part of `ci` (the wasm32 target, the
 //!   Node packages, and Chromium with ChromeDriver for the browser tests).
 //! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
@@ -166,6 +166,13 @@ fn check() -> anyhow::Result<()> {
     run(
         &cargo,
         &["build", "-p", "server", "--bin", "synpunkt"],
+        None,
+    )?;
+    // The crate docs (module maps, invariants) link to what they describe:
+    // a broken link fails like a broken build.
+    run(
+        "env",
+        &["RUSTDOCFLAGS=-D warnings", &cargo, "doc", "--no-deps"],
         None,
     )?;
     run(&cargo, &["test"], None)?;
