@@ -30,8 +30,10 @@ fn main() {
     for path in [
         "client-wasm/src",
         "client-wasm/Cargo.toml",
-        "protocol/src",
-        "protocol/Cargo.toml",
+        "docsync/src",
+        "docsync/Cargo.toml",
+        "model/src",
+        "model/Cargo.toml",
         "Cargo.lock",
         "tests/js/node_modules/.bin/wasm-opt",
         "tests/js/node_modules/.bin/terser",

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT, ReadDoc};
-use protocol::summary::{Section, Summary};
-use protocol::threads;
+use model::summary::{Section, Summary};
+use model::threads;
 
 pub fn run() {
     let mut doc = Automerge::new();

@@ -14,8 +14,8 @@ use std::time::Duration;
 use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, Change, ChangeHash, ObjType, ROOT};
+use docsync::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -244,7 +244,7 @@ impl Drop for DocsPeer {
 }
 
 fn send(out: &mpsc::UnboundedSender<WsMessage>, m: &Message) {
-    let _ = out.send(WsMessage::Binary(protocol::encode(m).into()));
+    let _ = out.send(WsMessage::Binary(docsync::encode(m).into()));
 }
 
 fn on_frame(
@@ -253,7 +253,7 @@ fn on_frame(
     out: &mpsc::UnboundedSender<WsMessage>,
     me: &PeerId,
 ) {
-    let Ok(message) = protocol::decode(bytes) else {
+    let Ok(message) = docsync::decode(bytes) else {
         return;
     };
     match message {

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use automerge::ChangeHash;
+use docsync::DocumentId;
 use futures_util::future::join_all;
-use protocol::DocumentId;
 
 use crate::light::{Arrivals, LightPeer};
 use crate::report::{Goal, Metric};

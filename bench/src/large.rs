@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
-use protocol::DocumentId;
+use docsync::DocumentId;
 
 use crate::fanout::percentile;
 use crate::light::{Arrivals, LightPeer};

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc};
+use docsync::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -235,9 +235,7 @@ impl LightPeer {
     }
 
     fn send(&self, m: Message) {
-        let _ = self
-            .out
-            .send(WsMessage::Binary(protocol::encode(&m).into()));
+        let _ = self.out.send(WsMessage::Binary(docsync::encode(&m).into()));
     }
 
     fn sync(&self, kind: SyncKind, data: Vec<u8>) {
@@ -255,7 +253,7 @@ impl LightPeer {
 
     fn on_frame(&self, bytes: &[u8], arrivals: &Arrivals) {
         let now = Instant::now();
-        let Ok(message) = protocol::decode(bytes) else {
+        let Ok(message) = docsync::decode(bytes) else {
             return;
         };
         match message {

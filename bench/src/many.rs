@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
+use docsync::DocumentId;
 use futures_util::future::join_all;
-use protocol::DocumentId;
 
 use crate::docs_peer::DocsPeer;
 use crate::fanout::percentile;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use docsync::DocumentId;
 use futures_util::future::join_all;
-use protocol::DocumentId;
 
 use crate::fanout::percentile;
 use crate::light::{Arrivals, LightPeer};

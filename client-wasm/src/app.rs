@@ -13,10 +13,11 @@ use std::rc::Rc;
 
 use automerge::{Automerge, ReadDoc};
 use base64::Engine;
-use protocol::contributions::{self, Proposal};
-use protocol::presence::{self, Presence};
-use protocol::session::{Event, Session};
-use protocol::{DocumentId, Message, PeerId, threads};
+use docsync::session::{Event, Session};
+use docsync::{DocumentId, Message, PeerId};
+use model::contributions::{self, Proposal};
+use model::presence::{self, Presence};
+use model::threads;
 use wasm_bindgen::prelude::*;
 
 use crate::dom::{data, window};
@@ -300,7 +301,7 @@ impl App {
             return;
         }
         for m in messages {
-            let _ = socket.ws.send_with_u8_array(&protocol::encode(&m));
+            let _ = socket.ws.send_with_u8_array(&docsync::encode(&m));
         }
     }
 
@@ -329,7 +330,7 @@ impl App {
 
     /// A frame from the server.
     pub fn frame(app: &Rc<RefCell<App>>, bytes: &[u8]) {
-        let Ok(message) = protocol::decode(bytes) else {
+        let Ok(message) = docsync::decode(bytes) else {
             return;
         };
         // Keep the local editor's selection where it was in the text.
@@ -1145,7 +1146,7 @@ impl App {
                     return;
                 };
                 let old = d.text(&body).unwrap_or_default();
-                if let Some((at, del, ins)) = protocol::view::splice(&old, value) {
+                if let Some((at, del, ins)) = model::view::splice(&old, value) {
                     let mut tx = d.transaction();
                     let _ = automerge::transaction::Transactable::splice_text(
                         &mut tx,

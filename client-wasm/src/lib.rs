@@ -52,7 +52,7 @@ mod web {
         let attr = |name: &str| body.get_attribute(name).unwrap_or_default();
         let page = Page {
             kind: attr("data-page"),
-            doc: protocol::DocumentId::parse(&attr("data-doc-id")).ok(),
+            doc: docsync::DocumentId::parse(&attr("data-doc-id")).ok(),
             role: attr("data-role"),
             user_name: attr("data-user-name"),
             lang: Lang::from_tag(&attr("data-lang")),

@@ -10,11 +10,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use automerge::{Automerge, ReadDoc};
-use protocol::contributions::{self, Status};
-use protocol::diff::Part;
-use protocol::history;
-use protocol::summary::Summary;
-use protocol::threads::{self, Anchor, ThreadView};
+use model::contributions::{self, Status};
+use model::diff::Part;
+use model::history;
+use model::summary::Summary;
+use model::threads::{self, Anchor, ThreadView};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
 
@@ -170,8 +170,8 @@ impl App {
 fn meta(s: &Summary, a: &App) -> El {
     let w = &s.workshop;
     let meeting = match w.meeting_type {
-        protocol::summary::MeetingType::Open => a.t("meeting-open"),
-        protocol::summary::MeetingType::InviteOnly => a.t("meeting-invite-only"),
+        model::summary::MeetingType::Open => a.t("meeting-open"),
+        model::summary::MeetingType::InviteOnly => a.t("meeting-invite-only"),
     };
     let one = std::slice::from_ref;
     let rows: [(&str, &str, &[String]); 8] = [
@@ -207,7 +207,7 @@ fn meta(s: &Summary, a: &App) -> El {
 fn section_view(
     a: &App,
     doc: &Automerge,
-    section: &protocol::summary::Section,
+    section: &model::summary::Section,
     all: &[ThreadView],
 ) -> El {
     let id = section.id.as_str();
@@ -271,7 +271,7 @@ fn body_view(a: &App, doc: &Automerge, section: &str, text: &str, all: &[ThreadV
             owners.push(Mark::Reader(p.name.clone(), p.color.clone()));
         }
     }
-    let paragraphs = protocol::view::paragraphs(text, &ranges);
+    let paragraphs = model::view::paragraphs(text, &ranges);
     el("div")
         .class("body")
         .attr("data-section", section)
@@ -659,7 +659,7 @@ fn readers(a: &App) -> El {
                 .class("reader")
                 .child(el("span").class("dot").style(
                     "background",
-                    protocol::presence::color_for(a.session.peer_id().as_str()),
+                    model::presence::color_for(a.session.peer_id().as_str()),
                 ))
                 .text(&format!("{} ({})", a.page.user_name, a.t("you"))),
         );

@@ -1,4 +1,4 @@
-//! `protocol::codec::decode` on arbitrary bytes: never panics, and whatever
+//! `docsync::codec::decode` on arbitrary bytes: never panics, and whatever
 //! decodes re-encodes to the same message (see `fuzz_targets::wire_decode`).
 #![no_main]
 

@@ -14,7 +14,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

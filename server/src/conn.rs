@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
+use docsync::incoming::{self, FrameError};
+use docsync::{DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink};
-use protocol::incoming::{self, FrameError};
-use protocol::{DocumentId, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -30,7 +30,7 @@ const MAX_DOCS_PER_CONNECTION: usize = 10_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
     #[error("malformed message: {0}")]
-    Decode(#[from] protocol::DecodeError),
+    Decode(#[from] docsync::DecodeError),
     #[error("message too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
     #[error("text frames are not supported; send CBOR in binary frames")]
@@ -250,7 +250,7 @@ impl Connection {
     }
 
     async fn handle(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
-        let message = protocol::decode(bytes)?;
+        let message = docsync::decode(bytes)?;
         let Some(joined) = self.peer.clone() else {
             return self.join(message);
         };
@@ -498,7 +498,7 @@ async fn write_loop(
             let mut next = Some(message);
             while let Some(message) = next.take() {
                 outbox.dequeued(&message);
-                let bytes = protocol::encode(&message);
+                let bytes = docsync::encode(&message);
                 metrics.messages_out.inc();
                 metrics.bytes_out.inc_by(bytes.len() as u64);
                 if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
@@ -536,7 +536,7 @@ async fn write_loop(
                 document_id: fatal.document,
             };
             let _ = sink
-                .feed(WsMessage::Binary(protocol::encode(&error).into()))
+                .feed(WsMessage::Binary(docsync::encode(&error).into()))
                 .await;
         }
         let _ = sink.send(WsMessage::Close(None)).await;

@@ -1,7 +1,7 @@
 //! The demo workshops a fresh server starts with, so that a new user sees
 //! something. The text is Synpunkt's own.
 
-use protocol::summary::{Action, MeetingType, Section, Summary, Workshop};
+use model::summary::{Action, MeetingType, Section, Summary, Workshop};
 
 pub fn summaries() -> Vec<Summary> {
     vec![

@@ -7,7 +7,7 @@
 //! section before it (or, before any section, the workshop's "Notes"), and
 //! the page's preamble becomes each workshop's "About the series" section.
 
-use protocol::summary::{MeetingType, Section, Summary, Workshop};
+use model::summary::{MeetingType, Section, Summary, Workshop};
 
 const WEEKDAYS: &[&str] = &[
     "måndag",

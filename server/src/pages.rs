@@ -29,10 +29,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use docsync::DocumentId;
 use maud::{DOCTYPE, Markup, html};
-use protocol::DocumentId;
-use protocol::summary::{Action, MeetingType, Section, Summary, Workshop};
-use protocol::threads::{Anchor, ThreadView};
+use model::summary::{Action, MeetingType, Section, Summary, Workshop};
+use model::threads::{Anchor, ThreadView};
 
 use crate::AppState;
 use crate::api::{ApiError, cross_site, identity};
@@ -735,7 +735,7 @@ async fn read_document(
             return Ok(None);
         };
         let summary = Summary::read(&document).map_err(WorkshopError::from)?;
-        let threads = name_threads(&app, protocol::threads::threads(&document))?;
+        let threads = name_threads(&app, model::threads::threads(&document))?;
         Ok(Some((summary, threads)))
     })
     .await

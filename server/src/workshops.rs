@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use automerge::Automerge;
-use protocol::DocumentId;
-use protocol::summary::{MeetingType, SchemaError, Summary};
+use docsync::DocumentId;
+use model::summary::{MeetingType, SchemaError, Summary};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Store, StoreError, Table};
@@ -213,7 +213,7 @@ impl Workshops {
         let Some(stored) = self.store.load(id)? else {
             return Ok(None);
         };
-        let (doc, skipped) = protocol::doc_state::load_chunks(&stored.chunks);
+        let (doc, skipped) = docsync::doc_state::load_chunks(&stored.chunks);
         if !skipped.is_empty() {
             tracing::warn!(doc_id = %id, chunks = skipped.len(), "skipped unreadable stored chunks");
         }
@@ -232,10 +232,10 @@ impl Workshops {
     pub fn threads(
         &self,
         id: &DocumentId,
-    ) -> Result<Vec<protocol::threads::ThreadView>, WorkshopError> {
+    ) -> Result<Vec<model::threads::ThreadView>, WorkshopError> {
         Ok(self
             .load(id)?
-            .map(|doc| protocol::threads::threads(&doc))
+            .map(|doc| model::threads::threads(&doc))
             .unwrap_or_default())
     }
 

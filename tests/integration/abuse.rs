@@ -4,8 +4,8 @@
 //! other clients keep editing, and nothing accepted is lost.
 
 use ciborium::value::Value;
+use docsync::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use testkit::{Client, TIMEOUT, TestServer, wait_until};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
@@ -31,7 +31,7 @@ async fn raw_socket(server: &TestServer) -> WebSocketStream<TcpStream> {
 
 fn join(peer: &str) -> WsMessage {
     WsMessage::Binary(
-        protocol::encode(&Message::Join {
+        docsync::encode(&Message::Join {
             sender_id: PeerId::new(peer).expect("peer id"),
             peer_metadata: PeerMetadata::default(),
             supported_protocol_versions: Some(vec!["1".into()]),
@@ -49,7 +49,7 @@ fn request(peer: &str, server_peer: &str, doc: DocumentId) -> WsMessage {
         .expect("a first message")
         .encode();
     WsMessage::Binary(
-        protocol::encode(&Message::Sync(SyncMessage {
+        docsync::encode(&Message::Sync(SyncMessage {
             kind: SyncKind::Request,
             sender_id: PeerId::new(peer).expect("peer id"),
             target_id: PeerId::new(server_peer).expect("peer id"),
@@ -317,7 +317,7 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
     let nested = {
         // The map is one level, so this is MAX_DEPTH + 1 in all.
         let mut v = Value::Integer(0.into());
-        for _ in 0..protocol::codec::MAX_DEPTH {
+        for _ in 0..docsync::codec::MAX_DEPTH {
             v = Value::Array(vec![v]);
         }
         let mut out = Vec::new();
@@ -403,7 +403,7 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
     let error = tokio::time::timeout(TIMEOUT, async {
         while let Some(Ok(frame)) = ws.next().await {
             if let WsMessage::Binary(bytes) = frame
-                && let Ok(Message::Error { message, .. }) = protocol::decode(&bytes)
+                && let Ok(Message::Error { message, .. }) = docsync::decode(&bytes)
             {
                 return Some(message);
             }

@@ -2,7 +2,7 @@
 //! while another client keeps working and nothing stored is lost.
 
 use ciborium::value::Value;
-use protocol::{DocumentId, Message, PeerId, SyncKind, SyncMessage};
+use docsync::{DocumentId, Message, PeerId, SyncKind, SyncMessage};
 use testkit::{Client, TestServer};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 

@@ -1,7 +1,7 @@
 //! The codec against real frames captured from automerge-repo 2.5.6
 //! (`tests/fixtures/js`, produced by `tests/js/capture-fixtures.mjs`).
 
-use protocol::{Message, SyncKind, decode, encode};
+use docsync::{Message, SyncKind, decode, encode};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = testkit::repo_root().join("tests/fixtures/js").join(name);

@@ -1,7 +1,7 @@
 //! Shared set-up for the integration tests: a server with an open and an
 //! invite-only workshop, a host and two participants, and a JSON API helper.
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 use serde_json::{Value, json};
 use testkit::{TestServer, accept_invite, http};
 

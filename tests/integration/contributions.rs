@@ -5,9 +5,9 @@
 //! history lists who did what, reads any version back and compares two.
 
 use automerge::{Automerge, ReadDoc};
-use protocol::DocumentId;
-use protocol::contributions::{self, Proposal};
-use protocol::threads::{self, section_body};
+use docsync::DocumentId;
+use model::contributions::{self, Proposal};
+use model::threads::{self, section_body};
 use serde_json::{Value, json};
 use testkit::Client;
 

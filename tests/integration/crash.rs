@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use automerge::{ChangeHash, ROOT, ReadDoc};
-use protocol::DocumentId;
+use docsync::DocumentId;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testkit::{Client, ServerProcess};

@@ -5,7 +5,7 @@
 use crate::common::{World, api, world};
 use automerge::transaction::{Transactable, Transaction};
 use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc};
-use protocol::DocumentId;
+use docsync::DocumentId;
 use serde_json::json;
 use testkit::{ChangeData, Client, TestServer};
 
@@ -19,11 +19,11 @@ fn thread(doc: &impl ReadDoc, id: &str) -> Option<ObjId> {
 
 /// Starts a thread with one comment, written the way the web client does.
 fn start_thread(tx: &mut Transaction<'_>, id: &str, text: &str) {
-    protocol::threads::create_thread(tx, id, "issue", 0, 4, text, 0).expect("thread");
+    model::threads::create_thread(tx, id, "issue", 0, 4, text, 0).expect("thread");
 }
 
 fn reply(tx: &mut Transaction<'_>, thread: &str, id: &str, text: &str) {
-    protocol::threads::add_comment(tx, thread, id, text, 0).expect("reply");
+    model::threads::add_comment(tx, thread, id, text, 0).expect("reply");
 }
 
 /// The comment bodies of a thread, and each first comment's reaction keys.
@@ -103,7 +103,7 @@ async fn a_participant_cannot_remove_others_replies_through_her_own_thread() {
     // She may still resolve it.
     let alice = connect(&w.server, &w.alice, w.open).await;
     alice.change(w.open, |tx| {
-        protocol::threads::set_resolved(tx, "t-alice", true).expect("resolve");
+        model::threads::set_resolved(tx, "t-alice", true).expect("resolve");
     });
     alice.wait_acked(w.open).await.expect("resolved");
 
@@ -126,7 +126,7 @@ async fn reactions_are_added_and_removed_only_by_their_author() {
     let bob = connect(&w.server, &w.bob, w.open).await;
     let bob_actor = bob.read(w.open, |d| d.get_actor().clone());
     bob.change(w.open, |tx| {
-        protocol::threads::react(tx, "t-alice", &first_comment_id(tx), "👍", &bob_actor, true)
+        model::threads::react(tx, "t-alice", &first_comment_id(tx), "👍", &bob_actor, true)
             .expect("react");
     });
     bob.wait_acked(w.open).await.expect("reaction stored");
@@ -176,7 +176,7 @@ async fn reactions_are_added_and_removed_only_by_their_author() {
     // Her own reaction is hers to add.
     let alice_actor = alice.read(w.open, |d| d.get_actor().clone());
     alice.change(w.open, |tx| {
-        protocol::threads::react(
+        model::threads::react(
             tx,
             "t-alice",
             &first_comment_id(tx),

@@ -1,7 +1,7 @@
 //! Import of the seed page: every workshop, host and section, and nothing
 //! dropped.
 
-use protocol::summary::{MeetingType, Summary};
+use model::summary::{MeetingType, Summary};
 use server::import::parse_page;
 
 /// The seed page: `SYNPUNKT_SEED`, or `../shared/seed/…` beside the repo.

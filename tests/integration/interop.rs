@@ -2,7 +2,7 @@
 //! our server: two Node peers and one Rust peer on one document.
 
 use automerge::ChangeHash;
-use protocol::DocumentId;
+use docsync::DocumentId;
 use serde_json::{Value, json};
 use testkit::{Client, NodePeer, TestServer};
 

@@ -6,8 +6,8 @@
 use crate::common::{api, invite, join, world};
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
-use protocol::DocumentId;
-use protocol::threads::{self, section_body};
+use docsync::DocumentId;
+use model::threads::{self, section_body};
 use serde_json::{Value, json};
 use testkit::{Client, TestServer, header_value, http_with};
 

@@ -5,7 +5,7 @@
 use crate::common::{api, invite, world};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc};
-use protocol::DocumentId;
+use docsync::DocumentId;
 use serde_json::{Value, json};
 use testkit::{Client, ClientError, accept_invite, http};
 
@@ -467,8 +467,8 @@ async fn a_peer_id_in_use_by_another_user_cannot_be_taken_over() {
     let alice = Client::connect_as(&w.server.sync_url_for(&w.alice), "peer-alice-laptop").await;
     alice.find(w.open).await.expect("find");
     let mallory = Client::connect_raw(&w.server.sync_url_for(&w.bob), "peer-alice-laptop").await;
-    mallory.send(&protocol::Message::Join {
-        sender_id: protocol::PeerId::new("peer-alice-laptop").expect("peer id"),
+    mallory.send(&docsync::Message::Join {
+        sender_id: docsync::PeerId::new("peer-alice-laptop").expect("peer id"),
         peer_metadata: Default::default(),
         supported_protocol_versions: None,
     });
@@ -580,7 +580,7 @@ async fn losing_access_closes_open_connections() {
 
 #[tokio::test]
 async fn comment_threads_over_the_socket_with_verified_authors() {
-    use protocol::threads;
+    use model::threads;
     let w = world().await;
     let alice = Client::connect(&w.server.sync_url_for(&w.alice)).await;
     let bob = Client::connect(&w.server.sync_url_for(&w.bob)).await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 use testkit::{Client, ClientError, TestServer, wait_until};
 
 const SEED_TEXT: &str = "Läkemedelsverket 😀 — ATMP";
@@ -186,8 +186,8 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
         .await
         .expect("connect");
     use futures_util::SinkExt;
-    let join = protocol::encode(&protocol::Message::Join {
-        sender_id: protocol::PeerId::new("silent").expect("peer id"),
+    let join = docsync::encode(&docsync::Message::Join {
+        sender_id: docsync::PeerId::new("silent").expect("peer id"),
         peer_metadata: Default::default(),
         supported_protocol_versions: None,
     });

@@ -31,7 +31,7 @@ async fn a_fresh_server_shows_its_open_demo_workshop_only() {
 #[tokio::test]
 async fn bad_and_unknown_ids_get_json_errors() {
     let server = TestServer::start().await;
-    let missing = protocol::DocumentId::random();
+    let missing = docsync::DocumentId::random();
     for (path, status) in [
         ("/api/workshops/not-an-id".to_owned(), 400),
         (format!("/api/workshops/{missing}"), 404),
@@ -71,7 +71,7 @@ async fn imported_workshops_are_served_by_visibility_and_export_as_markdown() {
     let ids: Vec<&str> = printed
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| protocol::DocumentId::parse(w).is_ok())
+        .filter(|w| docsync::DocumentId::parse(w).is_ok())
         .collect();
     assert_eq!(ids.len(), 3);
 

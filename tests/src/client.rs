@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
+use docsync::{DocumentId, EphemeralMessage, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use futures_util::{SinkExt, StreamExt};
-use protocol::{
-    DocumentId, EphemeralMessage, Message, PeerId, PeerMetadata, SyncKind, SyncMessage,
-};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -192,7 +190,7 @@ impl Client {
     }
 
     pub fn send(&self, message: &Message) {
-        self.send_raw(protocol::encode(message));
+        self.send_raw(docsync::encode(message));
     }
 
     pub fn send_raw(&self, bytes: Vec<u8>) {
@@ -204,7 +202,7 @@ impl Client {
     }
 
     fn on_frame(&self, bytes: &[u8]) {
-        let Ok(message) = protocol::decode(bytes) else {
+        let Ok(message) = docsync::decode(bytes) else {
             self.lock()
                 .errors
                 .push("undecodable frame from server".into());
@@ -242,7 +240,7 @@ impl Client {
                     hook(m.document_id, &sync_message.heads);
                 }
                 let before = state.doc.get_heads();
-                if let Err(e) = protocol::fast_sync::receive_sync_message(
+                if let Err(e) = docsync::fast_sync::receive_sync_message(
                     &mut state.doc,
                     &mut state.sync,
                     sync_message,
@@ -282,7 +280,7 @@ impl Client {
     fn reply(&self, inner: &mut Inner, doc: DocumentId, kind: SyncKind) -> Option<Message> {
         let server = inner.server.clone()?;
         let state = inner.docs.get_mut(&doc)?;
-        if protocol::fast_sync::nothing_to_send(&state.doc, &state.sync) {
+        if docsync::fast_sync::nothing_to_send(&state.doc, &state.sync) {
             return None;
         }
         let data = state.doc.generate_sync_message(&mut state.sync)?.encode();

@@ -9,9 +9,9 @@
 use std::fs;
 use std::path::Path;
 
+use docsync::Message;
 use fuzz_targets::server::Role;
 use fuzz_targets::{fixture, frames, seeds};
-use protocol::Message;
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -37,14 +37,14 @@ fn main() -> std::io::Result<()> {
     }
     let retargeted: Vec<Vec<u8>> = captured
         .iter()
-        .map(|frame| match protocol::decode(frame) {
+        .map(|frame| match docsync::decode(frame) {
             Ok(Message::Sync(mut m)) => {
                 m.document_id = fixture::doc_id();
-                protocol::encode(&Message::Sync(m))
+                docsync::encode(&Message::Sync(m))
             }
             Ok(Message::Ephemeral(mut m)) => {
                 m.document_id = fixture::doc_id();
-                protocol::encode(&Message::Ephemeral(m))
+                docsync::encode(&Message::Ephemeral(m))
             }
             _ => frame.clone(),
         })

@@ -5,9 +5,10 @@
 //! that build on its heads keep applying.
 
 use automerge::{ActorId, Automerge};
-use protocol::contributions::{self, Proposal};
-use protocol::summary::{Action, MeetingType, Section, Summary, Workshop};
-use protocol::{DocumentId, threads};
+use docsync::DocumentId;
+use model::contributions::{self, Proposal};
+use model::summary::{Action, MeetingType, Section, Summary, Workshop};
+use model::threads;
 
 /// The fixture document's id.
 pub const DOC_ID: [u8; 16] = [0x5f; 16];

@@ -10,7 +10,7 @@
 //! - [`frames`]: how one input holds a role and a sequence of frames.
 //! - [`fixture`]: the realistic summary document they run on.
 //! - [`server`]: the server's frame handling and document state
-//!   (`protocol::incoming::Frames`, `protocol::doc_state::DocState`) with
+//!   (`docsync::incoming::Frames`, `docsync::doc_state::DocState`) with
 //!   in-memory IO.
 //! - [`oracle`]: the role rules checked after every stored change.
 //! - [`seeds`]: real frames from scripted client sessions (corpus seeds).

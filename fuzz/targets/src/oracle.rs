@@ -2,9 +2,9 @@
 //! of the roles, read off the document (not the server's own code).
 
 use automerge::{Automerge, ChangeHash};
-use protocol::incoming::ActorBindings;
-use protocol::summary::Summary;
-use protocol::threads;
+use docsync::incoming::ActorBindings;
+use model::summary::Summary;
+use model::threads;
 
 use crate::fixture;
 use crate::server::Role;

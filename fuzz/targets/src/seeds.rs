@@ -1,13 +1,14 @@
 //! Corpus seeds: the frames real client sessions send. A scripted
-//! `protocol::session::Session` (the web client's sync core) talks to
+//! `docsync::session::Session` (the web client's sync core) talks to
 //! [`Server`] until both are quiet after each step, and every frame the
 //! client sent is kept. `examples/seeds.rs` writes them into
 //! `fuzz/corpus/`.
 
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
-use protocol::session::Session;
-use protocol::{DocumentId, Message, PeerId, threads};
+use docsync::session::Session;
+use docsync::{DocumentId, Message, PeerId};
+use model::threads;
 
 use crate::fixture;
 use crate::frames;
@@ -38,7 +39,7 @@ impl Script {
     /// until both sides are quiet.
     fn send(&mut self, messages: Vec<Message>) {
         for message in messages {
-            let bytes = protocol::encode(&message);
+            let bytes = docsync::encode(&message);
             self.frames.push(bytes.clone());
             let Ok(replies) = self.server.receive(&bytes) else {
                 self.client.disconnected();

@@ -1,8 +1,8 @@
 //! The server's handling of incoming frames, exactly as the server runs
-//! it: every frame goes through `protocol::incoming::Frames` (the bounded
+//! it: every frame goes through `docsync::incoming::Frames` (the bounded
 //! decode, the join handshake, the sender and size checks, as in
 //! `server/src/conn.rs`), and every document input through
-//! `protocol::doc_state::DocState` (what the document actor runs). What
+//! `docsync::doc_state::DocState` (what the document actor runs). What
 //! this module adds is only the IO around them, in memory: the role lookup
 //! (one document exists, the fixture), the actors table, the store (every
 //! chunk is durable at once), and the outboxes (returned messages). A
@@ -16,11 +16,13 @@
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
-use protocol::doc_state::{self, CloseReason, DocState, Effect, Input, Limits, PeerRef};
-use protocol::harness::MemoryBindings;
-use protocol::incoming::{self, Frame, Frames, Rules};
-use protocol::summary::Summary;
-use protocol::{Message, PeerId, SyncKind};
+use docsync::doc_state::{self, CloseReason, DocState, Effect, Input, Limits, PeerRef};
+use docsync::harness::MemoryBindings;
+use docsync::incoming::{self, Frame, Frames, Rules};
+use docsync::{Message, PeerId, SyncKind};
+use model::summary::Summary;
+
+use model::permissions::SummaryRules;
 
 use crate::{fixture, oracle};
 
@@ -137,7 +139,7 @@ impl Server {
             kind: SyncKind::Request,
             data: hello.encode(),
         };
-        let _ = state.turn(vec![follow], &bindings);
+        let _ = state.turn(vec![follow], &bindings, &SummaryRules);
         Self {
             role,
             state,
@@ -166,8 +168,8 @@ impl Server {
             // The writer task encodes every message it sends.
             Ok(replies) => {
                 for reply in replies {
-                    let bytes = protocol::encode(reply);
-                    assert_eq!(protocol::decode(&bytes).as_ref(), Ok(reply));
+                    let bytes = docsync::encode(reply);
+                    assert_eq!(docsync::decode(&bytes).as_ref(), Ok(reply));
                 }
             }
             // The connection closes: its peer leaves the document.
@@ -242,7 +244,7 @@ impl Server {
         let before = self.state.heads().to_vec();
         let mut effects = self
             .state
-            .turn(vec![input], &self.bindings)
+            .turn(vec![input], &self.bindings, &SummaryRules)
             .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         let mut closed = None;

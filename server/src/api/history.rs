@@ -10,8 +10,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use protocol::history::{self, HistoryError};
-use protocol::summary::Summary;
+use model::history::{self, HistoryError};
+use model::summary::Summary;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -14,8 +14,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::DocumentId;
-use protocol::summary::{MeetingType, Summary};
+use docsync::DocumentId;
+use model::summary::{MeetingType, Summary};
 use serde::Deserialize;
 use serde_json::json;
 

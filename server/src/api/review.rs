@@ -15,9 +15,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use protocol::DocumentId;
-use protocol::contributions::{self, ContributionView, Decision, Status};
-use protocol::drafts;
+use docsync::DocumentId;
+use model::contributions::{self, ContributionView, Decision, Status};
+use model::drafts;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -186,7 +186,7 @@ pub async fn accept(
     if let Some(conflict) = c
         .conflict
         .as_ref()
-        .filter(|_| matches!(c.anchor, Some(protocol::threads::Anchor::Orphaned)))
+        .filter(|_| matches!(c.anchor, Some(model::threads::Anchor::Orphaned)))
     {
         return Err(ApiError::Conflict(conflict.clone()));
     }

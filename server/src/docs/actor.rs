@@ -17,9 +17,9 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use crate::auth::Role;
-use protocol::doc_state::{self, CloseReason, DocError, DocState, Effect, Input, PeerRef};
-use protocol::incoming::{self, Rules};
-use protocol::{DocumentId, PeerId};
+use docsync::doc_state::{self, CloseReason, DocError, DocState, Effect, Input, PeerRef};
+use docsync::incoming::{self, Rules};
+use docsync::{DocumentId, PeerId};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -30,7 +30,7 @@ use crate::store::{StoreError, Table};
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
 
-/// Live changes are applied to the document (see `protocol::relay`) once
+/// Live changes are applied to the document (see `docsync::relay`) once
 /// it has been quiet this long, or once this many wait.
 const APPLY_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
 const MAX_PENDING: usize = 4096;
@@ -221,7 +221,7 @@ impl DocActor {
     ) -> Result<(), TurnError> {
         let inputs = batch.into_iter().map(|c| self.input(c)).collect();
         let bindings = AuthBindings(&self.shared.auth);
-        let mut effects = state.turn(inputs, &bindings)?;
+        let mut effects = state.turn(inputs, &bindings, &model::permissions::SummaryRules)?;
         while !effects.is_empty() {
             let mut stored = None;
             for effect in effects {

@@ -13,7 +13,7 @@ mod outbox;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use protocol::{DocumentId, EphemeralMessage, PeerId, SyncKind};
+use docsync::{DocumentId, EphemeralMessage, PeerId, SyncKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -53,7 +53,7 @@ pub enum DocCommand {
 /// what it returns is the reply.
 pub struct Edit(pub Box<EditFn>);
 
-pub type EditFn = protocol::doc_state::EditFn<serde_json::Value>;
+pub type EditFn = docsync::doc_state::EditFn<serde_json::Value>;
 
 impl std::fmt::Debug for Edit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

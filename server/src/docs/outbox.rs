@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use protocol::{DocumentId, Message};
+use docsync::{DocumentId, Message};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

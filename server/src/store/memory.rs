@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 
 use super::{Record, Store, StoreError, StoredDoc, Table};
 

@@ -15,7 +15,7 @@ mod group_commit;
 mod memory;
 mod sled_store;
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 
 pub use group_commit::GroupCommit;
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use protocol::DocumentId;
+use docsync::DocumentId;
 
 use super::{Record, Store, StoreError, StoredDoc, Table};
 

@@ -21,7 +21,7 @@ use automerge::sync;
 use automerge::{ActorId, Automerge, AutomergeError};
 
 use crate::id::{DocumentId, PeerId};
-use crate::incoming::{self, ActorBindings, Refusal, Replies, Rules};
+use crate::incoming::{self, ActorBindings, ChangeRules, Refusal, Replies, Rules};
 use crate::message::{EphemeralMessage, Message, SyncKind, SyncMessage};
 use crate::relay::Relay;
 
@@ -325,6 +325,7 @@ impl<R> DocState<R> {
         &mut self,
         inputs: Vec<Input<R>>,
         actors: &dyn ActorBindings,
+        checks: &dyn ChangeRules,
     ) -> Result<Vec<Effect<R>>, DocError> {
         if self.held.is_some() {
             return Err(DocError::NotDurable);
@@ -340,7 +341,7 @@ impl<R> DocState<R> {
                 Input::Sync { from, kind, data } => {
                     to_answer.insert(from.peer_id.clone());
                     let peer = from.peer_id.clone();
-                    if self.receive_sync(&from, kind, &data, actors, &mut out) {
+                    if self.receive_sync(&from, kind, &data, (actors, checks), &mut out) {
                         contributors.insert(peer);
                     }
                 }
@@ -448,12 +449,13 @@ impl<R> DocState<R> {
         from: &PeerRef,
         kind: SyncKind,
         data: &[u8],
-        actors: &dyn ActorBindings,
+        (actors, checks): (&dyn ActorBindings, &dyn ChangeRules),
         out: &mut Vec<Effect<R>>,
     ) -> bool {
         let sender = incoming::Sender {
             user: from.user.as_deref(),
             rules: from.rules,
+            checks,
         };
         let checked = match incoming::check_sync(&mut self.doc, data, sender, actors) {
             Ok(checked) => checked,

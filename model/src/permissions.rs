@@ -108,6 +108,27 @@ fn each_op(
     Ok(())
 }
 
+/// The summary's rules, as the sync engine asks for them: participants by
+/// [`check_participant`], drafters by [`check_drafter`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SummaryRules;
+
+impl docsync::incoming::ChangeRules for SummaryRules {
+    fn check(
+        &self,
+        rules: docsync::incoming::Rules,
+        doc: &Automerge,
+        changes: &[Change],
+        own: &dyn Fn(&ActorId) -> bool,
+    ) -> Result<(), String> {
+        match rules {
+            docsync::incoming::Rules::Participant => check_participant(doc, changes, own),
+            docsync::incoming::Rules::Drafter => check_drafter(doc, changes),
+            docsync::incoming::Rules::Unrestricted | docsync::incoming::Rules::ReadOnly => Ok(()),
+        }
+    }
+}
+
 /// Checks that every change is one a participant writing with `own`
 /// actors may make to `doc`. Changes must be in causal order and not yet
 /// applied to `doc`.

@@ -1,18 +1,27 @@
-//! Synpunkt's IO-free core, shared by the server and the wasm client.
+//! Synpunkt's sync engine, without IO: the automerge-repo wire protocol and
+//! what a server and a client do with it. It knows nothing of summaries;
+//! the rules a document's changes are held to come from outside
+//! ([`incoming::ChangeRules`], implemented by the `model` crate).
 //!
 //! - [`id`]: document and peer identifiers, validated at the edge.
 //! - [`message`]: the automerge-repo wire messages (protocol "1").
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
 //! - [`cbor_limits`]: the structural check of a frame before decoding
 //!   (depth, declared lengths, no indefinite-length items).
-//! - [`summary`]: the summary document schema (typed accessors, Markdown).
+//! - [`chunks`]: the changes in sync messages' change data, in every form
+//!   automerge accepts.
+//! - [`change_actors`]: refuses changes whose operations name unlisted
+//!   actors (automerge panics on them).
 //! - [`fast_sync`]: automerge sync in time independent of history.
 //! - [`relay`]: a document that relays live changes before applying them.
-//! - [`doc_state`]: one document's whole behaviour on the server, without IO.
+//! - [`incoming`]: a connection's frame handling and the checks of what a
+//!   peer sends (decode once, actor binding, the document's rules).
+//! - [`doc_state`]: one document's whole behaviour on the server, without
+//!   IO: inputs in, effects out.
 //! - [`harness`]: a deterministic world of peers, store and crashes around
 //!   one [`doc_state::DocState`], for property tests and fuzzing.
-//! - [`incoming`]: the server's checks and handling of what a peer sends.
-//! - [`chunks`]: the changes in sync messages' change data, in every form.
+//! - [`session`]: a client's side of the sync protocol (the browser
+//!   client's core).
 //!
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
@@ -21,24 +30,14 @@ pub mod cbor_limits;
 pub mod change_actors;
 pub mod chunks;
 pub mod codec;
-pub mod contributions;
-pub mod diff;
 pub mod doc_state;
-pub mod drafts;
 pub mod fast_sync;
 pub mod harness;
-pub mod history;
 pub mod id;
 pub mod incoming;
 pub mod message;
-pub mod permissions;
-pub mod presence;
-mod read;
 pub mod relay;
 pub mod session;
-pub mod summary;
-pub mod threads;
-pub mod view;
 
 pub use codec::{DecodeError, decode, encode};
 pub use id::{DocumentId, InvalidDocumentId, InvalidPeerId, PeerId};

@@ -22,7 +22,7 @@ use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
 
 use crate::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
 use crate::id::{DocumentId, PeerId};
-use crate::incoming::{ActorBindings, Rules};
+use crate::incoming::{ActorBindings, AnyChange, Rules};
 use crate::message::{Message, SyncKind};
 
 /// The server's `actors` table, in memory.
@@ -351,7 +351,7 @@ impl Harness {
         };
         let inputs: Vec<Input<()>> = self.inputs.drain(..).collect();
         let effects = state
-            .turn(inputs, &self.bindings)
+            .turn(inputs, &self.bindings, &AnyChange)
             .expect("a turn of good inputs succeeds");
         self.execute(&mut state, effects);
         self.state = Some(state);

@@ -1,0 +1,29 @@
+//! Synpunkt's domain model, without IO: the workshop summary as an
+//! automerge document, and the rules of who may change what in it.
+//!
+//! - [`summary`]: the summary document schema (v1): typed read and write,
+//!   Markdown export, the areas (summary, threads, contributions).
+//! - [`threads`]: comment threads anchored to text, replies, reactions.
+//! - [`contributions`]: proposals, their diffs and conflicts, reviews.
+//! - [`drafts`]: a draft's own changes, merge previews, checked merges.
+//! - [`history`]: versions, the summary at any heads, comparisons.
+//! - [`diff`]: word and line diffs, touched ranges for conflicts.
+//! - [`permissions`]: what a participant's or a drafter's change may touch
+//!   ([`permissions::SummaryRules`] is the sync engine's
+//!   `docsync::incoming::ChangeRules`).
+//! - [`presence`]: presence payloads, with hostile fields dropped.
+//! - [`view`]: paragraphs of marked runs; an edited field back to a splice.
+//!
+//! Nothing in this crate performs IO, so it builds for native targets and
+//! for `wasm32-unknown-unknown` alike.
+
+pub mod contributions;
+pub mod diff;
+pub mod drafts;
+pub mod history;
+pub mod permissions;
+pub mod presence;
+mod read;
+pub mod summary;
+pub mod threads;
+pub mod view;
