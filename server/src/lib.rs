@@ -15,6 +15,7 @@
 
 mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 mod conn;
 mod demo;
@@ -39,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use clock::Clock;
 pub use config::Config;
 pub use metrics::Metrics;
 use store::{GroupCommit, SledStore, Store};
@@ -228,7 +230,11 @@ impl Server {
         let workshops = workshops::Workshops::new(store.clone());
         create_demo_workshops(store.as_ref(), &workshops)
             .map_err(|e| StartError::Demo(e.to_string()))?;
-        let auth = auth::Auth::new(store.clone());
+        let auth = auth::Auth::new(
+            store.clone(),
+            config.clock.clone(),
+            auth::Lifetimes::of(&config),
+        );
         let admin_invite = first_admin_invite(store.as_ref(), &auth)
             .map_err(|e| StartError::Demo(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());

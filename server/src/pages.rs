@@ -1026,7 +1026,7 @@ pub(crate) async fn invite_form(
     }
     let name = url_decoded_field(&body, "name").unwrap_or_default();
     match accept(&app, &token, &name, viewer.user.as_ref()).await {
-        Ok((session_token, target)) => see_other(&target, &session_token),
+        Ok((session_token, target)) => see_other(&app, &target, &session_token),
         Err(ApiError::Auth(AuthError::BadName)) => respond(
             choice,
             invite_form_page(&viewer, &token, StatusCode::BAD_REQUEST, Some(t.bad_name)),
@@ -1067,7 +1067,7 @@ async fn accept(
 }
 
 /// A `303 See Other` to `target` that signs the browser in.
-fn see_other(target: &str, session_token: &str) -> Response {
+fn see_other(app: &AppState, target: &str, session_token: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -1076,7 +1076,7 @@ fn see_other(target: &str, session_token: &str) -> Response {
     );
     headers.insert(
         header::SET_COOKIE,
-        crate::api::session_cookie(session_token),
+        crate::api::session_cookie(app, session_token),
     );
     response
 }

@@ -20,5 +20,6 @@ mod ops;
 mod pages;
 mod process;
 mod roles;
+mod sessions;
 mod sync;
 mod workshops;

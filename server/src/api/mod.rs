@@ -495,10 +495,12 @@ struct Accept {
     name: Option<String>,
 }
 
-/// The session cookie a browser keeps after accepting an invite.
-pub(crate) fn session_cookie(token: &str) -> HeaderValue {
+/// The session cookie a browser keeps after accepting an invite, for as
+/// long as the session can last.
+pub(crate) fn session_cookie(app: &AppState, token: &str) -> HeaderValue {
+    let max_age = app.auth.lifetimes().absolute;
     HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000"
+        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -529,7 +531,7 @@ pub async fn accept_invite(
             .into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&session_token));
+        .insert(header::SET_COOKIE, session_cookie(&app, &session_token));
     Ok(response)
 }
 
