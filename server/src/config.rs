@@ -128,6 +128,19 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNPUNKT_SESSION_LIFETIME_SECONDS", default_value_t = 90 * DAY,
           value_parser = clap::value_parser!(u64).range(60..=10 * 366 * DAY))]
     pub session_lifetime_seconds: u64,
+
+    /// Sign-in attempts (invites accepted, session tokens that are not
+    /// live sessions) one client address may make per minute, sustained.
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sign_in_attempts_per_minute: u32,
+
+    /// Sign-in attempts one client address may make at once above that
+    /// rate: 50, so that a room of people behind one address can all join
+    /// at the start of a meeting.
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPT_BURST", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sign_in_attempt_burst: u32,
 }
 
 const DAY: u64 = 24 * 3600;
@@ -158,6 +171,10 @@ pub struct Config {
     pub session_idle: Duration,
     /// How long a session lasts at most.
     pub session_lifetime: Duration,
+    /// Sign-in attempts per client address per minute, sustained.
+    pub sign_in_attempts_per_minute: u32,
+    /// Sign-in attempts per client address above that rate.
+    pub sign_in_attempt_burst: u32,
     /// The clock of every expiry (sessions, invites); tests use a manual one.
     pub clock: Clock,
 }
@@ -178,6 +195,8 @@ impl Config {
             compact_after_chunks: 256,
             session_idle: Duration::from_secs(30 * DAY),
             session_lifetime: Duration::from_secs(90 * DAY),
+            sign_in_attempts_per_minute: 20,
+            sign_in_attempt_burst: 50,
             clock: Clock::system(),
         }
     }
@@ -199,6 +218,8 @@ impl From<&ServeArgs> for Config {
             max_document_bytes: args.max_document_bytes,
             session_idle: Duration::from_secs(args.session_idle_seconds),
             session_lifetime: Duration::from_secs(args.session_lifetime_seconds),
+            sign_in_attempts_per_minute: args.sign_in_attempts_per_minute,
+            sign_in_attempt_burst: args.sign_in_attempt_burst,
             ..Self::new(args.data.clone())
         }
     }

@@ -20,6 +20,7 @@ pub mod config;
 mod conn;
 mod demo;
 mod docs;
+mod guard;
 mod http;
 pub mod import;
 mod memory;
@@ -99,6 +100,8 @@ pub(crate) struct AppState {
     pub connections: TaskTracker,
     /// One permit per open sync connection (`max_connections`).
     pub connection_slots: Arc<tokio::sync::Semaphore>,
+    /// The per-client limit on invite acceptance and failed session lookups.
+    pub sign_in_limit: Arc<guard::SignInLimit>,
     /// Live peer ids: connection id, its token, its user.
     peers: Mutex<HashMap<PeerId, PeerEntry>>,
     next_conn: AtomicU64,
@@ -266,6 +269,10 @@ impl Server {
                 .max_connections
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         ));
+        let sign_in_limit = Arc::new(guard::SignInLimit::new(
+            shared.config.sign_in_attempts_per_minute,
+            shared.config.sign_in_attempt_burst,
+        ));
         let app = Arc::new(AppState {
             shared,
             workshops,
@@ -277,10 +284,17 @@ impl Server {
             shutdown: shutdown.clone(),
             connections: TaskTracker::new(),
             connection_slots,
+            sign_in_limit: sign_in_limit.clone(),
             peers: Mutex::default(),
             next_conn: AtomicU64::new(1),
         });
         tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
+        // Tracked with the connections, so shutdown waits for it.
+        app.connections.spawn(guard::housekeeping(
+            app.auth.clone(),
+            sign_in_limit,
+            shutdown.clone(),
+        ));
         let router = http::router(app.clone());
         let http = tokio::spawn(async move {
             // Sync messages are small and latency-bound: no Nagle delay.
@@ -289,6 +303,8 @@ impl Server {
                     tracing::debug!(error = %e, "could not set TCP_NODELAY");
                 }
             });
+            // The peer address (`ConnectInfo`) keys the sign-in limit.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;

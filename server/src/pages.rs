@@ -239,6 +239,10 @@ struct Text {
     invalid_invite: &'static str,
     bad_name: &'static str,
     cross_site: &'static str,
+    too_many_title: &'static str,
+    too_many_body: &'static str,
+    /// "Try again in" N "seconds."
+    try_again_in: (&'static str, &'static str),
 }
 
 const EN: Text = Text {
@@ -295,6 +299,9 @@ const EN: Text = Text {
     invalid_invite: "This invite link is not valid: it is unknown, expired, used up or revoked.",
     bad_name: "Please give a display name of 1 to 80 characters.",
     cross_site: "This form can only be sent from this site.",
+    too_many_title: "Too many attempts",
+    too_many_body: "Too many sign-in attempts came from your address.",
+    try_again_in: ("Try again in", "seconds."),
 };
 
 const SV: Text = Text {
@@ -351,6 +358,9 @@ const SV: Text = Text {
     invalid_invite: "Inbjudningslänken gäller inte: den är okänd, har gått ut, är förbrukad eller återkallad.",
     bad_name: "Ange ett visningsnamn på 1 till 80 tecken.",
     cross_site: "Formuläret kan bara skickas från den här webbplatsen.",
+    too_many_title: "För många försök",
+    too_many_body: "För många inloggningsförsök har kommit från din adress.",
+    try_again_in: ("Försök igen om", "sekunder."),
 };
 
 // ---------------------------------------------------------------------------
@@ -1042,6 +1052,44 @@ pub(crate) async fn invite_form(
         ),
         Err(e) => respond(choice, error_page(&viewer, e)),
     }
+}
+
+/// The answer (429) to a client over the sign-in limit (see `guard`): the
+/// invite form with the reason, or a page saying when to try again. The
+/// caller is not looked up: it is anonymous here.
+pub(crate) fn too_many_attempts(uri: &Uri, headers: &HeaderMap, seconds: u64) -> Response {
+    let choice = choose_lang(uri, headers);
+    let viewer = Viewer {
+        lang: choice.lang,
+        user: None,
+    };
+    let t = viewer.t();
+    let (before, after) = t.try_again_in;
+    let reason = format!("{} {before} {seconds} {after}", t.too_many_body);
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    if let Some(token) = uri.path().strip_prefix("/invite/") {
+        return respond(
+            choice,
+            invite_form_page(&viewer, token, status, Some(&reason)),
+        );
+    }
+    let head = Head {
+        kind: "error",
+        title: t.too_many_title,
+        description: None,
+        canonical: None,
+        workshop: None,
+        main_id: "main",
+        client: false,
+    };
+    let content = html! {
+        main #main .page {
+            h1 { (t.too_many_title) }
+            p role="alert" { (reason) }
+            p { a href="/" { (t.all_workshops) } }
+        }
+    };
+    respond(choice, (status, layout(&viewer, &head, content)))
 }
 
 /// Accepts an invite durably; returns the session token and where to go.

@@ -31,6 +31,10 @@ pub use review::{accept, contributions, create_draft, drafts, preview, reject};
 
 pub const COOKIE: &str = "synpunkt_session";
 
+/// `Set-Cookie` that makes a browser forget its session cookie.
+pub(crate) const FORGET_SESSION_COOKIE: &str =
+    "synpunkt_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid workshop id")]
@@ -45,6 +49,8 @@ pub enum ApiError {
     Forbidden,
     #[error("{0}")]
     Conflict(String),
+    #[error("too many sign-in attempts from your address; try again in {0} s")]
+    TooManyAttempts(u64),
     #[error("{0}")]
     Auth(AuthError),
     #[error("internal error")]
@@ -74,6 +80,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Auth(AuthError::NoSession) => StatusCode::UNAUTHORIZED,
             ApiError::Auth(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(detail) => {
@@ -567,7 +574,7 @@ pub async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("synpunkt_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+        HeaderValue::from_static(FORGET_SESSION_COOKIE),
     );
     Ok(response)
 }
