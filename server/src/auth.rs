@@ -131,8 +131,8 @@ pub struct Revoked {
 pub enum AuthError {
     #[error("this invite link is not valid (unknown, expired, used up or revoked)")]
     InvalidInvite,
-    #[error("a display name of 1 to 80 characters is required")]
-    BadName,
+    #[error(transparent)]
+    BadName(crate::input::TextError),
     #[error("not signed in")]
     NoSession,
     #[error(transparent)]
@@ -313,10 +313,13 @@ impl Auth {
         name: &str,
         existing: Option<&User>,
     ) -> Result<(String, User, Session), AuthError> {
-        let name = name.trim();
-        if existing.is_none() && (name.is_empty() || name.chars().count() > 80) {
-            return Err(AuthError::BadName);
-        }
+        // A signed-in caller keeps their name.
+        let name = match existing {
+            None => crate::input::DISPLAY_NAME
+                .check(name)
+                .map_err(AuthError::BadName)?,
+            Some(_) => String::new(),
+        };
         let key = hash(token);
         let _guard = self
             .invites
@@ -335,7 +338,7 @@ impl Auth {
             Some(u) => u.clone(),
             None => User {
                 id: new_id(),
-                name: name.to_owned(),
+                name,
                 admin: false,
                 created_at: self.clock.now(),
             },

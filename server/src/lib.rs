@@ -23,6 +23,7 @@ mod docs;
 mod guard;
 mod http;
 pub mod import;
+pub mod input;
 mod memory;
 mod metrics;
 mod pages;

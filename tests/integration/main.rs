@@ -22,4 +22,5 @@ mod process;
 mod roles;
 mod sessions;
 mod sync;
+mod text_input;
 mod workshops;

@@ -51,6 +51,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("too many sign-in attempts from your address; try again in {0} s")]
     TooManyAttempts(u64),
+    #[error(transparent)]
+    Text(#[from] crate::input::TextError),
     #[error("{0}")]
     Auth(AuthError),
     #[error("internal error")]
@@ -75,7 +77,9 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::BadId | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadId | ApiError::BadRequest(_) | ApiError::Text(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -348,9 +352,7 @@ pub async fn create(
     if let Some(t) = request.meeting_type {
         summary.workshop.meeting_type = t;
     }
-    if summary.workshop.title.trim().is_empty() {
-        return Err(ApiError::BadRequest("a title is required".into()));
-    }
+    crate::input::summary(&mut summary)?;
     let record = app.workshops.create(&summary)?;
     let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
     app.auth.set_membership(&doc, &user.id, Role::Host)?;
@@ -385,7 +387,7 @@ pub async fn update(
     }
     let change: WorkshopUpdate = parse_body(&headers, &body)?;
     if let Some(title) = change.title {
-        record.title = title;
+        record.title = crate::input::TITLE.check(&title)?;
     }
     if let Some(t) = change.meeting_type {
         record.meeting_type = t;
@@ -399,6 +401,11 @@ pub async fn update(
     app.roles_changed();
     Ok(Json(record))
 }
+
+/// The longest an invite may stay valid.
+const MAX_INVITE_SECONDS: u64 = 10 * 366 * 24 * 3600;
+/// The most uses an invite may allow.
+const MAX_INVITE_USES: u32 = 100_000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -425,6 +432,22 @@ pub async fn create_invite(
         return Err(ApiError::BadRequest(
             "role must be participant or host".into(),
         ));
+    }
+    if request
+        .expires_in_seconds
+        .is_some_and(|s| s > MAX_INVITE_SECONDS)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "expiresInSeconds must be at most {MAX_INVITE_SECONDS} (10 years)"
+        )));
+    }
+    if request
+        .max_uses
+        .is_some_and(|n| !(1..=MAX_INVITE_USES).contains(&n))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "maxUses must be 1 to {MAX_INVITE_USES}"
+        )));
     }
     let (invite, token) = app.auth.create_invite(
         Some(&doc),
