@@ -382,12 +382,51 @@ pub async fn update(
 ) -> Result<Json<WorkshopRecord>, ApiError> {
     let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, mut record, role) = workshop_for(&app, user.as_ref(), &id)?;
-    if role != Role::Host {
+    let Some(user) = user.filter(|_| role == Role::Host) else {
         return Err(ApiError::Forbidden);
-    }
+    };
     let change: WorkshopUpdate = parse_body(&headers, &body)?;
-    if let Some(title) = change.title {
-        record.title = crate::input::TITLE.check(&title)?;
+    let title = change
+        .title
+        .map(|t| crate::input::TITLE.check(&t))
+        .transpose()?;
+    // The document first (what members see; written for the host, as any
+    // server edit), so that a refusal changes nothing; then the record,
+    // the authority on visibility.
+    let (new_title, meeting_type) = (title.clone(), change.meeting_type);
+    if new_title.is_some() || meeting_type.is_some() {
+        app.docs
+            .edit(
+                doc,
+                &user.id,
+                Box::new(move |d| {
+                    let mut tx = d.transaction();
+                    let changed = protocol::summary::set_workshop(
+                        &mut tx,
+                        new_title.as_deref(),
+                        meeting_type,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    if changed {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+                        tx.commit_with(
+                            automerge::transaction::CommitOptions::default()
+                                .with_message("change the workshop's title or meeting type")
+                                .with_time(now),
+                        );
+                    } else {
+                        tx.rollback();
+                    }
+                    Ok(json!({ "changed": changed }))
+                }),
+            )
+            .await
+            .map_err(ApiError::Conflict)?;
+    }
+    if let Some(title) = title {
+        record.title = title;
     }
     if let Some(t) = change.meeting_type {
         record.meeting_type = t;
