@@ -489,6 +489,19 @@ impl Auth {
         Ok(removed)
     }
 
+    /// The ids of every live session (not revoked, not expired).
+    pub fn live_session_ids(&self) -> Result<std::collections::HashSet<String>, AuthError> {
+        let now = self.clock.now();
+        let mut live = std::collections::HashSet::new();
+        for (_, v) in self.store.scan(Table::Sessions, &[])? {
+            let session: Session = serde_json::from_slice(&v)?;
+            if !session.revoked && self.freshness(&session, now) != Freshness::Expired {
+                live.insert(session.id);
+            }
+        }
+        Ok(live)
+    }
+
     /// How long sessions last.
     pub fn lifetimes(&self) -> Lifetimes {
         self.lifetimes

@@ -175,6 +175,10 @@ pub struct Config {
     pub sign_in_attempts_per_minute: u32,
     /// Sign-in attempts per client address above that rate.
     pub sign_in_attempt_burst: u32,
+    /// How often the housekeeping task runs: forgets idle clients of the
+    /// sign-in limit and closes connections of ended sessions (a minute;
+    /// tests shorten it). Ended sessions are swept from the store hourly.
+    pub housekeeping_every: Duration,
     /// The clock of every expiry (sessions, invites); tests use a manual one.
     pub clock: Clock,
 }
@@ -197,6 +201,7 @@ impl Config {
             session_lifetime: Duration::from_secs(90 * DAY),
             sign_in_attempts_per_minute: 20,
             sign_in_attempt_burst: 50,
+            housekeeping_every: Duration::from_secs(60),
             clock: Clock::system(),
         }
     }

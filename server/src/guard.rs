@@ -10,8 +10,9 @@
 //! - [`check`]: the middleware that applies it to every route that reads a
 //!   session; it also tells a browser to forget a session cookie that is no
 //!   longer valid, so an ended session does not keep counting.
-//! - [`housekeeping`]: forgets idle clients' limiter state every minute and
-//!   deletes ended sessions every hour.
+//! - [`housekeeping`]: every minute forgets idle clients' limiter state and
+//!   closes the open sync connections of sessions that have ended; every
+//!   hour deletes ended sessions that nobody presented again.
 //!
 //! A client is its TCP peer address (`ConnectInfo<SocketAddr>` in the
 //! request's extensions), IPv6 addresses by their /64 prefix (one host
@@ -34,7 +35,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::api::{ApiError, FORGET_SESSION_COOKIE};
-use crate::auth::Auth;
 
 /// Who a request comes from, for the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +132,7 @@ impl SignInLimit {
     }
 
     /// Forgets clients whose bucket is full again and blocks that are over.
-    fn prune(&self) {
+    pub(crate) fn prune(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
         let now = Instant::now();
@@ -236,25 +236,56 @@ fn too_many(path: &str, request: &Request, wait: Duration) -> Response {
     response
 }
 
-/// Every minute: forgets idle clients of the limit. Every hour, and at
-/// once: deletes ended sessions. Stops at `shutdown`.
-pub(crate) async fn housekeeping(auth: Auth, limit: Arc<SignInLimit>, shutdown: CancellationToken) {
-    let mut minutes = tokio::time::interval(Duration::from_secs(60));
-    minutes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for minute in 0u64.. {
+/// Every `housekeeping_every` (a minute): forgets idle clients of the
+/// limit and closes the open connections of sessions that have ended. Every
+/// hour, and at once: deletes ended sessions from the store. Stops at
+/// `shutdown`.
+pub(crate) async fn housekeeping(app: Arc<AppState>, shutdown: CancellationToken) {
+    const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+    let mut ticks = tokio::time::interval(app.shared.config.housekeeping_every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sweep: Option<Instant> = None;
+    loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = minutes.tick() => {}
+            _ = ticks.tick() => {}
         }
-        limit.prune();
-        if minute % 60 == 0 {
-            let auth = auth.clone();
-            match tokio::task::spawn_blocking(move || auth.remove_expired_sessions()).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(removed)) => tracing::info!(removed, "deleted ended sessions"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not delete ended sessions"),
-                Err(e) => tracing::warn!(error = %e, "could not delete ended sessions"),
+        app.sign_in_limit.prune();
+        let sweep = last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY);
+        let open = app.open_sessions();
+        if !sweep && open.is_empty() {
+            continue;
+        }
+        let auth = app.auth.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let removed = if sweep {
+                auth.remove_expired_sessions()?
+            } else {
+                0
+            };
+            let live = if open.is_empty() {
+                Default::default()
+            } else {
+                auth.live_session_ids()?
+            };
+            let ended: Vec<String> = open.into_iter().filter(|id| !live.contains(id)).collect();
+            Ok::<_, crate::auth::AuthError>((removed, ended))
+        })
+        .await;
+        if sweep {
+            last_sweep = Some(Instant::now());
+        }
+        match done {
+            Ok(Ok((removed, ended))) => {
+                if removed > 0 {
+                    tracing::info!(removed, "deleted ended sessions");
+                }
+                for id in ended {
+                    app.close_session(&id);
+                }
             }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not check sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not check sessions"),
         }
     }
 }

@@ -188,6 +188,20 @@ impl AppState {
         }
     }
 
+    /// The sessions with open connections (forgetting those whose
+    /// connections have all closed).
+    pub fn open_sessions(&self) -> Vec<String> {
+        let mut live = self
+            .live_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live.retain(|_, tokens| {
+            tokens.retain(|t| !t.is_cancelled());
+            !tokens.is_empty()
+        });
+        live.keys().cloned().collect()
+    }
+
     pub fn unregister_peer(&self, peer: &PeerId, conn_id: u64) {
         let mut peers = self.peers();
         if peers.get(peer).is_some_and(|(id, _, _)| *id == conn_id) {
@@ -285,17 +299,14 @@ impl Server {
             shutdown: shutdown.clone(),
             connections: TaskTracker::new(),
             connection_slots,
-            sign_in_limit: sign_in_limit.clone(),
+            sign_in_limit,
             peers: Mutex::default(),
             next_conn: AtomicU64::new(1),
         });
         tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
         // Tracked with the connections, so shutdown waits for it.
-        app.connections.spawn(guard::housekeeping(
-            app.auth.clone(),
-            sign_in_limit,
-            shutdown.clone(),
-        ));
+        app.connections
+            .spawn(guard::housekeeping(app.clone(), shutdown.clone()));
         let router = http::router(app.clone());
         let http = tokio::spawn(async move {
             // Sync messages are small and latency-bound: no Nagle delay.

@@ -77,7 +77,8 @@ fn assert_signed_in(answers: &[(u16, String)]) {
 
 #[tokio::test]
 async fn an_unused_session_ends_after_its_idle_lifetime_and_reads_as_unknown_everywhere() {
-    let (server, clock, doc, alice) = setup(|_| {}).await;
+    let (server, clock, doc, alice) =
+        setup(|c| c.housekeeping_every = Duration::from_millis(20)).await;
     assert_signed_in(&answers(&server, doc, &alice).await);
     let live = Client::connect(&server.sync_url_for(&alice)).await;
     live.find(doc)
@@ -90,8 +91,13 @@ async fn an_unused_session_ends_after_its_idle_lifetime_and_reads_as_unknown_eve
         let (status, _) = api(&server, "GET", "/api/session", None, Some(&alice)).await;
         assert_eq!(status, 200);
     }
-    // 30 days without use (the default idle lifetime): ended.
+    assert!(!live.is_closed(), "a live session's connection stays open");
+    // 30 days without use (the default idle lifetime): ended. Its open
+    // connection closes (the housekeeping task looks every 20 ms here).
     clock.advance(Duration::from_secs(30 * DAY));
+    live.wait_closed()
+        .await
+        .expect("the connection of an ended session closes");
     let expired = answers(&server, doc, &alice).await;
     let statuses: Vec<u16> = expired.iter().map(|(s, _)| *s).collect();
     assert_eq!(statuses, [401, 404, 404, 401], "{expired:?}");
