@@ -1,5 +1,7 @@
 //! A tiny element builder over web-sys. Text always goes in as text nodes
 //! (`set_text_content`), never as HTML: nothing a user wrote is parsed.
+//! What a user wrote is also bidi-isolated ([`El::user`],
+//! [`El::user_text`]).
 
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement};
@@ -50,6 +52,20 @@ impl El {
         let node = document().create_text_node(text);
         let _ = self.0.append_child(&node);
         self
+    }
+
+    /// Marks the element as holding text a user wrote (`dir="auto"`): it
+    /// takes its direction from its own text and is isolated from what
+    /// surrounds it, so direction controls in the text (nothing checks
+    /// what arrives over sync) reorder nothing outside it.
+    pub fn user(self) -> Self {
+        self.attr("dir", "auto")
+    }
+
+    /// Appends a user's text (a name, a title) among other text, isolated
+    /// in a `<bdi>` as [`El::user`] isolates a whole element.
+    pub fn user_text(self, text: &str) -> Self {
+        self.child(el("bdi").text(text))
     }
 
     pub fn child(self, child: El) -> Self {

@@ -141,7 +141,7 @@ pub fn summary(app: &Rc<RefCell<App>>) {
                 .child(button("close-draft", a.t("back"))),
         );
     }
-    children.push(el("h1").attr("id", "title").text(&s.workshop.title));
+    children.push(el("h1").attr("id", "title").user().text(&s.workshop.title));
     children.push(meta(&s, &a));
     for section in &s.sections {
         children.push(section_view(&a, doc, section, &threads));
@@ -200,7 +200,8 @@ fn meta(s: &Summary, a: &App) -> El {
                 );
             }
             let values: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
-            (!values.is_empty()).then(|| row.children(values.into_iter().map(|v| el("dd").text(v))))
+            (!values.is_empty())
+                .then(|| row.children(values.into_iter().map(|v| el("dd").user().text(v))))
         }))
 }
 
@@ -215,6 +216,7 @@ fn section_view(
         el("h2")
             .class("heading")
             .attr("id", &format!("h-{id}"))
+            .user()
             .text(&section.heading),
     );
     let editing = a.ui.editing.as_deref() == Some(id);
@@ -276,7 +278,7 @@ fn body_view(a: &App, doc: &Automerge, section: &str, text: &str, all: &[ThreadV
         .class("body")
         .attr("data-section", section)
         .children(paragraphs.into_iter().map(|runs| {
-            el("p").children(runs.into_iter().map(|run| {
+            el("p").user().children(runs.into_iter().map(|run| {
                 let threads: Vec<&str> = run
                     .marks
                     .iter()
@@ -334,13 +336,14 @@ fn actions_view(a: &App, s: &Summary) -> El {
                 .children(
                     [&x.text, &x.owner, &x.due]
                         .into_iter()
-                        .map(|v| el("td").text(v)),
+                        .map(|v| el("td").user().text(v)),
                 )
                 .child(
                     el("td").child(
                         el("span")
                             .class("badge")
                             .attr("data-status", &x.status)
+                            .user()
                             .text(status),
                     ),
                 )
@@ -661,7 +664,8 @@ fn readers(a: &App) -> El {
                     "background",
                     model::presence::color_for(a.session.peer_id().as_str()),
                 ))
-                .text(&format!("{} ({})", a.page.user_name, a.t("you"))),
+                .user_text(&a.page.user_name)
+                .text(&format!(" ({})", a.t("you"))),
         );
     }
     let mut others: Vec<_> = a.ui.readers.values().collect();
@@ -672,7 +676,7 @@ fn readers(a: &App) -> El {
                 .class("reader")
                 .attr("data-name", &p.name)
                 .child(el("span").class("dot").style("background", &p.color))
-                .text(&p.name),
+                .user_text(&p.name),
         );
     }
     el("section")
@@ -696,13 +700,11 @@ fn composer(a: &App, c: &Composer) -> El {
         }
     };
     form = match c {
-        Composer::Comment(sel) => form.child(el("blockquote").text(&sel.quote)).child(area(
-            "composer-text",
-            a.t("your-comment"),
-            &text,
-        )),
+        Composer::Comment(sel) => form
+            .child(el("blockquote").user().text(&sel.quote))
+            .child(area("composer-text", a.t("your-comment"), &text)),
         Composer::Replace(sel) => form
-            .child(el("blockquote").text(&sel.quote))
+            .child(el("blockquote").user().text(&sel.quote))
             .child(area("composer-text", a.t("new-text"), &prefill(&sel.quote)))
             .child(line(
                 "composer-reason",
@@ -820,7 +822,7 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
         .attr("data-thread", &t.id)
         .attr("data-state", state)
         .attr("data-resolved", if t.resolved { "true" } else { "false" })
-        .child(el("blockquote").class("quote").text(&t.quote));
+        .child(el("blockquote").class("quote").user().text(&t.quote));
     if t.resolved {
         article = article.class("resolved");
     }
@@ -839,7 +841,12 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
             .child(
                 el("p")
                     .class("byline")
-                    .child(el("span").class("author").text(&a.author_name(&c.author)))
+                    .child(
+                        el("span")
+                            .class("author")
+                            .user()
+                            .text(&a.author_name(&c.author)),
+                    )
                     .child(el("time").class("time").text(&time_text(c.created_at, a)))
                     .text(if c.edited && !c.deleted {
                         a.t("edited")
@@ -850,7 +857,7 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
         comment = if c.deleted {
             comment.child(el("p").class("body deleted").text(a.t("deleted")))
         } else {
-            comment.child(el("p").class("body").text(&c.body))
+            comment.child(el("p").class("body").user().text(&c.body))
         };
         if a.can_take_part() && !c.deleted {
             let mut tools = el("div").class("toolbar").child(
@@ -896,6 +903,7 @@ fn thread_view(a: &App, t: &ThreadView) -> El {
 fn diff_view(parts: &[Part]) -> El {
     el("p")
         .class("diff")
+        .user()
         .children(parts.iter().map(|p| match p {
             Part::Equal(t) => el("span").text(t),
             Part::Insert(t) => el("ins").text(t),
@@ -940,10 +948,15 @@ fn proposals_view(a: &App, doc: &Automerge) -> El {
                     .class("byline")
                     .child(el("span").class("badge").text(label))
                     .text(" ")
-                    .child(el("span").class("author").text(&a.author_name(&c.author))),
+                    .child(
+                        el("span")
+                            .class("author")
+                            .user()
+                            .text(&a.author_name(&c.author)),
+                    ),
             );
         if !c.reason.is_empty() {
-            article = article.child(el("p").class("reason").text(&c.reason));
+            article = article.child(el("p").class("reason").user().text(&c.reason));
         }
         article = match c.kind.as_str() {
             "draft" => article.child(el("p").text(a.t("draft"))),
@@ -959,11 +972,14 @@ fn proposals_view(a: &App, doc: &Automerge) -> El {
                     .find(|(id, _)| *id == r.by)
                     .map(|(_, n)| n.clone())
                     .unwrap_or_default();
-            let mut line = format!("{label} {} {reviewer}", a.t("by"));
+            let mut line = el("p")
+                .class("review")
+                .text(&format!("{label} {} ", a.t("by")))
+                .user_text(&reviewer);
             if !r.reply.is_empty() {
-                line.push_str(&format!(": {}", r.reply));
+                line = line.text(": ").user_text(&r.reply);
             }
-            article = article.child(el("p").class("review").text(&line));
+            article = article.child(line);
             if c.status == Status::Accepted && !r.applied.is_empty() && r.applied != c.text {
                 // The host edited it before accepting: what went in.
                 article = article.child(
@@ -971,7 +987,7 @@ fn proposals_view(a: &App, doc: &Automerge) -> El {
                         .class("applied")
                         .child(el("span").class("label").text(a.t("applied-as")))
                         .text(" ")
-                        .child(el("ins").text(&r.applied)),
+                        .child(el("ins").user().text(&r.applied)),
                 );
             }
         }
@@ -1036,7 +1052,7 @@ fn preview_view(a: &App, preview: &wasm_bindgen::JsValue) -> El {
             .class("preview-section")
             .attr("data-section", &api::str_of(&s, "id"))
             .attr("data-conflict", if conflict { "true" } else { "false" })
-            .child(el("h3").text(&api::str_of(&s, "heading")));
+            .child(el("h3").user().text(&api::str_of(&s, "heading")));
         if conflict {
             block = block.child(el("p").class("badge conflict").text(a.t("conflict")));
         }
@@ -1054,7 +1070,7 @@ fn preview_view(a: &App, preview: &wasm_bindgen::JsValue) -> El {
                 el("div")
                     .attr("data-part", part)
                     .child(el("dt").text(label))
-                    .child(el("dd").class("text").text(&api::str_of(&s, part)))
+                    .child(el("dd").class("text").user().text(&api::str_of(&s, part)))
             }),
         );
         out = out.child(block.child(texts).child(diff_view(&parts)));
@@ -1090,14 +1106,14 @@ fn history_view(a: &App, doc: &Automerge) -> El {
             VersionView::At(s) => {
                 for sec in &s.sections {
                     panel = panel
-                        .child(el("h3").text(&sec.heading))
-                        .children(sec.body.split('\n').map(|p| el("p").text(p)));
+                        .child(el("h3").user().text(&sec.heading))
+                        .children(sec.body.split('\n').map(|p| el("p").user().text(p)));
                 }
             }
             VersionView::Compare(c) => {
                 for sec in &c.sections {
                     panel = panel
-                        .child(el("h3").text(&sec.heading))
+                        .child(el("h3").user().text(&sec.heading))
                         .child(diff_view(&sec.body_diff));
                 }
             }
@@ -1121,7 +1137,7 @@ fn history_view(a: &App, doc: &Automerge) -> El {
         section = section.child(el("h3").text(a.t("named"))).child(
             el("ul").attr("id", "named").children(named.iter().map(|n| {
                 el("li")
-                    .child(el("span").class("name").text(&n.name))
+                    .child(el("span").class("name").user().text(&n.name))
                     .text(&format!(" · {}", time_text(n.at, a)))
                     .child(
                         button("view-version", a.t("view")).attr("data-heads", &n.heads.join(",")),
@@ -1163,7 +1179,12 @@ fn history_view(a: &App, doc: &Automerge) -> El {
                 .child(
                     el("p")
                         .class("byline")
-                        .child(el("span").class("author").text(&a.author_name(&v.actor)))
+                        .child(
+                            el("span")
+                                .class("author")
+                                .user()
+                                .text(&a.author_name(&v.actor)),
+                        )
                         .child(el("time").text(&time_text(v.time * 1000, a))),
                 )
                 .child(el("p").text(&what.join(" · ")))

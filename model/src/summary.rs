@@ -333,6 +333,36 @@ fn escape_cell(s: &str) -> String {
     escape_md(s).replace('\n', " ")
 }
 
+/// Sets the workshop's title and meeting type (the server's edit when a
+/// host changes them over HTTP), writing only what differs: the title's
+/// text object is spliced, or made if missing. Returns whether anything
+/// was written.
+pub fn set_workshop<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    title: Option<&str>,
+    meeting_type: Option<MeetingType>,
+) -> Result<bool, SchemaError> {
+    let w = object(tx, &ROOT, keys::WORKSHOP)?;
+    let mut changed = false;
+    if let Some(title) = title.filter(|t| *t != text(tx, &w, "title")) {
+        match tx.get(&w, "title")? {
+            Some((Value::Object(ObjType::Text), id)) => {
+                let len = isize::try_from(tx.length(&id)).unwrap_or(isize::MAX);
+                tx.splice_text(&id, 0, len, title)?;
+            }
+            _ => put_text(tx, &w, "title", title)?,
+        }
+        changed = true;
+    }
+    if let Some(meeting_type) = meeting_type
+        && string(tx, &w, "meetingType") != meeting_type.as_str()
+    {
+        tx.put(&w, "meetingType", meeting_type.as_str())?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
 /// Puts a new text object holding `value` under `key`.
 pub(crate) fn put_text(
     tx: &mut impl Transactable,
@@ -416,6 +446,34 @@ mod tests {
         let saved = doc.save();
         let loaded = Automerge::load(&saved).expect("load");
         assert_eq!(Summary::read(&loaded).expect("read"), sample());
+    }
+
+    #[test]
+    fn set_workshop_writes_only_what_differs() {
+        let mut doc = Automerge::new();
+        sample().write_new(&mut doc).expect("write");
+        let mut tx = doc.transaction();
+        assert!(
+            !set_workshop(
+                &mut tx,
+                Some(&sample().workshop.title),
+                Some(MeetingType::InviteOnly)
+            )
+            .expect("set")
+        );
+        assert!(set_workshop(&mut tx, Some("Ny titel"), Some(MeetingType::Open)).expect("set"));
+        tx.commit();
+        let read = Summary::read(&doc).expect("read");
+        assert_eq!(read.workshop.title, "Ny titel");
+        assert_eq!(read.workshop.meeting_type, MeetingType::Open);
+        assert_eq!(read.workshop.when, sample().workshop.when);
+        let mut tx = doc.transaction();
+        assert!(set_workshop(&mut tx, None, Some(MeetingType::InviteOnly)).expect("set"));
+        tx.commit();
+        assert_eq!(
+            Summary::read(&doc).expect("read").workshop.meeting_type,
+            MeetingType::InviteOnly
+        );
     }
 
     #[test]

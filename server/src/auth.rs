@@ -7,7 +7,12 @@
 //! - Accepting an invite with a display name makes a **user** and a
 //!   **session**: another random token, stored only as its hash, sent to the
 //!   browser as an HttpOnly cookie and usable as `?token=` or a bearer
-//!   token by other clients.
+//!   token by other clients. A session ends after a time without use (the
+//!   idle lifetime) and, however often it is used, after its absolute
+//!   lifetime; an ended session is deleted when next read, and reads as
+//!   unknown everywhere. Its last use is written back only once a tenth of
+//!   the idle lifetime has passed since the last one written, so reading a
+//!   session is not a store write per request.
 //! - A user's **role** in a workshop: `host` (admins are hosts everywhere),
 //!   `participant`, or, without a membership, `public` (open workshops) or
 //!   nothing (invite-only workshops, which then do not exist for them).
@@ -18,6 +23,7 @@ use docsync::DocumentId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::store::{Store, StoreError, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,6 +80,43 @@ pub struct Session {
     pub invite_id: Option<String>,
     pub revoked: bool,
     pub created_at: u64,
+    /// Start of the absolute lifetime. `None` in sessions stored before
+    /// sessions expired: their lifetime starts at their first use since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// The last use recorded (to within a tenth of the idle lifetime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<u64>,
+}
+
+/// How long sessions last, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Without use.
+    pub idle: u64,
+    /// At most, however often used.
+    pub absolute: u64,
+}
+
+impl Lifetimes {
+    pub fn of(config: &crate::Config) -> Self {
+        Self {
+            idle: config.session_idle.as_secs(),
+            absolute: config.session_lifetime.as_secs(),
+        }
+    }
+}
+
+/// A stored session's state at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// Valid; nothing to record.
+    Fresh,
+    /// Valid; its last use (or, for an old record, its start) is to be
+    /// written.
+    Touch,
+    /// Past its idle or absolute lifetime.
+    Expired,
 }
 
 /// What revoking an invite ended.
@@ -88,20 +131,14 @@ pub struct Revoked {
 pub enum AuthError {
     #[error("this invite link is not valid (unknown, expired, used up or revoked)")]
     InvalidInvite,
-    #[error("a display name of 1 to 80 characters is required")]
-    BadName,
+    #[error(transparent)]
+    BadName(crate::input::TextError),
     #[error("not signed in")]
     NoSession,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("corrupt record: {0}")]
     Record(#[from] serde_json::Error),
-}
-
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A fresh secret token (256 bits, hex).
@@ -121,6 +158,8 @@ fn hash(token: &str) -> Vec<u8> {
 #[derive(Clone)]
 pub struct Auth {
     store: Arc<dyn Store>,
+    clock: Clock,
+    lifetimes: Lifetimes,
     /// Serialises read-modify-write of invites (their use counts).
     invites: Arc<Mutex<()>>,
     /// Serialises check-then-bind of actor ids.
@@ -169,9 +208,11 @@ fn membership_key(workshop: &DocumentId, user_id: &str) -> Vec<u8> {
 }
 
 impl Auth {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, lifetimes: Lifetimes) -> Self {
         Self {
             store,
+            clock,
+            lifetimes,
             invites: Arc::default(),
             actors: Arc::default(),
         }
@@ -186,15 +227,16 @@ impl Auth {
         max_uses: Option<u32>,
     ) -> Result<(Invite, String), AuthError> {
         let token = new_token();
+        let now = self.clock.now();
         let invite = Invite {
             id: new_id(),
             workshop_id: workshop.map(ToString::to_string),
             grant,
-            expires_at: expires_in_seconds.map(|s| now().saturating_add(s)),
+            expires_at: expires_in_seconds.map(|s| now.saturating_add(s)),
             max_uses,
             uses: 0,
             revoked: false,
-            created_at: now(),
+            created_at: now,
         };
         put(self.store.as_ref(), Table::Invites, &hash(&token), &invite)?;
         Ok((invite, token))
@@ -271,10 +313,13 @@ impl Auth {
         name: &str,
         existing: Option<&User>,
     ) -> Result<(String, User, Session), AuthError> {
-        let name = name.trim();
-        if existing.is_none() && (name.is_empty() || name.chars().count() > 80) {
-            return Err(AuthError::BadName);
-        }
+        // A signed-in caller keeps their name.
+        let name = match existing {
+            None => crate::input::DISPLAY_NAME
+                .check(name)
+                .map_err(AuthError::BadName)?,
+            Some(_) => String::new(),
+        };
         let key = hash(token);
         let _guard = self
             .invites
@@ -282,7 +327,7 @@ impl Auth {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut invite: Invite =
             get(self.store.as_ref(), Table::Invites, &key)?.ok_or(AuthError::InvalidInvite)?;
-        let expired = invite.expires_at.is_some_and(|t| now() >= t);
+        let expired = invite.expires_at.is_some_and(|t| self.clock.now() >= t);
         let used_up = invite.max_uses.is_some_and(|m| invite.uses >= m);
         if invite.revoked || expired || used_up {
             return Err(AuthError::InvalidInvite);
@@ -293,9 +338,9 @@ impl Auth {
             Some(u) => u.clone(),
             None => User {
                 id: new_id(),
-                name: name.to_owned(),
+                name,
                 admin: false,
-                created_at: now(),
+                created_at: self.clock.now(),
             },
         };
         match (invite.grant, &invite.workshop_id) {
@@ -331,12 +376,15 @@ impl Auth {
         invite_id: Option<String>,
     ) -> Result<(String, Session), AuthError> {
         let token = new_token();
+        let now = self.clock.now();
         let session = Session {
             id: new_id(),
             user_id: user.id.clone(),
             invite_id,
             revoked: false,
-            created_at: now(),
+            created_at: now,
+            started_at: Some(now),
+            last_seen_at: Some(now),
         };
         put(
             self.store.as_ref(),
@@ -347,16 +395,53 @@ impl Auth {
         Ok((token, session))
     }
 
-    /// The live session and user behind a token.
-    pub fn session(&self, token: &str) -> Result<Option<(Session, User)>, AuthError> {
-        let Some(session): Option<Session> =
-            get(self.store.as_ref(), Table::Sessions, &hash(token))?
+    fn freshness(&self, session: &Session, now: u64) -> Freshness {
+        let (Some(started), Some(seen)) = (session.started_at, session.last_seen_at) else {
+            // Stored before sessions expired: its lifetime starts now.
+            return Freshness::Touch;
+        };
+        if now >= started.saturating_add(self.lifetimes.absolute)
+            || now >= seen.saturating_add(self.lifetimes.idle)
+        {
+            Freshness::Expired
+        } else if now.saturating_sub(seen) >= self.lifetimes.idle / 10 {
+            Freshness::Touch
+        } else {
+            Freshness::Fresh
+        }
+    }
+
+    /// The session stored under `key` if it is live (not revoked, not
+    /// expired), its use recorded; an expired one is deleted.
+    fn live_session(&self, key: &[u8]) -> Result<Option<Session>, AuthError> {
+        let Some(mut session): Option<Session> = get(self.store.as_ref(), Table::Sessions, key)?
         else {
             return Ok(None);
         };
         if session.revoked {
             return Ok(None);
         }
+        let now = self.clock.now();
+        match self.freshness(&session, now) {
+            Freshness::Fresh => {}
+            Freshness::Touch => {
+                session.started_at.get_or_insert(now);
+                session.last_seen_at = Some(now);
+                put(self.store.as_ref(), Table::Sessions, key, &session)?;
+            }
+            Freshness::Expired => {
+                self.store.delete(Table::Sessions, key)?;
+                return Ok(None);
+            }
+        }
+        Ok(Some(session))
+    }
+
+    /// The live session and user behind a token.
+    pub fn session(&self, token: &str) -> Result<Option<(Session, User)>, AuthError> {
+        let Some(session) = self.live_session(&hash(token))? else {
+            return Ok(None);
+        };
         let user: Option<User> = get(
             self.store.as_ref(),
             Table::Users,
@@ -365,27 +450,61 @@ impl Auth {
         Ok(user.map(|u| (session, u)))
     }
 
-    /// Whether the session with this id exists and is not revoked.
+    /// Whether the session with this id exists, is not revoked and has not
+    /// expired.
     pub fn session_by_id_valid(&self, id: &str) -> Result<bool, AuthError> {
+        let now = self.clock.now();
         for (_, v) in self.store.scan(Table::Sessions, &[])? {
             let session: Session = serde_json::from_slice(&v)?;
             if session.id == id {
-                return Ok(!session.revoked);
+                return Ok(!session.revoked && self.freshness(&session, now) != Freshness::Expired);
             }
         }
         Ok(false)
     }
 
-    /// Revokes a session by token (sign out).
+    /// Revokes a live session by token (sign out).
     pub fn end_session(&self, token: &str) -> Result<Option<Session>, AuthError> {
         let key = hash(token);
-        let Some(mut session): Option<Session> = get(self.store.as_ref(), Table::Sessions, &key)?
-        else {
+        let Some(mut session) = self.live_session(&key)? else {
             return Ok(None);
         };
         session.revoked = true;
         put(self.store.as_ref(), Table::Sessions, &key, &session)?;
         Ok(Some(session))
+    }
+
+    /// Deletes every session past its lifetime (revoked ones included:
+    /// they can never be valid again). Returns how many.
+    pub fn remove_expired_sessions(&self) -> Result<usize, AuthError> {
+        let now = self.clock.now();
+        let mut removed = 0;
+        for (k, v) in self.store.scan(Table::Sessions, &[])? {
+            let session: Session = serde_json::from_slice(&v)?;
+            if self.freshness(&session, now) == Freshness::Expired {
+                self.store.delete(Table::Sessions, &k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The ids of every live session (not revoked, not expired).
+    pub fn live_session_ids(&self) -> Result<std::collections::HashSet<String>, AuthError> {
+        let now = self.clock.now();
+        let mut live = std::collections::HashSet::new();
+        for (_, v) in self.store.scan(Table::Sessions, &[])? {
+            let session: Session = serde_json::from_slice(&v)?;
+            if !session.revoked && self.freshness(&session, now) != Freshness::Expired {
+                live.insert(session.id);
+            }
+        }
+        Ok(live)
+    }
+
+    /// How long sessions last.
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
     }
 
     pub fn membership(
@@ -504,5 +623,133 @@ impl Auth {
 
     pub fn user(&self, id: &str) -> Result<Option<User>, AuthError> {
         get(self.store.as_ref(), Table::Users, id.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    const DAY: u64 = 24 * 3600;
+
+    fn auth(clock: &Clock) -> (Auth, Arc<dyn Store>) {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let lifetimes = Lifetimes {
+            idle: 30 * DAY,
+            absolute: 90 * DAY,
+        };
+        (Auth::new(store.clone(), clock.clone(), lifetimes), store)
+    }
+
+    /// A user signed in through a participant invite: their session token.
+    fn signed_in(auth: &Auth) -> String {
+        let workshop = DocumentId::random();
+        let (_, invite) = auth
+            .create_invite(Some(&workshop), Grant::Participant, None, None)
+            .expect("invite");
+        auth.accept_invite(&invite, "Alice", None)
+            .expect("accept")
+            .0
+    }
+
+    fn stored(store: &Arc<dyn Store>, token: &str) -> Option<Session> {
+        get(store.as_ref(), Table::Sessions, &hash(token)).expect("read")
+    }
+
+    #[test]
+    fn a_session_unused_for_its_idle_lifetime_ends_and_is_deleted() {
+        let clock = Clock::manual();
+        let (auth, store) = auth(&clock);
+        let token = signed_in(&auth);
+        let id = auth.session(&token).expect("read").expect("live").0.id;
+        clock.advance(Duration::from_secs(30 * DAY - 1));
+        assert!(auth.session_by_id_valid(&id).expect("read"));
+        clock.advance(Duration::from_secs(1));
+        assert!(!auth.session_by_id_valid(&id).expect("read"));
+        assert!(auth.session(&token).expect("read").is_none());
+        assert!(stored(&store, &token).is_none(), "deleted");
+        assert!(auth.end_session(&token).expect("read").is_none());
+    }
+
+    #[test]
+    fn use_keeps_a_session_alive_until_its_absolute_lifetime() {
+        let clock = Clock::manual();
+        let (auth, store) = auth(&clock);
+        let token = signed_in(&auth);
+        // Used every 20 days: never idle for 30.
+        for _ in 0..4 {
+            clock.advance(Duration::from_secs(20 * DAY));
+            assert!(auth.session(&token).expect("read").is_some());
+        }
+        clock.advance(Duration::from_secs(10 * DAY - 1));
+        assert!(
+            auth.session(&token).expect("read").is_some(),
+            "day 90 - 1 s"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(auth.session(&token).expect("read").is_none(), "day 90");
+        assert!(stored(&store, &token).is_none());
+    }
+
+    #[test]
+    fn a_use_is_written_only_once_a_tenth_of_the_idle_lifetime_has_passed() {
+        let clock = Clock::manual();
+        let (auth, store) = auth(&clock);
+        let token = signed_in(&auth);
+        let created = stored(&store, &token).expect("stored");
+        clock.advance(Duration::from_secs(3 * DAY - 1));
+        assert!(auth.session(&token).expect("read").is_some());
+        assert_eq!(
+            stored(&store, &token).expect("stored").last_seen_at,
+            created.last_seen_at,
+            "not written within a tenth of the idle lifetime"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(auth.session(&token).expect("read").is_some());
+        assert_eq!(
+            stored(&store, &token).expect("stored").last_seen_at,
+            Some(clock.now())
+        );
+    }
+
+    #[test]
+    fn a_session_stored_before_lifetimes_existed_starts_its_lifetime_at_first_use() {
+        let clock = Clock::manual();
+        let (auth, store) = auth(&clock);
+        let token = signed_in(&auth);
+        // As the previous version stored it: created long ago, no times.
+        let mut old = serde_json::to_value(stored(&store, &token).expect("stored")).expect("json");
+        let object = old.as_object_mut().expect("object");
+        object.remove("startedAt");
+        object.remove("lastSeenAt");
+        object.insert("createdAt".into(), (clock.now() - 400 * DAY).into());
+        put(store.as_ref(), Table::Sessions, &hash(&token), &old).expect("write");
+
+        assert!(auth.session(&token).expect("read").is_some(), "still valid");
+        let migrated = stored(&store, &token).expect("stored");
+        assert_eq!(migrated.started_at, Some(clock.now()));
+        assert_eq!(migrated.last_seen_at, Some(clock.now()));
+        clock.advance(Duration::from_secs(30 * DAY));
+        assert!(auth.session(&token).expect("read").is_none());
+    }
+
+    #[test]
+    fn the_sweep_removes_expired_and_long_revoked_sessions_only() {
+        let clock = Clock::manual();
+        let (auth, store) = auth(&clock);
+        let old = signed_in(&auth);
+        let revoked = signed_in(&auth);
+        auth.end_session(&revoked).expect("sign out");
+        clock.advance(Duration::from_secs(29 * DAY));
+        let recent = signed_in(&auth);
+        assert_eq!(auth.remove_expired_sessions().expect("sweep"), 0);
+        clock.advance(Duration::from_secs(DAY));
+        assert_eq!(auth.remove_expired_sessions().expect("sweep"), 2);
+        assert!(stored(&store, &old).is_none());
+        assert!(stored(&store, &revoked).is_none());
+        assert!(auth.session(&recent).expect("read").is_some());
     }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::clock::Clock;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "synpunkt",
@@ -112,7 +114,36 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024 * 1024))]
     pub max_document_bytes: u64,
+
+    /// Seconds a session may go unused before it ends (30 days). Uses are
+    /// recorded at most once per tenth of this, so a session ends after 90
+    /// to 100 % of it without use.
+    #[arg(long, env = "SYNPUNKT_SESSION_IDLE_SECONDS", default_value_t = 30 * DAY,
+          value_parser = clap::value_parser!(u64).range(60..=10 * 366 * DAY))]
+    pub session_idle_seconds: u64,
+
+    /// Seconds a session lasts at most, however often it is used (90 days);
+    /// then its holder accepts an invite again. Also the session cookie's
+    /// `Max-Age`.
+    #[arg(long, env = "SYNPUNKT_SESSION_LIFETIME_SECONDS", default_value_t = 90 * DAY,
+          value_parser = clap::value_parser!(u64).range(60..=10 * 366 * DAY))]
+    pub session_lifetime_seconds: u64,
+
+    /// Sign-in attempts (invites accepted, session tokens that are not
+    /// live sessions) one client address may make per minute, sustained.
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sign_in_attempts_per_minute: u32,
+
+    /// Sign-in attempts one client address may make at once above that
+    /// rate: 50, so that a room of people behind one address can all join
+    /// at the start of a meeting.
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPT_BURST", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sign_in_attempt_burst: u32,
 }
+
+const DAY: u64 = 24 * 3600;
 
 /// The server's runtime settings, derived from [`ServeArgs`] (tests build it
 /// directly to shorten timeouts).
@@ -136,6 +167,20 @@ pub struct Config {
     pub max_document_bytes: u64,
     /// Incremental chunks a document accumulates before it is compacted.
     pub compact_after_chunks: u64,
+    /// How long a session may go unused before it ends.
+    pub session_idle: Duration,
+    /// How long a session lasts at most.
+    pub session_lifetime: Duration,
+    /// Sign-in attempts per client address per minute, sustained.
+    pub sign_in_attempts_per_minute: u32,
+    /// Sign-in attempts per client address above that rate.
+    pub sign_in_attempt_burst: u32,
+    /// How often the housekeeping task runs: forgets idle clients of the
+    /// sign-in limit and closes connections of ended sessions (a minute;
+    /// tests shorten it). Ended sessions are swept from the store hourly.
+    pub housekeeping_every: Duration,
+    /// The clock of every expiry (sessions, invites); tests use a manual one.
+    pub clock: Clock,
 }
 
 impl Config {
@@ -152,6 +197,12 @@ impl Config {
             message_burst: 10_000,
             max_document_bytes: 8 * 1024 * 1024,
             compact_after_chunks: 256,
+            session_idle: Duration::from_secs(30 * DAY),
+            session_lifetime: Duration::from_secs(90 * DAY),
+            sign_in_attempts_per_minute: 20,
+            sign_in_attempt_burst: 50,
+            housekeeping_every: Duration::from_secs(60),
+            clock: Clock::system(),
         }
     }
 }
@@ -170,6 +221,10 @@ impl From<&ServeArgs> for Config {
                 .unwrap_or(u32::MAX),
             message_burst: u32::try_from(args.message_burst).unwrap_or(u32::MAX),
             max_document_bytes: args.max_document_bytes,
+            session_idle: Duration::from_secs(args.session_idle_seconds),
+            session_lifetime: Duration::from_secs(args.session_lifetime_seconds),
+            sign_in_attempts_per_minute: args.sign_in_attempts_per_minute,
+            sign_in_attempt_burst: args.sign_in_attempt_burst,
             ..Self::new(args.data.clone())
         }
     }

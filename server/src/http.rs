@@ -94,6 +94,11 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/client/boot.js", get(crate::pages::boot_js))
         .route("/client/app.css", get(crate::pages::app_css))
         .fallback(crate::pages::not_found)
+        // The sign-in limit, before any route reads a session.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::guard::check,
+        ))
         // Every response, pages above all, gets the security headers.
         .layer(axum::middleware::map_response(
             crate::pages::security_headers,

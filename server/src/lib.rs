@@ -15,12 +15,15 @@
 
 mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 mod conn;
 mod demo;
 mod docs;
+mod guard;
 mod http;
 pub mod import;
+pub mod input;
 mod memory;
 mod metrics;
 mod pages;
@@ -39,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use clock::Clock;
 pub use config::Config;
 pub use metrics::Metrics;
 use store::{GroupCommit, SledStore, Store};
@@ -97,6 +101,8 @@ pub(crate) struct AppState {
     pub connections: TaskTracker,
     /// One permit per open sync connection (`max_connections`).
     pub connection_slots: Arc<tokio::sync::Semaphore>,
+    /// The per-client limit on invite acceptance and failed session lookups.
+    pub sign_in_limit: Arc<guard::SignInLimit>,
     /// Live peer ids: connection id, its token, its user.
     peers: Mutex<HashMap<PeerId, PeerEntry>>,
     next_conn: AtomicU64,
@@ -182,6 +188,20 @@ impl AppState {
         }
     }
 
+    /// The sessions with open connections (forgetting those whose
+    /// connections have all closed).
+    pub fn open_sessions(&self) -> Vec<String> {
+        let mut live = self
+            .live_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live.retain(|_, tokens| {
+            tokens.retain(|t| !t.is_cancelled());
+            !tokens.is_empty()
+        });
+        live.keys().cloned().collect()
+    }
+
     pub fn unregister_peer(&self, peer: &PeerId, conn_id: u64) {
         let mut peers = self.peers();
         if peers.get(peer).is_some_and(|(id, _, _)| *id == conn_id) {
@@ -228,7 +248,11 @@ impl Server {
         let workshops = workshops::Workshops::new(store.clone());
         create_demo_workshops(store.as_ref(), &workshops)
             .map_err(|e| StartError::Demo(e.to_string()))?;
-        let auth = auth::Auth::new(store.clone());
+        let auth = auth::Auth::new(
+            store.clone(),
+            config.clock.clone(),
+            auth::Lifetimes::of(&config),
+        );
         let admin_invite = first_admin_invite(store.as_ref(), &auth)
             .map_err(|e| StartError::Demo(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
@@ -260,6 +284,10 @@ impl Server {
                 .max_connections
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         ));
+        let sign_in_limit = Arc::new(guard::SignInLimit::new(
+            shared.config.sign_in_attempts_per_minute,
+            shared.config.sign_in_attempt_burst,
+        ));
         let app = Arc::new(AppState {
             shared,
             workshops,
@@ -271,10 +299,14 @@ impl Server {
             shutdown: shutdown.clone(),
             connections: TaskTracker::new(),
             connection_slots,
+            sign_in_limit,
             peers: Mutex::default(),
             next_conn: AtomicU64::new(1),
         });
         tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
+        // Tracked with the connections, so shutdown waits for it.
+        app.connections
+            .spawn(guard::housekeeping(app.clone(), shutdown.clone()));
         let router = http::router(app.clone());
         let http = tokio::spawn(async move {
             // Sync messages are small and latency-bound: no Nagle delay.
@@ -283,6 +315,8 @@ impl Server {
                     tracing::debug!(error = %e, "could not set TCP_NODELAY");
                 }
             });
+            // The peer address (`ConnectInfo`) keys the sign-in limit.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;

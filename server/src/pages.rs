@@ -18,7 +18,11 @@
 //!
 //! Text safety: all HTML is built with `maud`, which escapes every
 //! interpolation; nothing here uses `PreEscaped` or builds markup from
-//! strings. Visibility is the API's: an invite-only workshop is the same 404
+//! strings. Every piece of user text is bidi-isolated: inline (names,
+//! titles in the list, section headings in threads) in a `<bdi>`, blocks
+//! (title, headings, paragraphs, quotes, comments, cells, metadata) with
+//! `dir="auto"`, so that direction controls in it (written over sync,
+//! which the API's checks never see) cannot reorder anything around it. Visibility is the API's: an invite-only workshop is the same 404
 //! page as a missing one to whoever has no role in it.
 
 use std::collections::HashMap;
@@ -239,6 +243,10 @@ struct Text {
     invalid_invite: &'static str,
     bad_name: &'static str,
     cross_site: &'static str,
+    too_many_title: &'static str,
+    too_many_body: &'static str,
+    /// "Try again in" N "seconds."
+    try_again_in: (&'static str, &'static str),
 }
 
 const EN: Text = Text {
@@ -293,8 +301,11 @@ const EN: Text = Text {
     join_name: "Your display name",
     join_button: "Join",
     invalid_invite: "This invite link is not valid: it is unknown, expired, used up or revoked.",
-    bad_name: "Please give a display name of 1 to 80 characters.",
+    bad_name: "Please give a display name of 1 to 64 characters, without control or text-direction characters.",
     cross_site: "This form can only be sent from this site.",
+    too_many_title: "Too many attempts",
+    too_many_body: "Too many sign-in attempts came from your address.",
+    try_again_in: ("Try again in", "seconds."),
 };
 
 const SV: Text = Text {
@@ -349,8 +360,11 @@ const SV: Text = Text {
     join_name: "Ditt visningsnamn",
     join_button: "Gå med",
     invalid_invite: "Inbjudningslänken gäller inte: den är okänd, har gått ut, är förbrukad eller återkallad.",
-    bad_name: "Ange ett visningsnamn på 1 till 80 tecken.",
+    bad_name: "Ange ett visningsnamn på 1 till 64 tecken, utan styrtecken eller tecken som styr textriktningen.",
     cross_site: "Formuläret kan bara skickas från den här webbplatsen.",
+    too_many_title: "För många försök",
+    too_many_body: "För många inloggningsförsök har kommit från din adress.",
+    try_again_in: ("Försök igen om", "sekunder."),
 };
 
 // ---------------------------------------------------------------------------
@@ -425,7 +439,7 @@ fn layout(viewer: &Viewer, head: &Head, content: Markup) -> Markup {
                 header.site {
                     a.home href="/" aria-label=(t.home) { (SITE) }
                     @if let Some(user) = &viewer.user {
-                        p.who { (t.signed_in_as) " " strong { (user.name) } }
+                        p.who { (t.signed_in_as) " " strong { bdi { (user.name) } } }
                     }
                     a #lang-toggle href=(format!("?lang={}", other.code()))
                         lang=(other.code()) hreflang=(other.code()) { (other.text().name) }
@@ -634,10 +648,10 @@ fn workshop_list(t: &Text, items: &[(WorkshopRecord, Option<Role>)]) -> Markup {
             @for (record, role) in items {
                 li.workshop {
                     a href=(format!("/w/{}", record.id)) {
-                        (non_empty(&record.title, t.untitled))
+                        bdi { (non_empty(&record.title, t.untitled)) }
                     }
                     @if !record.when.is_empty() {
-                        " " span.when { (record.when) }
+                        " " span.when dir="auto" { (record.when) }
                     }
                     @if let Some(role) = role {
                         " " span.badge data-role=(role_attr(*role)) { (role_name(t, *role)) }
@@ -708,7 +722,7 @@ async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result
     let content = html! {
         div.layout.with-sidebar {
             main #summary {
-                h1 #title { (title) }
+                h1 #title dir="auto" { (title) }
                 (metadata(t, &summary.workshop))
                 @for section in &summary.sections {
                     (section_markup(section))
@@ -831,7 +845,7 @@ fn meta_entry(field: &str, label: &str, values: &[String]) -> Markup {
             div data-field=(field) {
                 dt { (label) }
                 @for value in values {
-                    dd { (value) }
+                    dd dir="auto" { (value) }
                 }
             }
         }
@@ -842,10 +856,10 @@ fn meta_entry(field: &str, label: &str, values: &[String]) -> Markup {
 fn section_markup(section: &Section) -> Markup {
     html! {
         section.section data-section=(section.id) {
-            h2.heading { (section.heading) }
+            h2.heading dir="auto" { (section.heading) }
             div.body data-section=(section.id) {
                 @for line in section.body.split('\n') {
-                    p { (line) }
+                    p dir="auto" { (line) }
                 }
             }
         }
@@ -871,11 +885,11 @@ fn actions(t: &Text, actions: &[Action]) -> Markup {
                     tbody {
                         @for action in actions {
                             tr data-action=(action.id) {
-                                td { (action.text) }
-                                td { (action.owner) }
-                                td { (action.due) }
+                                td dir="auto" { (action.text) }
+                                td dir="auto" { (action.owner) }
+                                td dir="auto" { (action.due) }
                                 td {
-                                    span.badge data-status=(action.status) {
+                                    span.badge data-status=(action.status) dir="auto" {
                                         (action_status(t, &action.status))
                                     }
                                 }
@@ -935,10 +949,10 @@ fn thread_markup(t: &Text, thread: &NamedThread, section: Option<&String>) -> Ma
         article.thread.resolved[view.resolved].orphaned[orphaned]
             data-thread=(view.id) data-section=(view.section) {
             @if let Some(heading) = section {
-                p.where { (t.in_section) ": " (heading) }
+                p.where { (t.in_section) ": " bdi { (heading) } }
             }
             @if !view.quote.is_empty() {
-                blockquote.quote { (view.quote) }
+                blockquote.quote dir="auto" { (view.quote) }
             }
             @if view.resolved || orphaned {
                 p.thread-state {
@@ -950,7 +964,7 @@ fn thread_markup(t: &Text, thread: &NamedThread, section: Option<&String>) -> Ma
                 @for (comment, name) in view.comments.iter().zip(&thread.names) {
                     li.comment data-comment=(comment.id) {
                         p.author {
-                            strong { (name.as_deref().unwrap_or(t.unknown_author)) }
+                            strong { bdi { (name.as_deref().unwrap_or(t.unknown_author)) } }
                             @if comment.edited && !comment.deleted {
                                 " " span.edited { "(" (t.edited) ")" }
                             }
@@ -958,7 +972,7 @@ fn thread_markup(t: &Text, thread: &NamedThread, section: Option<&String>) -> Ma
                         @if comment.deleted {
                             p.text.removed { (t.comment_removed) }
                         } @else {
-                            p.text { (comment.body) }
+                            p.text dir="auto" { (comment.body) }
                         }
                     }
                 }
@@ -1026,8 +1040,8 @@ pub(crate) async fn invite_form(
     }
     let name = url_decoded_field(&body, "name").unwrap_or_default();
     match accept(&app, &token, &name, viewer.user.as_ref()).await {
-        Ok((session_token, target)) => see_other(&target, &session_token),
-        Err(ApiError::Auth(AuthError::BadName)) => respond(
+        Ok((session_token, target)) => see_other(&app, &target, &session_token),
+        Err(ApiError::Auth(AuthError::BadName(_))) => respond(
             choice,
             invite_form_page(&viewer, &token, StatusCode::BAD_REQUEST, Some(t.bad_name)),
         ),
@@ -1042,6 +1056,44 @@ pub(crate) async fn invite_form(
         ),
         Err(e) => respond(choice, error_page(&viewer, e)),
     }
+}
+
+/// The answer (429) to a client over the sign-in limit (see `guard`): the
+/// invite form with the reason, or a page saying when to try again. The
+/// caller is not looked up: it is anonymous here.
+pub(crate) fn too_many_attempts(uri: &Uri, headers: &HeaderMap, seconds: u64) -> Response {
+    let choice = choose_lang(uri, headers);
+    let viewer = Viewer {
+        lang: choice.lang,
+        user: None,
+    };
+    let t = viewer.t();
+    let (before, after) = t.try_again_in;
+    let reason = format!("{} {before} {seconds} {after}", t.too_many_body);
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    if let Some(token) = uri.path().strip_prefix("/invite/") {
+        return respond(
+            choice,
+            invite_form_page(&viewer, token, status, Some(&reason)),
+        );
+    }
+    let head = Head {
+        kind: "error",
+        title: t.too_many_title,
+        description: None,
+        canonical: None,
+        workshop: None,
+        main_id: "main",
+        client: false,
+    };
+    let content = html! {
+        main #main .page {
+            h1 { (t.too_many_title) }
+            p role="alert" { (reason) }
+            p { a href="/" { (t.all_workshops) } }
+        }
+    };
+    respond(choice, (status, layout(&viewer, &head, content)))
 }
 
 /// Accepts an invite durably; returns the session token and where to go.
@@ -1067,7 +1119,7 @@ async fn accept(
 }
 
 /// A `303 See Other` to `target` that signs the browser in.
-fn see_other(target: &str, session_token: &str) -> Response {
+fn see_other(app: &AppState, target: &str, session_token: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -1076,7 +1128,7 @@ fn see_other(target: &str, session_token: &str) -> Response {
     );
     headers.insert(
         header::SET_COOKIE,
-        crate::api::session_cookie(session_token),
+        crate::api::session_cookie(app, session_token),
     );
     response
 }
@@ -1107,7 +1159,7 @@ fn invite_form_page(viewer: &Viewer, token: &str, status: StatusCode, error: Opt
             }
             form.join method="post" action=(format!("/invite/{token}")) {
                 label for="name" { (t.join_name) }
-                input #name name="name" required maxlength="80" autocomplete="name"
+                input #name name="name" required maxlength=(crate::input::NAME_MAX) autocomplete="name"
                     aria-describedby=[error.map(|_| "name-error")];
                 button type="submit" { (t.join_button) }
             }
@@ -1239,8 +1291,9 @@ mod tests {
         .into_string();
         assert_eq!(
             markup,
-            "<section class=\"section\" data-section=\"issue\"><h2 class=\"heading\">&lt;b&gt;Rubrik&lt;/b&gt;</h2>\
-             <div class=\"body\" data-section=\"issue\"><p>Ett</p><p></p><p>Tre &lt;i&gt;</p></div></section>"
+            "<section class=\"section\" data-section=\"issue\"><h2 class=\"heading\" dir=\"auto\">&lt;b&gt;Rubrik&lt;/b&gt;</h2>\
+             <div class=\"body\" data-section=\"issue\"><p dir=\"auto\">Ett</p><p dir=\"auto\"></p>\
+             <p dir=\"auto\">Tre &lt;i&gt;</p></div></section>"
         );
     }
 

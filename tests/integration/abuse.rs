@@ -429,7 +429,7 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
 fn bad_limits_are_rejected_at_start_with_a_clear_message() {
     // (arguments, environment, the option the message must name)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 6] = [
+    let cases: [Case; 10] = [
         (
             &["serve", "--max-connections", "0"],
             &[],
@@ -459,6 +459,26 @@ fn bad_limits_are_rejected_at_start_with_a_clear_message() {
             &["serve", "--max-document-bytes", "2000000000000"],
             &[],
             "--max-document-bytes",
+        ),
+        (
+            &["serve", "--session-idle-seconds", "10"],
+            &[],
+            "--session-idle-seconds",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_SESSION_LIFETIME_SECONDS", "0")],
+            "--session-lifetime-seconds",
+        ),
+        (
+            &["serve", "--sign-in-attempt-burst", "0"],
+            &[],
+            "--sign-in-attempt-burst",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", "lots")],
+            "--sign-in-attempts-per-minute",
         ),
     ];
     for (args, env, mentions) in cases {

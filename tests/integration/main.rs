@@ -22,5 +22,7 @@ mod ops;
 mod pages;
 mod process;
 mod roles;
+mod sessions;
 mod sync;
+mod text_input;
 mod workshops;

@@ -115,18 +115,19 @@ async fn a_workshop_page_renders_the_summary_for_the_public() {
         ),
         "<a id=\"lang-toggle\" href=\"?lang=sv\" lang=\"sv\" hreflang=\"sv\">Svenska</a>",
         "<p id=\"status\" role=\"status\" aria-live=\"polite\" data-state=\"static\">Static page</p>",
-        "<main id=\"summary\"><h1 id=\"title\">Betalningsmodeller för ATMP – vad händer? 😀</h1><dl class=\"meta\">",
-        "<dd>Onsdag 18:e Nov 13:00-14:15</dd>",
-        "<dd>Mikael Svensson, SKR</dd><dd>Anna Alassad, TLV</dd>",
+        "<main id=\"summary\"><h1 id=\"title\" dir=\"auto\">Betalningsmodeller för ATMP – vad händer? 😀</h1><dl class=\"meta\">",
+        "<dd dir=\"auto\">Onsdag 18:e Nov 13:00-14:15</dd>",
+        "<dd dir=\"auto\">Mikael Svensson, SKR</dd><dd dir=\"auto\">Anna Alassad, TLV</dd>",
         "<dd data-meeting-type=\"open\">Open</dd>",
-        "<dt>Registration</dt><dd>Alla välkomna</dd>",
-        "<section class=\"section\" data-section=\"issue\"><h2 class=\"heading\">The issue at hand</h2>\
-         <div class=\"body\" data-section=\"issue\"><p>Första stycket.</p><p>Andra stycket.</p></div></section>",
+        "<dt>Registration</dt><dd dir=\"auto\">Alla välkomna</dd>",
+        "<section class=\"section\" data-section=\"issue\"><h2 class=\"heading\" dir=\"auto\">The issue at hand</h2>\
+         <div class=\"body\" data-section=\"issue\"><p dir=\"auto\">Första stycket.</p>\
+         <p dir=\"auto\">Andra stycket.</p></div></section>",
         "<section class=\"section\" data-section=\"outcomes\">",
         "<section id=\"actions\"",
         "<h2 id=\"actions-heading\">Actions</h2>",
-        "<tr data-action=\"a1\"><td>Ta fram en plan</td><td>TLV</td><td>2026-06-01</td>",
-        "data-status=\"in-progress\">In progress</span>",
+        "<tr data-action=\"a1\"><td dir=\"auto\">Ta fram en plan</td><td dir=\"auto\">TLV</td><td dir=\"auto\">2026-06-01</td>",
+        "data-status=\"in-progress\" dir=\"auto\">In progress</span>",
         "<aside id=\"sidebar\" aria-label=\"Comments\"><section id=\"threads\"",
         "No comments yet.",
     ] {
@@ -159,7 +160,7 @@ async fn invite_only_workshops_are_missing_to_the_public_and_shown_to_participan
     let (status, _, body) = get(&w.server, &path, &[("Cookie", &cookie)]).await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("<h1 id=\"title\">Stängd workshop</h1>"),
+        body.contains("<h1 id=\"title\" dir=\"auto\">Stängd workshop</h1>"),
         "{body}"
     );
     assert!(body.contains("data-role=\"participant\""), "{body}");
@@ -214,14 +215,14 @@ async fn threads_are_listed_with_verified_names_and_their_state() {
     assert_eq!(status, 200);
     for expected in [
         "<article class=\"thread resolved\" data-thread=\"t1\" data-section=\"issue\">",
-        "<p class=\"where\">Section: The issue at hand</p>",
-        "<blockquote class=\"quote\">Läkemedelsverket</blockquote>",
+        "<p class=\"where\">Section: <bdi>The issue at hand</bdi></p>",
+        "<blockquote class=\"quote\" dir=\"auto\">Läkemedelsverket</blockquote>",
         "<span class=\"badge resolved\">Resolved</span>",
-        "<li class=\"comment\" data-comment=\"t1-0\"><p class=\"author\"><strong>Alice</strong></p>\
-         <p class=\"text\">Vilket verk?</p></li>",
-        "<strong>Bob</strong></p><p class=\"text\">Läkemedelsverket.\nSe ovan.</p>",
+        "<li class=\"comment\" data-comment=\"t1-0\"><p class=\"author\"><strong><bdi>Alice</bdi></strong></p>\
+         <p class=\"text\" dir=\"auto\">Vilket verk?</p></li>",
+        "<strong><bdi>Bob</bdi></strong></p><p class=\"text\" dir=\"auto\">Läkemedelsverket.\nSe ovan.</p>",
         "<article class=\"thread orphaned\" data-thread=\"t2\" data-section=\"issue\">",
-        "<blockquote class=\"quote\">ATMP</blockquote>",
+        "<blockquote class=\"quote\" dir=\"auto\">ATMP</blockquote>",
         "<span class=\"badge orphaned\">",
     ] {
         assert!(body.contains(expected), "missing {expected:?} in {body}");
@@ -276,7 +277,7 @@ async fn text_from_users_is_escaped_everywhere() {
         );
         assert!(
             page.contains(&format!(
-                "<h1 id=\"title\">{SCRIPT_ESCAPED}{IMG_ESCAPED}</h1>"
+                "<h1 id=\"title\" dir=\"auto\">{SCRIPT_ESCAPED}{IMG_ESCAPED}</h1>"
             )),
             "{page}"
         );
@@ -287,11 +288,13 @@ async fn text_from_users_is_escaped_everywhere() {
             "{page}"
         );
         assert!(
-            page.contains(&format!("<p class=\"text\">{SCRIPT_ESCAPED}</p>")),
+            page.contains(&format!(
+                "<p class=\"text\" dir=\"auto\">{SCRIPT_ESCAPED}</p>"
+            )),
             "the comment: {page}"
         );
         assert!(
-            page.contains(&format!("<strong>{IMG_ESCAPED}</strong>")),
+            page.contains(&format!("<strong><bdi>{IMG_ESCAPED}</bdi></strong>")),
             "its author: {page}"
         );
     }

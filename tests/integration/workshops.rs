@@ -1,8 +1,12 @@
 //! Workshops over HTTP: demo workshops, the import command, visibility of
-//! open and invite-only workshops, the JSON summary and the Markdown export.
+//! open and invite-only workshops, the JSON summary and the Markdown export,
+//! changing a workshop's title and meeting type.
 
-use serde_json::Value;
-use testkit::{ServerProcess, TestServer, http_get, synpunkt_bin};
+use model::summary::{MeetingType, Summary};
+use serde_json::{Value, json};
+use testkit::{Client, ServerProcess, TestServer, http_get, http_with, synpunkt_bin};
+
+use crate::common::{api, world};
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -115,4 +119,92 @@ async fn imported_workshops_are_served_by_visibility_and_export_as_markdown() {
     assert_eq!(summary["sections"][3]["id"], "get-involved");
     server.signal("TERM");
     assert!(server.wait().await.success());
+}
+
+#[tokio::test]
+async fn changing_the_title_and_meeting_type_reaches_the_document_and_its_members() {
+    let w = world().await;
+    let s = &w.server;
+    let alice = Client::connect(&s.sync_url_for(&w.alice)).await;
+    alice.find(w.open).await.expect("a participant reads");
+    let patch = |body: Value| {
+        let path = format!("/api/workshops/{}", w.open);
+        let host = w.host.clone();
+        async move { api(s, "PATCH", &path, Some(body), Some(&host)).await }
+    };
+    let (status, record) =
+        patch(json!({ "title": "Nu stängd", "meetingType": "invite-only" })).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(
+        (record["title"].as_str(), record["meetingType"].as_str()),
+        (Some("Nu stängd"), Some("invite-only"))
+    );
+
+    // The document says so: over the API, ...
+    let summary_path = format!("/api/workshops/{}/summary", w.open);
+    let (status, summary) = api(s, "GET", &summary_path, None, Some(&w.alice)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        summary["workshop"]["meetingType"], "invite-only",
+        "{summary}"
+    );
+    assert_eq!(summary["workshop"]["title"], "Nu stängd", "{summary}");
+    // ... to a member's synced copy, ...
+    alice
+        .wait_doc(w.open, "the new title and meeting type", |d| {
+            Summary::read(d).is_ok_and(|s| {
+                s.workshop.meeting_type == MeetingType::InviteOnly
+                    && s.workshop.title == "Nu stängd"
+            })
+        })
+        .await
+        .expect("the change arrives over sync");
+    // ... and on the page; the change is the host's.
+    let cookie = format!("synpunkt_session={}", w.alice);
+    let (_, _, page) = http_with(
+        "GET",
+        &s.http_url(&format!("/w/{}", w.open)),
+        &[("Cookie", &cookie)],
+        None,
+    )
+    .await;
+    assert!(page.contains("data-meeting-type=\"invite-only\""), "{page}");
+    assert!(page.contains(">Nu stängd</h1>"), "{page}");
+    let (_, history) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/history", w.open),
+        None,
+        Some(&w.host),
+    )
+    .await;
+    let versions = history["versions"].as_array().expect("versions");
+    let last = versions.last().expect("a version");
+    assert_eq!(last["author"]["name"], "Hanna Host", "{last}");
+
+    // The same values again change nothing; back to open changes the type.
+    let before = alice.heads(w.open);
+    let (status, _) = patch(json!({ "meetingType": "invite-only", "title": "Nu stängd" })).await;
+    assert_eq!(status, 200);
+    let (_, again) = api(
+        s,
+        "GET",
+        &format!("/api/workshops/{}/history", w.open),
+        None,
+        Some(&w.host),
+    )
+    .await;
+    assert_eq!(again["versions"], history["versions"], "no new change");
+    let (status, _) = patch(json!({ "meetingType": "open" })).await;
+    assert_eq!(status, 200);
+    alice
+        .wait_doc(w.open, "open again", |d| {
+            Summary::read(d).is_ok_and(|s| s.workshop.meeting_type == MeetingType::Open)
+        })
+        .await
+        .expect("the change arrives over sync");
+    assert_ne!(alice.heads(w.open), before);
+    let (_, summary) = api(s, "GET", &summary_path, None, None).await;
+    assert_eq!(summary["workshop"]["meetingType"], "open");
+    assert_eq!(summary["workshop"]["title"], "Nu stängd");
 }

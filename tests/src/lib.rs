@@ -86,10 +86,32 @@ pub async fn http_with(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> (u16, String, String) {
+    http_from(None, method, url, headers, body).await
+}
+
+/// [`http_with`] from a chosen local address (another loopback address,
+/// such as `127.0.0.2`, is another client to the server).
+pub async fn http_from(
+    source: Option<std::net::IpAddr>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let mut stream = match source {
+        None => tokio::net::TcpStream::connect(host).await.expect("connect"),
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind(std::net::SocketAddr::new(ip, 0))
+                .expect("bind the source address");
+            let addr = host.parse().expect("a numeric host:port");
+            socket.connect(addr).await.expect("connect")
+        }
+    };
     let mut request = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));

@@ -129,12 +129,7 @@ pub async fn publish_version(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let (user, doc) = super::review::host_of(&app, &(headers.clone(), query), &id)?;
     let request: PublishRequest = parse_body(&headers, &body)?;
-    let name = request.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::BadRequest(
-            "a version needs a name of at most 200 characters".into(),
-        ));
-    }
+    let name = crate::input::VERSION_NAME.check(&request.name)?;
     let by = user.id.clone();
     let version_id = hex::encode(rand::random::<[u8; 8]>());
     let value = app

@@ -31,6 +31,10 @@ pub use review::{accept, contributions, create_draft, drafts, preview, reject};
 
 pub const COOKIE: &str = "synpunkt_session";
 
+/// `Set-Cookie` that makes a browser forget its session cookie.
+pub(crate) const FORGET_SESSION_COOKIE: &str =
+    "synpunkt_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid workshop id")]
@@ -45,6 +49,10 @@ pub enum ApiError {
     Forbidden,
     #[error("{0}")]
     Conflict(String),
+    #[error("too many sign-in attempts from your address; try again in {0} s")]
+    TooManyAttempts(u64),
+    #[error(transparent)]
+    Text(#[from] crate::input::TextError),
     #[error("{0}")]
     Auth(AuthError),
     #[error("internal error")]
@@ -69,11 +77,14 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::BadId | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadId | ApiError::BadRequest(_) | ApiError::Text(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Auth(AuthError::NoSession) => StatusCode::UNAUTHORIZED,
             ApiError::Auth(_) => StatusCode::BAD_REQUEST,
             ApiError::Internal(detail) => {
@@ -341,9 +352,7 @@ pub async fn create(
     if let Some(t) = request.meeting_type {
         summary.workshop.meeting_type = t;
     }
-    if summary.workshop.title.trim().is_empty() {
-        return Err(ApiError::BadRequest("a title is required".into()));
-    }
+    crate::input::summary(&mut summary)?;
     let record = app.workshops.create(&summary)?;
     let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
     app.auth.set_membership(&doc, &user.id, Role::Host)?;
@@ -373,11 +382,50 @@ pub async fn update(
 ) -> Result<Json<WorkshopRecord>, ApiError> {
     let user = user_of(&app, &(headers.clone(), query))?;
     let (doc, mut record, role) = workshop_for(&app, user.as_ref(), &id)?;
-    if role != Role::Host {
+    let Some(user) = user.filter(|_| role == Role::Host) else {
         return Err(ApiError::Forbidden);
-    }
+    };
     let change: WorkshopUpdate = parse_body(&headers, &body)?;
-    if let Some(title) = change.title {
+    let title = change
+        .title
+        .map(|t| crate::input::TITLE.check(&t))
+        .transpose()?;
+    // The document first (what members see; written for the host, as any
+    // server edit), so that a refusal changes nothing; then the record,
+    // the authority on visibility.
+    let (new_title, meeting_type) = (title.clone(), change.meeting_type);
+    if new_title.is_some() || meeting_type.is_some() {
+        app.docs
+            .edit(
+                doc,
+                &user.id,
+                Box::new(move |d| {
+                    let mut tx = d.transaction();
+                    let changed = model::summary::set_workshop(
+                        &mut tx,
+                        new_title.as_deref(),
+                        meeting_type,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    if changed {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+                        tx.commit_with(
+                            automerge::transaction::CommitOptions::default()
+                                .with_message("change the workshop's title or meeting type")
+                                .with_time(now),
+                        );
+                    } else {
+                        tx.rollback();
+                    }
+                    Ok(json!({ "changed": changed }))
+                }),
+            )
+            .await
+            .map_err(ApiError::Conflict)?;
+    }
+    if let Some(title) = title {
         record.title = title;
     }
     if let Some(t) = change.meeting_type {
@@ -392,6 +440,11 @@ pub async fn update(
     app.roles_changed();
     Ok(Json(record))
 }
+
+/// The longest an invite may stay valid.
+const MAX_INVITE_SECONDS: u64 = 10 * 366 * 24 * 3600;
+/// The most uses an invite may allow.
+const MAX_INVITE_USES: u32 = 100_000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -418,6 +471,22 @@ pub async fn create_invite(
         return Err(ApiError::BadRequest(
             "role must be participant or host".into(),
         ));
+    }
+    if request
+        .expires_in_seconds
+        .is_some_and(|s| s > MAX_INVITE_SECONDS)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "expiresInSeconds must be at most {MAX_INVITE_SECONDS} (10 years)"
+        )));
+    }
+    if request
+        .max_uses
+        .is_some_and(|n| !(1..=MAX_INVITE_USES).contains(&n))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "maxUses must be 1 to {MAX_INVITE_USES}"
+        )));
     }
     let (invite, token) = app.auth.create_invite(
         Some(&doc),
@@ -495,10 +564,12 @@ struct Accept {
     name: Option<String>,
 }
 
-/// The session cookie a browser keeps after accepting an invite.
-pub(crate) fn session_cookie(token: &str) -> HeaderValue {
+/// The session cookie a browser keeps after accepting an invite, for as
+/// long as the session can last.
+pub(crate) fn session_cookie(app: &AppState, token: &str) -> HeaderValue {
+    let max_age = app.auth.lifetimes().absolute;
     HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000"
+        "{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -529,7 +600,7 @@ pub async fn accept_invite(
             .into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&session_token));
+        .insert(header::SET_COOKIE, session_cookie(&app, &session_token));
     Ok(response)
 }
 
@@ -565,7 +636,7 @@ pub async fn sign_out(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("synpunkt_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+        HeaderValue::from_static(FORGET_SESSION_COOKIE),
     );
     Ok(response)
 }

@@ -181,7 +181,10 @@ pub async fn accept(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (user, doc) = host_of(&app, &(headers.clone(), query), &id)?;
-    let request: AcceptRequest = parse_body(&headers, &body)?;
+    let mut request: AcceptRequest = parse_body(&headers, &body)?;
+    if let Some(text) = &request.text {
+        request.text = Some(crate::input::REVIEW_TEXT.check(text)?);
+    }
     let c = open_contribution(&app, doc, &cid).await?;
     if let Some(conflict) = c
         .conflict
@@ -236,7 +239,8 @@ pub async fn reject(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (user, doc) = host_of(&app, &(headers.clone(), query), &id)?;
-    let request: RejectRequest = parse_body(&headers, &body)?;
+    let mut request: RejectRequest = parse_body(&headers, &body)?;
+    request.reply = crate::input::REPLY.check(&request.reply)?;
     open_contribution(&app, doc, &cid).await?;
     let by = user.id.clone();
     let message = format!("reject contribution {cid}");
