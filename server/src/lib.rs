@@ -396,14 +396,9 @@ pub fn import_page(
         .map_err(|e| store_error(store::StoreError::Transaction(e.to_string())))?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(data).map_err(store_error)?);
     let registry = workshops::Workshops::new(store.clone());
-    let mut created = Vec::new();
-    for summary in import::parse_page(page) {
-        created.push(
-            registry
-                .create(&summary)
-                .map_err(|e| StartError::Demo(e.to_string()))?,
-        );
-    }
+    let created = registry
+        .create_page(&import::parse_page(page))
+        .map_err(|e| StartError::Demo(e.to_string()))?;
     store.flush().map_err(store_error)?;
     Ok(created)
 }

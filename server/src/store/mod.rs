@@ -53,10 +53,13 @@ pub enum Table {
     /// user id → the automerge actor id (16 bytes) the server writes with
     /// on that user's behalf (also bound to them in `Actors`)
     EditActors,
+    /// series id → series record (JSON): the title and description of a
+    /// page of workshops that were imported together
+    Series,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Workshops,
         Table::Users,
         Table::Sessions,
@@ -65,6 +68,7 @@ impl Table {
         Table::Actors,
         Table::Drafts,
         Table::EditActors,
+        Table::Series,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +81,7 @@ impl Table {
             Table::Actors => "actors",
             Table::Drafts => "drafts",
             Table::EditActors => "edit_actors",
+            Table::Series => "series",
         }
     }
 }
