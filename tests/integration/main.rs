@@ -15,6 +15,7 @@ mod common;
 mod contributions;
 mod crash;
 mod holes;
+mod hosting;
 mod import;
 mod interop;
 mod ops;
