@@ -242,14 +242,20 @@ impl Builder {
 
 /// Splits a trailing remark off a list of names: "A, X; B, Y. Seminar was
 /// open." → ("A, X; B, Y", Some("Seminar was open.")). A remark starts
-/// after a full stop followed by a capitalised word of a sentence (at
-/// least three words), so initials ("A. Berg") stay names.
+/// after a full stop that ends a word of two letters or more and is
+/// followed by a capitalised sentence of at least three words, so initials
+/// ("A. Berg") stay names.
 fn split_remark(rest: &str) -> (&str, Option<&str>) {
     let mut search = 0;
     while let Some(i) = rest[search..].find(". ").map(|i| i + search) {
         let tail = rest[i + 2..].trim();
         let capitalised = tail.chars().next().is_some_and(char::is_uppercase);
-        if capitalised && tail.split_whitespace().count() >= 3 {
+        // "A. Berg": an initial, not the end of a sentence.
+        let initial = rest[..i]
+            .split_whitespace()
+            .next_back()
+            .is_some_and(|w| w.chars().count() < 2);
+        if capitalised && !initial && tail.split_whitespace().count() >= 3 {
             return (rest[..=i].trim_end_matches('.').trim(), Some(tail));
         }
         search = i + 2;
