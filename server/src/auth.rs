@@ -48,6 +48,21 @@ pub enum Grant {
     Participant,
     Host,
     Admin,
+    /// A personal sign-in link: signs into an existing user (`user_id`),
+    /// granting nothing new; a host issues it for a participant who lost
+    /// access, so that their authorship stays theirs.
+    #[serde(rename = "sign-in")]
+    SignIn,
+}
+
+/// Whether an invite can still be used, and if not, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InviteState {
+    Valid,
+    Expired,
+    UsedUp,
+    Revoked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +85,10 @@ pub struct Invite {
     pub uses: u32,
     pub revoked: bool,
     pub created_at: u64,
+    /// For a personal sign-in link ([`Grant::SignIn`]): the user it signs
+    /// into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -237,9 +256,48 @@ impl Auth {
             uses: 0,
             revoked: false,
             created_at: now,
+            user_id: None,
         };
         put(self.store.as_ref(), Table::Invites, &hash(&token), &invite)?;
         Ok((invite, token))
+    }
+
+    /// Makes a one-time personal sign-in link into an existing user, valid
+    /// for `expires_in_seconds`; returns it with its secret token.
+    pub fn create_sign_in_link(
+        &self,
+        workshop: &DocumentId,
+        user_id: &str,
+        expires_in_seconds: u64,
+    ) -> Result<(Invite, String), AuthError> {
+        let token = new_token();
+        let now = self.clock.now();
+        let invite = Invite {
+            id: new_id(),
+            workshop_id: Some(workshop.to_string()),
+            grant: Grant::SignIn,
+            expires_at: Some(now.saturating_add(expires_in_seconds)),
+            max_uses: Some(1),
+            uses: 0,
+            revoked: false,
+            created_at: now,
+            user_id: Some(user_id.to_owned()),
+        };
+        put(self.store.as_ref(), Table::Invites, &hash(&token), &invite)?;
+        Ok((invite, token))
+    }
+
+    /// Whether an invite can be used now.
+    pub fn invite_state(&self, invite: &Invite) -> InviteState {
+        if invite.revoked {
+            InviteState::Revoked
+        } else if invite.max_uses.is_some_and(|m| invite.uses >= m) {
+            InviteState::UsedUp
+        } else if invite.expires_at.is_some_and(|t| self.clock.now() >= t) {
+            InviteState::Expired
+        } else {
+            InviteState::Valid
+        }
     }
 
     /// Every invite of a workshop (without tokens).
@@ -313,13 +371,6 @@ impl Auth {
         name: &str,
         existing: Option<&User>,
     ) -> Result<(String, User, Session), AuthError> {
-        // A signed-in caller keeps their name.
-        let name = match existing {
-            None => crate::input::DISPLAY_NAME
-                .check(name)
-                .map_err(AuthError::BadName)?,
-            Some(_) => String::new(),
-        };
         let key = hash(token);
         let _guard = self
             .invites
@@ -327,11 +378,27 @@ impl Auth {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut invite: Invite =
             get(self.store.as_ref(), Table::Invites, &key)?.ok_or(AuthError::InvalidInvite)?;
-        let expired = invite.expires_at.is_some_and(|t| self.clock.now() >= t);
-        let used_up = invite.max_uses.is_some_and(|m| invite.uses >= m);
-        if invite.revoked || expired || used_up {
+        if self.invite_state(&invite) != InviteState::Valid {
             return Err(AuthError::InvalidInvite);
         }
+        // A personal sign-in link signs into its user, whoever opens it.
+        if invite.grant == Grant::SignIn {
+            let user: User = match &invite.user_id {
+                Some(id) => self.user(id)?.ok_or(AuthError::InvalidInvite)?,
+                None => return Err(AuthError::InvalidInvite),
+            };
+            invite.uses += 1;
+            put(self.store.as_ref(), Table::Invites, &key, &invite)?;
+            let (token, session) = self.new_session(&user, Some(invite.id.clone()))?;
+            return Ok((token, user, session));
+        }
+        // A signed-in caller keeps their name.
+        let name = match existing {
+            None => crate::input::DISPLAY_NAME
+                .check(name)
+                .map_err(AuthError::BadName)?,
+            Some(_) => String::new(),
+        };
         invite.uses += 1;
         put(self.store.as_ref(), Table::Invites, &key, &invite)?;
         let mut user = match existing {
@@ -345,6 +412,7 @@ impl Auth {
         };
         match (invite.grant, &invite.workshop_id) {
             (Grant::Admin, _) => user.admin = true,
+            (Grant::SignIn, _) => return Err(AuthError::InvalidInvite),
             (grant, Some(workshop)) => {
                 let workshop = DocumentId::parse(workshop).map_err(|_| AuthError::InvalidInvite)?;
                 let role = if grant == Grant::Host {
@@ -472,6 +540,46 @@ impl Auth {
         session.revoked = true;
         put(self.store.as_ref(), Table::Sessions, &key, &session)?;
         Ok(Some(session))
+    }
+
+    /// A user's live sessions, oldest first.
+    pub fn sessions_of(&self, user_id: &str) -> Result<Vec<Session>, AuthError> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for (_, v) in self.store.scan(Table::Sessions, &[])? {
+            let session: Session = serde_json::from_slice(&v)?;
+            if session.user_id == user_id
+                && !session.revoked
+                && self.freshness(&session, now) != Freshness::Expired
+            {
+                out.push(session);
+            }
+        }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    /// Ends one of a user's live sessions by its id; `None` if the user has
+    /// no live session with that id.
+    pub fn end_session_of(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<Session>, AuthError> {
+        let now = self.clock.now();
+        for (k, v) in self.store.scan(Table::Sessions, &[])? {
+            let mut session: Session = serde_json::from_slice(&v)?;
+            if session.id == session_id
+                && session.user_id == user_id
+                && !session.revoked
+                && self.freshness(&session, now) != Freshness::Expired
+            {
+                session.revoked = true;
+                put(self.store.as_ref(), Table::Sessions, &k, &session)?;
+                return Ok(Some(session));
+            }
+        }
+        Ok(None)
     }
 
     /// Deletes every session past its lifetime (revoked ones included:
@@ -607,6 +715,18 @@ impl Auth {
         self.store
             .put(Table::EditActors, user_id.as_bytes(), &actor)?;
         Ok(actor)
+    }
+
+    /// A workshop's members (user id, role), in no particular order.
+    pub fn members_of(&self, workshop: &DocumentId) -> Result<Vec<(String, Role)>, AuthError> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan(Table::Memberships, workshop.as_bytes())? {
+            let m: Membership = serde_json::from_slice(&v)?;
+            if let Some(user) = k.get(16..) {
+                out.push((String::from_utf8_lossy(user).into_owned(), m.role));
+            }
+        }
+        Ok(out)
     }
 
     /// Whether the user hosts at least one workshop.

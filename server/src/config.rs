@@ -31,6 +31,22 @@ pub enum Command {
     /// Import a page of workshop descriptions: one workshop per entry.
     /// Run it while the server is stopped.
     Import(ImportArgs),
+    /// Print a fresh one-time admin sign-in link (valid 24 hours). Works
+    /// while the server runs (through its control socket in the data
+    /// directory, which only the directory's owner can reach) and while it
+    /// is stopped.
+    AdminLink(AdminLinkArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdminLinkArgs {
+    /// Directory of the server's database.
+    #[arg(long, env = "SYNPUNKT_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// The address the link names when no server is running (a running
+    /// server names its own).
+    #[arg(long, env = "SYNPUNKT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -29,6 +29,24 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
             get(crate::api::get).patch(crate::api::update),
         )
         .route(
+            "/api/workshops/{id}/archive",
+            axum::routing::post(crate::api::archive),
+        )
+        .route(
+            "/api/workshops/{id}/restore",
+            axum::routing::post(crate::api::restore),
+        )
+        .route("/api/workshops/{id}/members", get(crate::api::members))
+        .route(
+            "/api/workshops/{id}/members/{user}/sign-in-link",
+            axum::routing::post(crate::api::member_sign_in_link),
+        )
+        .route("/api/sessions", get(crate::api::sessions))
+        .route(
+            "/api/sessions/{session}",
+            axum::routing::delete(crate::api::end_session),
+        )
+        .route(
             "/api/workshops/{id}/invites",
             get(crate::api::list_invites).post(crate::api::create_invite),
         )

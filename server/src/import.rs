@@ -4,8 +4,15 @@
 //! hand:", …) in English or Swedish.
 //!
 //! Nothing is dropped: a line that matches no label joins the nearest
-//! section before it (or, before any section, the workshop's "Notes"), and
-//! the page's preamble becomes each workshop's "About the series" section.
+//! section before it (or, before any section, the workshop's "Notes"). The
+//! page's preamble (site chrome such as "Become a partner", the series'
+//! title and description) is the series' description ([`Page::preamble`]),
+//! never a section of a workshop, so it is never a workshop page's meta
+//! description either. A line that is plainly a link label (a document's
+//! name such as "ATMP Sweden betalningsmodeller 201118") stays in its
+//! section; a list of stakeholders holds names only: a sentence after one
+//! ("Anna Alassad, TLV. Seminar was open, with registration.") is about the
+//! meeting, and goes to its registration (or its notes).
 
 use model::summary::{MeetingType, Section, Summary, Workshop};
 
@@ -136,6 +143,18 @@ impl Builder {
         self.current = Some(sections.len() - 1);
     }
 
+    /// Adds a line to the workshop's "Notes" section.
+    fn append_note(&mut self, line: &str) {
+        match self.summary.sections.iter().position(|s| s.id == "notes") {
+            Some(i) => {
+                let body = &mut self.summary.sections[i].body;
+                body.push('\n');
+                body.push_str(line);
+            }
+            None => self.section("notes", "Notes", line),
+        }
+    }
+
     fn append(&mut self, line: &str) {
         match self.current {
             Some(i) => {
@@ -150,6 +169,10 @@ impl Builder {
     }
 
     fn line(&mut self, line: &str) {
+        // A link's label is text of its section, never a label or a name.
+        if is_link_label(line) {
+            return self.append(line);
+        }
         let Some((name, rest)) = split_label(line) else {
             return self.append(line);
         };
@@ -157,6 +180,7 @@ impl Builder {
         match label(name) {
             Some(Label::Hosts) => w.hosts.extend(list(rest, &[';'])),
             Some(Label::Stakeholders) => {
+                let (names, remark) = split_remark(rest);
                 if !self.typed {
                     let lower = rest.to_lowercase();
                     if lower.contains("was open")
@@ -166,7 +190,20 @@ impl Builder {
                         w.meeting_type = MeetingType::Open;
                     }
                 }
-                w.stakeholders.extend(list(rest, &[';']));
+                w.stakeholders.extend(list(names, &[';']));
+                if let Some(remark) = remark {
+                    let lower = remark.to_lowercase();
+                    if w.registration.is_empty()
+                        && (lower.contains("registr") || lower.contains("anmäl"))
+                    {
+                        w.registration = remark.to_owned();
+                    } else {
+                        let current = self.current;
+                        self.current = None;
+                        self.append_note(remark);
+                        self.current = current;
+                    }
+                }
             }
             Some(Label::Ambassadors) => w.ambassadors.extend(list(rest, &[',', ';'])),
             Some(Label::MeetingType) => {
@@ -203,8 +240,56 @@ impl Builder {
     }
 }
 
-/// Parses a page into one summary per workshop.
-pub fn parse_page(text: &str) -> Vec<Summary> {
+/// Splits a trailing remark off a list of names: "A, X; B, Y. Seminar was
+/// open." → ("A, X; B, Y", Some("Seminar was open.")). A remark starts
+/// after a full stop that ends a word of two letters or more and is
+/// followed by a capitalised sentence of at least three words, so initials
+/// ("A. Berg") stay names.
+fn split_remark(rest: &str) -> (&str, Option<&str>) {
+    let mut search = 0;
+    while let Some(i) = rest[search..].find(". ").map(|i| i + search) {
+        let tail = rest[i + 2..].trim();
+        let capitalised = tail.chars().next().is_some_and(char::is_uppercase);
+        // "A. Berg": an initial, not the end of a sentence.
+        let initial = rest[..i]
+            .split_whitespace()
+            .next_back()
+            .is_some_and(|w| w.chars().count() < 2);
+        if capitalised && !initial && tail.split_whitespace().count() >= 3 {
+            return (rest[..=i].trim_end_matches('.').trim(), Some(tail));
+        }
+        search = i + 2;
+    }
+    (rest, None)
+}
+
+/// Whether a line is plainly the label of a link (a document's or page's
+/// name, as a page's text shows it): short, no sentence punctuation, no
+/// label, and ending in a date-like number or a file extension.
+pub fn is_link_label(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let last = words.last().copied().unwrap_or("");
+    let dated = last.len() >= 6 && last.chars().all(|c| c.is_ascii_digit());
+    let file = [".pdf", ".docx", ".pptx", ".xlsx"]
+        .iter()
+        .any(|ext| last.to_lowercase().ends_with(ext));
+    (1..=10).contains(&words.len())
+        && !line.contains([':', '!', '?', ';'])
+        && !line.trim_end().ends_with('.')
+        && (dated || file)
+}
+
+/// An imported page: its preamble (the series' description: everything
+/// before the first workshop) and one summary per workshop.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub preamble: Option<String>,
+    pub workshops: Vec<Summary>,
+}
+
+/// Parses a page into one summary per workshop (a day/time line starts
+/// each); the text before the first is the preamble.
+pub fn parse_page(text: &str) -> Page {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
@@ -221,12 +306,7 @@ pub fn parse_page(text: &str) -> Vec<Summary> {
     for line in &lines[first_day..] {
         if is_day_line(line) {
             out.extend(current.take().map(|b| b.summary));
-            let mut b = Builder::new(line);
-            if !preamble.is_empty() {
-                b.section("about", "About the series", &preamble);
-                b.current = None;
-            }
-            current = Some(b);
+            current = Some(Builder::new(line));
             expect_title = true;
             continue;
         }
@@ -239,7 +319,30 @@ pub fn parse_page(text: &str) -> Vec<Summary> {
         b.line(line);
     }
     out.extend(current.map(|b| b.summary));
-    out
+    Page {
+        preamble: (!preamble.is_empty()).then_some(preamble),
+        workshops: out,
+    }
+}
+
+/// Parses pasted text as one workshop: the page's first workshop if it
+/// has a day/time line (the preamble is returned beside it), else the
+/// whole text as that workshop's labelled paragraphs (with no title or
+/// time: the caller gives them).
+pub fn parse_pasted(text: &str) -> Page {
+    let page = parse_page(text);
+    if !page.workshops.is_empty() {
+        return page;
+    }
+    let mut b = Builder::new("");
+    b.summary.workshop.language = String::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        b.line(line);
+    }
+    Page {
+        preamble: None,
+        workshops: vec![b.summary],
+    }
 }
 
 #[cfg(test)]
@@ -250,7 +353,9 @@ mod tests {
 
     #[test]
     fn parses_labels_sections_and_keeps_every_line() {
-        let all = parse_page(PAGE);
+        let page = parse_page(PAGE);
+        assert_eq!(page.preamble.as_deref(), Some("Series title\nIntro line."));
+        let all = page.workshops;
         assert_eq!(all.len(), 1);
         let s = &all[0];
         assert_eq!(s.workshop.when, "Måndag 2:a Mar 09:00-10:00");
@@ -259,10 +364,43 @@ mod tests {
         assert_eq!(s.workshop.meeting_type, MeetingType::InviteOnly);
         assert_eq!(s.workshop.language, "sv");
         let ids: Vec<&str> = s.sections.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, vec!["about", "notes", "issue", "what-you-get"]);
-        assert_eq!(s.sections[0].body, "Series title\nIntro line.");
-        assert_eq!(s.sections[1].body, "Loose line before any section.");
-        assert_eq!(s.sections[2].body, "Första.\nFortsättning.");
-        assert_eq!(s.sections[3].heading, "What you get");
+        assert_eq!(ids, vec!["notes", "issue", "what-you-get"]);
+        assert_eq!(s.sections[0].body, "Loose line before any section.");
+        assert_eq!(s.sections[1].body, "Första.\nFortsättning.");
+        assert_eq!(s.sections[2].heading, "What you get");
+    }
+
+    #[test]
+    fn a_remark_after_the_stakeholders_is_not_a_stakeholder() {
+        assert_eq!(
+            split_remark("A. Berg, X; B, TLV. Seminar was open, with registration."),
+            (
+                "A. Berg, X; B, TLV",
+                Some("Seminar was open, with registration.")
+            )
+        );
+        assert_eq!(split_remark("A, B. C"), ("A, B. C", None));
+    }
+
+    #[test]
+    fn link_labels_are_recognised() {
+        assert!(is_link_label("ATMP Sweden betalningsmodeller 201118"));
+        assert!(is_link_label("Rapport 2020.pdf"));
+        assert!(!is_link_label(
+            "Participants met in 2020 to discuss 201118."
+        ));
+        assert!(!is_link_label("Host: Anna 201118"));
+    }
+
+    #[test]
+    fn pasted_text_without_a_date_is_one_workshop() {
+        let page = parse_pasted("The issue at hand: Frågan.\nMer.\nGet involved: Skriv.");
+        assert_eq!(page.workshops.len(), 1);
+        let ids: Vec<&str> = page.workshops[0]
+            .sections
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(ids, ["issue", "get-involved"]);
     }
 }

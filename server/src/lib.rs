@@ -9,6 +9,8 @@
 //! - `store`: durable chunks behind a small trait (sled), with group commit.
 //! - `metrics`: Prometheus counters and gauges.
 //! - `rate`: the token bucket behind each connection's message rate limit.
+//! - [`control`]: the Unix socket in the data directory through which
+//!   `synpunkt admin-link` gets a sign-in link from the running server.
 //!
 //! [`Server::start`] binds nothing itself: it takes a listener, so tests run
 //! servers on `127.0.0.1:0`.
@@ -18,6 +20,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 mod conn;
+pub mod control;
 mod demo;
 mod docs;
 mod guard;
@@ -304,6 +307,10 @@ impl Server {
             next_conn: AtomicU64::new(1),
         });
         tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
+        // `synpunkt admin-link` asks for a sign-in link here.
+        let control = control::bind(&app.shared.config.data_dir)?;
+        app.connections
+            .spawn(control::serve(control, app.clone(), addr, shutdown.clone()));
         // Tracked with the connections, so shutdown waits for it.
         app.connections
             .spawn(guard::housekeeping(app.clone(), shutdown.clone()));
@@ -396,14 +403,9 @@ pub fn import_page(
         .map_err(|e| store_error(store::StoreError::Transaction(e.to_string())))?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(data).map_err(store_error)?);
     let registry = workshops::Workshops::new(store.clone());
-    let mut created = Vec::new();
-    for summary in import::parse_page(page) {
-        created.push(
-            registry
-                .create(&summary)
-                .map_err(|e| StartError::Demo(e.to_string()))?,
-        );
-    }
+    let created = registry
+        .create_page(&import::parse_page(page))
+        .map_err(|e| StartError::Demo(e.to_string()))?;
     store.flush().map_err(store_error)?;
     Ok(created)
 }

@@ -18,6 +18,12 @@ async fn main() -> anyhow::Result<()> {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         Some(Command::Import(args)) => return import(&args),
+        Some(Command::AdminLink(args)) => {
+            let link = server::control::admin_link(&args.data, &args.listen.to_string())
+                .context("cannot make an admin sign-in link")?;
+            println!("Admin sign-in (one-time link, valid 24 hours): {link}");
+            return Ok(());
+        }
         None => cli.serve,
     };
     let config = Config::from(&args);

@@ -40,7 +40,7 @@ use model::threads::{Anchor, ThreadView};
 
 use crate::AppState;
 use crate::api::{ApiError, cross_site, identity};
-use crate::auth::{AuthError, Role, User};
+use crate::auth::{AuthError, Grant, InviteState, Role, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
 /// The cookie that remembers a reader's explicit language choice.
@@ -241,6 +241,22 @@ struct Text {
     join_name: &'static str,
     join_button: &'static str,
     invalid_invite: &'static str,
+    /// "You are invited to" TITLE "as" ROLE.
+    invited_to: (&'static str, &'static str),
+    invited_admin: &'static str,
+    role_admin: &'static str,
+    sign_in_title: &'static str,
+    /// "This personal link signs you in as" NAME "in" TITLE.
+    sign_in_as: (&'static str, &'static str),
+    sign_in_button: &'static str,
+    link_unknown_title: &'static str,
+    link_unknown_body: &'static str,
+    link_gone_title: &'static str,
+    link_expired: &'static str,
+    link_used_up: &'static str,
+    link_revoked: &'static str,
+    link_ask_host: &'static str,
+    archived: &'static str,
     bad_name: &'static str,
     cross_site: &'static str,
     too_many_title: &'static str,
@@ -301,6 +317,20 @@ const EN: Text = Text {
     join_name: "Your display name",
     join_button: "Join",
     invalid_invite: "This invite link is not valid: it is unknown, expired, used up or revoked.",
+    invited_to: ("You are invited to", "as"),
+    invited_admin: "This one-time link makes you the administrator of this Synpunkt server.",
+    role_admin: "Administrator",
+    sign_in_title: "Sign in",
+    sign_in_as: ("This personal link signs you in as", "in"),
+    sign_in_button: "Sign in",
+    link_unknown_title: "Unknown link",
+    link_unknown_body: "This link is not known here. Check that it was copied in full.",
+    link_gone_title: "This link can no longer be used",
+    link_expired: "The link has expired.",
+    link_used_up: "The link has already been used as many times as it allows.",
+    link_revoked: "The link has been revoked by a host.",
+    link_ask_host: "Ask the workshop's host for a new link.",
+    archived: "Archived",
     bad_name: "Please give a display name of 1 to 64 characters, without control or text-direction characters.",
     cross_site: "This form can only be sent from this site.",
     too_many_title: "Too many attempts",
@@ -360,6 +390,20 @@ const SV: Text = Text {
     join_name: "Ditt visningsnamn",
     join_button: "Gå med",
     invalid_invite: "Inbjudningslänken gäller inte: den är okänd, har gått ut, är förbrukad eller återkallad.",
+    invited_to: ("Du är inbjuden till", "som"),
+    invited_admin: "Den här engångslänken gör dig till administratör för den här Synpunkt-servern.",
+    role_admin: "Administratör",
+    sign_in_title: "Logga in",
+    sign_in_as: ("Den här personliga länken loggar in dig som", "i"),
+    sign_in_button: "Logga in",
+    link_unknown_title: "Okänd länk",
+    link_unknown_body: "Länken är inte känd här. Kontrollera att hela länken kom med.",
+    link_gone_title: "Länken kan inte användas längre",
+    link_expired: "Länken har gått ut.",
+    link_used_up: "Länken har redan använts så många gånger som den får.",
+    link_revoked: "Länken har återkallats av en värd.",
+    link_ask_host: "Be workshoppens värd om en ny länk.",
+    archived: "Arkiverad",
     bad_name: "Ange ett visningsnamn på 1 till 64 tecken, utan styrtecken eller tecken som styr textriktningen.",
     cross_site: "Formuläret kan bara skickas från den här webbplatsen.",
     too_many_title: "För många försök",
@@ -603,6 +647,13 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
         let role = app
             .auth
             .role(viewer.user.as_ref(), &doc, record.is_open())?;
+        // An archived workshop is listed to its hosts (and admins) only.
+        if record.archived {
+            if role == Some(Role::Host) {
+                yours.push((record, role));
+            }
+            continue;
+        }
         if let Some(role) = role.filter(|r| *r != Role::Public) {
             yours.push((record.clone(), Some(role)));
         }
@@ -658,6 +709,9 @@ fn workshop_list(t: &Text, items: &[(WorkshopRecord, Option<Role>)]) -> Markup {
                     }
                     @if !record.is_open() {
                         " " span.badge.invite-only { (t.invite_only) }
+                    }
+                    @if record.archived {
+                        " " span.badge.archived { (t.archived) }
                     }
                 }
             }
@@ -780,9 +834,12 @@ fn name_threads(app: &AppState, threads: Vec<ThreadView>) -> Result<Vec<NamedThr
 /// For sharing and search engines: the first paragraph of the summary, or
 /// when and by whom, at most 160 characters.
 fn description(summary: &Summary) -> String {
+    // Workshops imported before the preamble became the series'
+    // description carry it as an "About the series" section: never that.
     let first = summary
         .sections
         .iter()
+        .filter(|s| !(s.id == "about" && s.heading == "About the series"))
         .flat_map(|s| s.body.split('\n'))
         .map(str::trim)
         .find(|line| !line.is_empty());
@@ -1011,7 +1068,13 @@ pub(crate) async fn invite_page(
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let (choice, viewer) = start(&app, &uri, &headers);
     let page = match viewer {
-        Ok(viewer) => invite_form_page(&viewer, &token, StatusCode::OK, None),
+        Ok(viewer) => match invite_context(&app, &token) {
+            Ok(Ok(context)) => {
+                invite_form_page(&viewer, &token, Some(&context), StatusCode::OK, None)
+            }
+            Ok(Err(unusable)) => link_unusable_page(&viewer, unusable),
+            Err(e) => error_page(&viewer, e),
+        },
         Err(page) => page,
     };
     respond(choice, page)
@@ -1035,24 +1098,46 @@ pub(crate) async fn invite_form(
     };
     let t = viewer.t();
     if cross_site(&headers) {
-        let page = invite_form_page(&viewer, &token, StatusCode::FORBIDDEN, Some(t.cross_site));
+        let page = invite_form_page(
+            &viewer,
+            &token,
+            None,
+            StatusCode::FORBIDDEN,
+            Some(t.cross_site),
+        );
         return respond(choice, page);
     }
+    let context = match invite_context(&app, &token) {
+        Ok(Ok(context)) => context,
+        Ok(Err(unusable)) => return respond(choice, link_unusable_page(&viewer, unusable)),
+        Err(e) => return respond(choice, error_page(&viewer, e)),
+    };
     let name = url_decoded_field(&body, "name").unwrap_or_default();
     match accept(&app, &token, &name, viewer.user.as_ref()).await {
         Ok((session_token, target)) => see_other(&app, &target, &session_token),
         Err(ApiError::Auth(AuthError::BadName(_))) => respond(
             choice,
-            invite_form_page(&viewer, &token, StatusCode::BAD_REQUEST, Some(t.bad_name)),
-        ),
-        Err(ApiError::Auth(_)) => respond(
-            choice,
             invite_form_page(
                 &viewer,
                 &token,
+                Some(&context),
                 StatusCode::BAD_REQUEST,
-                Some(t.invalid_invite),
+                Some(t.bad_name),
             ),
+        ),
+        // Used up or revoked in the meantime.
+        Err(ApiError::Auth(_)) => respond(
+            choice,
+            match invite_context(&app, &token) {
+                Ok(Err(unusable)) => link_unusable_page(&viewer, unusable),
+                _ => invite_form_page(
+                    &viewer,
+                    &token,
+                    Some(&context),
+                    StatusCode::GONE,
+                    Some(t.invalid_invite),
+                ),
+            },
         ),
         Err(e) => respond(choice, error_page(&viewer, e)),
     }
@@ -1074,7 +1159,7 @@ pub(crate) fn too_many_attempts(uri: &Uri, headers: &HeaderMap, seconds: u64) ->
     if let Some(token) = uri.path().strip_prefix("/invite/") {
         return respond(
             choice,
-            invite_form_page(&viewer, token, status, Some(&reason)),
+            invite_form_page(&viewer, token, None, status, Some(&reason)),
         );
     }
     let head = Head {
@@ -1133,17 +1218,86 @@ fn see_other(app: &AppState, target: &str, session_token: &str) -> Response {
     response
 }
 
-fn invite_form_page(viewer: &Viewer, token: &str, status: StatusCode, error: Option<&str>) -> Page {
+/// What a usable invite leads to, shown before anything is typed.
+struct InviteContext {
+    grant: Grant,
+    /// The workshop's title (none for the admin's link).
+    workshop: Option<String>,
+    /// For a personal sign-in link: the name of the user it signs into.
+    user_name: Option<String>,
+}
+
+/// Why a link cannot be used.
+#[derive(Debug, Clone, Copy)]
+enum Unusable {
+    /// No such link (404).
+    Unknown,
+    /// Known, but no longer usable (410).
+    Gone(InviteState),
+}
+
+/// The invite behind a token and what it leads to, or why it cannot be
+/// used. An invite whose workshop or user is gone is no longer usable.
+fn invite_context(
+    app: &AppState,
+    token: &str,
+) -> Result<Result<InviteContext, Unusable>, ApiError> {
+    let Some(invite) = app.auth.invite(token)? else {
+        return Ok(Err(Unusable::Unknown));
+    };
+    let state = app.auth.invite_state(&invite);
+    if state != InviteState::Valid {
+        return Ok(Err(Unusable::Gone(state)));
+    }
+    let workshop = match invite.workshop_id.as_deref().map(DocumentId::parse) {
+        None => None,
+        Some(Ok(doc)) => match app.workshops.get(&doc)? {
+            Some(record) => Some(record.title),
+            None => return Ok(Err(Unusable::Gone(InviteState::Revoked))),
+        },
+        Some(Err(_)) => return Ok(Err(Unusable::Gone(InviteState::Revoked))),
+    };
+    let user_name = match (&invite.grant, &invite.user_id) {
+        (Grant::SignIn, Some(id)) => match app.auth.user(id)? {
+            Some(user) => Some(user.name),
+            None => return Ok(Err(Unusable::Gone(InviteState::Revoked))),
+        },
+        _ => None,
+    };
+    Ok(Ok(InviteContext {
+        grant: invite.grant,
+        workshop,
+        user_name,
+    }))
+}
+
+/// The page of a link that cannot be used: 404 for an unknown one, 410
+/// (with the reason) for one that is expired, used up or revoked.
+fn link_unusable_page(viewer: &Viewer, unusable: Unusable) -> Page {
     let t = viewer.t();
-    // Only a token's own characters go into the form's address.
-    let token: String = token
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(64)
-        .collect();
+    let (status, title, reason) = match unusable {
+        Unusable::Unknown => (
+            StatusCode::NOT_FOUND,
+            t.link_unknown_title,
+            t.link_unknown_body,
+        ),
+        Unusable::Gone(state) => (
+            StatusCode::GONE,
+            t.link_gone_title,
+            match state {
+                InviteState::Expired => t.link_expired,
+                InviteState::UsedUp => t.link_used_up,
+                InviteState::Revoked | InviteState::Valid => t.link_revoked,
+            },
+        ),
+    };
+    let kind = match unusable {
+        Unusable::Unknown => "link-unknown",
+        Unusable::Gone(_) => "link-gone",
+    };
     let head = Head {
-        kind: "invite",
-        title: t.join_title,
+        kind,
+        title,
         description: None,
         canonical: None,
         workshop: None,
@@ -1152,16 +1306,92 @@ fn invite_form_page(viewer: &Viewer, token: &str, status: StatusCode, error: Opt
     };
     let content = html! {
         main #main .page.narrow {
-            h1 { (t.join_title) }
-            p { (t.join_intro) }
+            h1 { (title) }
+            p #link-state role="alert" { (reason) }
+            p { (t.link_ask_host) }
+            p { a href="/" { (t.all_workshops) } }
+        }
+    };
+    (status, layout(viewer, &head, content))
+}
+
+fn invite_form_page(
+    viewer: &Viewer,
+    token: &str,
+    context: Option<&InviteContext>,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Page {
+    let t = viewer.t();
+    // Only a token's own characters go into the form's address.
+    let token: String = token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    let sign_in = context.and_then(|c| c.user_name.as_deref());
+    let title = if sign_in.is_some() {
+        t.sign_in_title
+    } else {
+        t.join_title
+    };
+    let head = Head {
+        kind: "invite",
+        title,
+        description: None,
+        canonical: None,
+        workshop: None,
+        main_id: "main",
+        client: false,
+    };
+    let role = context.map(|c| match c.grant {
+        Grant::Host => t.role_host,
+        Grant::Admin => t.role_admin,
+        Grant::Participant | Grant::SignIn => t.role_participant,
+    });
+    let role_attr = context.map(|c| match c.grant {
+        Grant::Host => "host",
+        Grant::Admin => "admin",
+        Grant::Participant => "participant",
+        Grant::SignIn => "sign-in",
+    });
+    let workshop = context.and_then(|c| c.workshop.as_deref());
+    let content = html! {
+        main #main .page.narrow data-grant=[role_attr] {
+            h1 { (title) }
+            @if let Some(name) = sign_in {
+                p #invite-for {
+                    (t.sign_in_as.0) " " strong { bdi { (name) } }
+                    @if let Some(workshop) = workshop {
+                        " " (t.sign_in_as.1) " " strong #invite-workshop { bdi { (workshop) } }
+                    }
+                    "."
+                }
+            } @else if let Some(c) = context {
+                @if c.grant == Grant::Admin {
+                    p #invite-for { (t.invited_admin) }
+                } @else if let (Some(workshop), Some(role)) = (workshop, role) {
+                    p #invite-for {
+                        (t.invited_to.0) " " strong #invite-workshop { bdi { (workshop) } }
+                        " " (t.invited_to.1) " " strong #invite-role { (role) } "."
+                    }
+                }
+            }
+            @if sign_in.is_none() {
+                p { (t.join_intro) }
+            }
             @if let Some(error) = error {
                 p #name-error .error role="alert" { (error) }
             }
             form.join method="post" action=(format!("/invite/{token}")) {
-                label for="name" { (t.join_name) }
-                input #name name="name" required maxlength=(crate::input::NAME_MAX) autocomplete="name"
-                    aria-describedby=[error.map(|_| "name-error")];
-                button type="submit" { (t.join_button) }
+                @if sign_in.is_none() {
+                    label for="name" { (t.join_name) }
+                    input #name name="name" required maxlength=(crate::input::NAME_MAX) autocomplete="name"
+                        aria-describedby=[error.map(|_| "name-error")];
+                }
+                button type="submit" {
+                    @if sign_in.is_some() { (t.sign_in_button) } @else { (t.join_button) }
+                }
             }
         }
     };

@@ -29,6 +29,28 @@ pub struct WorkshopRecord {
     /// within a process): lists keep the order workshops were made in.
     #[serde(default)]
     pub order: u64,
+    /// When the meeting starts, as the host gave it (`YYYY-MM-DDTHH:MM`,
+    /// local time), if given that way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// Archived: hidden from every list but its hosts' (and admins'),
+    /// kept on disk, restorable; its page and API still answer as before.
+    #[serde(default)]
+    pub archived: bool,
+    /// The series (a page of workshops imported together) it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+}
+
+/// A series of workshops, from the preamble of an imported page: its
+/// description is the whole preamble (navigation text included, so that
+/// nothing pasted is dropped), kept apart from every workshop's sections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesRecord {
+    pub id: String,
+    pub description: String,
+    pub created_at: u64,
 }
 
 /// A strictly increasing creation stamp.
@@ -116,6 +138,9 @@ impl Workshops {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             order: next_order(),
+            starts_at: None,
+            archived: false,
+            series: None,
         };
         self.store.put(
             Table::Workshops,
@@ -123,6 +148,58 @@ impl Workshops {
             &serde_json::to_vec(&record)?,
         )?;
         Ok(record)
+    }
+
+    /// Stores a series record; returns its id. Durable after the store's
+    /// next flush.
+    pub fn create_series(&self, description: &str) -> Result<SeriesRecord, WorkshopError> {
+        let record = SeriesRecord {
+            id: hex::encode(rand::random::<[u8; 8]>()),
+            description: description.to_owned(),
+            created_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        self.store.put(
+            Table::Series,
+            record.id.as_bytes(),
+            &serde_json::to_vec(&record)?,
+        )?;
+        Ok(record)
+    }
+
+    pub fn series(&self, id: &str) -> Result<Option<SeriesRecord>, WorkshopError> {
+        match self.store.get(Table::Series, id.as_bytes())? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates the workshops of an imported page (see
+    /// [`crate::import::parse_page`]): its preamble becomes one series
+    /// record that every workshop of the page points to. Durable after the
+    /// store's next flush.
+    pub fn create_page(
+        &self,
+        page: &crate::import::Page,
+    ) -> Result<Vec<WorkshopRecord>, WorkshopError> {
+        let series = match page.preamble.as_deref() {
+            Some(p) if !page.workshops.is_empty() => Some(self.create_series(p)?),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        for summary in &page.workshops {
+            let mut record = self.create(summary)?;
+            if let Some(series) = &series {
+                record.series = Some(series.id.clone());
+                let id = DocumentId::parse(&record.id).map_err(|_| {
+                    WorkshopError::Record(serde::de::Error::custom("bad workshop id"))
+                })?;
+                self.put(&id, &record)?;
+            }
+            out.push(record);
+        }
+        Ok(out)
     }
 
     /// Every workshop, oldest first.

@@ -16,6 +16,7 @@ mod contributions;
 mod crash;
 mod damaged;
 mod holes;
+mod hosting;
 mod import;
 mod interop;
 mod ops;

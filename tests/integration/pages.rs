@@ -505,8 +505,8 @@ async fn the_invite_form_signs_in_and_leads_to_the_workshop() {
     // Used up now: the page says so.
     let (status, _, page) =
         http_with("POST", &format!("{base}{path}"), &form, Some("name=Fia")).await;
-    assert_eq!(status, 400);
-    assert!(page.contains("This invite link is not valid"), "{page}");
+    assert_eq!(status, 410);
+    assert!(page.contains("already been used"), "{page}");
 }
 
 /// The invariant behind text safety: the server builds no HTML by hand.

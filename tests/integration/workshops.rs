@@ -116,7 +116,7 @@ async fn imported_workshops_are_served_by_visibility_and_export_as_markdown() {
     let (_, summary) = http_get(&format!("{base}/api/workshops/{}/summary", ids[1])).await;
     let summary = json(&summary);
     assert_eq!(summary["workshop"]["hosts"][0], "Ann Novotny (VGR)");
-    assert_eq!(summary["sections"][3]["id"], "get-involved");
+    assert_eq!(summary["sections"][2]["id"], "get-involved");
     server.signal("TERM");
     assert!(server.wait().await.success());
 }

@@ -23,9 +23,11 @@ use crate::AppState;
 use crate::auth::{AuthError, Grant, Role, Session, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
+mod access;
 mod history;
 mod review;
 
+pub use access::{end_session, member_sign_in_link, members, sessions};
 pub use history::{compare, history, publish_version, version_at};
 pub use review::{accept, contributions, create_draft, drafts, preview, reject};
 
@@ -200,7 +202,9 @@ pub async fn list(
     let mut out = Vec::new();
     for record in app.workshops.list()? {
         let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
-        if let Some(role) = app.auth.role(user.as_ref(), &doc, record.is_open())? {
+        let role = app.auth.role(user.as_ref(), &doc, record.is_open())?;
+        // An archived workshop is listed to its hosts (and admins) only.
+        if let Some(role) = role.filter(|r| !record.archived || *r == Role::Host) {
             let mut value =
                 serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
             value["role"] = json!(role);
@@ -220,6 +224,14 @@ pub async fn get(
     let (_, record, role) = workshop_for(&app, user.as_ref(), &id)?;
     let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     value["role"] = json!(role);
+    if let Some(series) = record.series.as_deref() {
+        value["seriesDescription"] = json!(
+            app.workshops
+                .series(series)?
+                .map(|s| s.description)
+                .unwrap_or_default()
+        );
+    }
     Ok(Json(value))
 }
 
@@ -327,13 +339,84 @@ pub async fn export_markdown(
 struct NewWorkshop {
     #[serde(default)]
     summary: Option<Summary>,
+    /// A pasted page, parsed by the importer (`crate::import`).
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
     meeting_type: Option<MeetingType>,
+    /// "sv", "en" or both ("sv, en").
+    #[serde(default)]
+    language: Option<String>,
+    /// Local date and time, `YYYY-MM-DDTHH:MM` (an HTML
+    /// `datetime-local` field's value).
+    #[serde(default)]
+    starts_at: Option<String>,
+}
+
+/// The largest pasted page (characters).
+const MAX_PASTED_TEXT: usize = 500_000;
+
+/// Checks a `datetime-local` value (`YYYY-MM-DDTHH:MM`, optionally `:SS`);
+/// returns it and the same shown as "YYYY-MM-DD HH:MM".
+fn starts_at(value: &str) -> Result<(String, String), ApiError> {
+    let bad = || ApiError::BadRequest("startsAt must be a date and time, YYYY-MM-DDTHH:MM".into());
+    let value = value.trim();
+    let (date, time) = value.split_once('T').ok_or_else(bad)?;
+    let number = |s: &str, len: usize, max: u32| -> Result<u32, ApiError> {
+        if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(bad)
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let t: Vec<&str> = time.split(':').collect();
+    let ([y, mo, da], [h, mi, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    number(y, 4, 9999)?;
+    if number(mo, 2, 12)? == 0 || number(da, 2, 31)? == 0 {
+        return Err(bad());
+    }
+    number(h, 2, 23)?;
+    number(mi, 2, 59)?;
+    match rest {
+        [] => {}
+        [sec] if number(sec.split('.').next().unwrap_or(""), 2, 59).is_ok() => {}
+        _ => return Err(bad()),
+    }
+    Ok((value.to_owned(), format!("{date} {h}:{mi}")))
+}
+
+/// Checks a language value: "sv", "en" or "sv, en" (and the like).
+fn language(value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    let ok = !value.is_empty()
+        && value.len() <= 32
+        && value.split(',').map(str::trim).all(|code| {
+            (2..=8).contains(&code.len())
+                && code.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+        });
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::BadRequest(
+            "language must be language codes such as \"sv\", \"en\" or \"sv, en\"".into(),
+        ))
+    }
 }
 
 /// Creates a workshop; admins and hosts may. The creator becomes its host.
+///
+/// From `summary` (the whole summary as JSON), from `text` (a pasted page:
+/// its first workshop, as `synpunkt import` reads it; the page's preamble
+/// becomes the series' description; `skipped` says how many more
+/// workshops the page held, which are not created), or from nothing but
+/// `title`, `meetingType`, `language` and `startsAt`. `title`,
+/// `meetingType`, `language` and `startsAt` override what the summary or
+/// text says. A workshop without sections gets one empty section to write
+/// in ("Summary", or "Sammanfattning" in Swedish).
 pub async fn create(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -345,16 +428,57 @@ pub async fn create(
         return Err(ApiError::Forbidden);
     }
     let request: NewWorkshop = parse_body(&headers, &body)?;
-    let mut summary = request.summary.unwrap_or_default();
+    if request.summary.is_some() && request.text.is_some() {
+        return Err(ApiError::BadRequest(
+            "send either summary or text, not both".into(),
+        ));
+    }
+    let mut preamble = None;
+    let mut skipped = 0;
+    let mut summary = match (request.summary, request.text) {
+        (Some(summary), _) => summary,
+        (None, Some(text)) => {
+            if text.chars().count() > MAX_PASTED_TEXT {
+                return Err(ApiError::BadRequest(format!(
+                    "text must be at most {MAX_PASTED_TEXT} characters"
+                )));
+            }
+            let mut page = crate::import::parse_pasted(&text);
+            skipped = page.workshops.len().saturating_sub(1);
+            preamble = page.preamble.take();
+            page.workshops.into_iter().next().unwrap_or_default()
+        }
+        (None, None) => Summary::default(),
+    };
     if let Some(title) = request.title {
         summary.workshop.title = title;
     }
     if let Some(t) = request.meeting_type {
         summary.workshop.meeting_type = t;
     }
+    if let Some(l) = request.language {
+        summary.workshop.language = language(&l)?;
+    }
+    let starts = request.starts_at.as_deref().map(starts_at).transpose()?;
+    if let Some((_, when)) = &starts {
+        summary.workshop.when.clone_from(when);
+    }
+    if summary.sections.is_empty() {
+        let swedish = summary.workshop.language.trim().starts_with("sv");
+        summary.sections.push(model::summary::Section {
+            id: "summary".into(),
+            heading: if swedish { "Sammanfattning" } else { "Summary" }.into(),
+            body: String::new(),
+        });
+    }
     crate::input::summary(&mut summary)?;
-    let record = app.workshops.create(&summary)?;
+    let mut record = app.workshops.create(&summary)?;
     let doc = DocumentId::parse(&record.id).map_err(|_| ApiError::BadId)?;
+    if let Some(preamble) = preamble {
+        record.series = Some(app.workshops.create_series(&preamble)?.id);
+    }
+    record.starts_at = starts.map(|(at, _)| at);
+    app.workshops.put(&doc, &record)?;
     app.auth.set_membership(&doc, &user.id, Role::Host)?;
     app.shared
         .commit
@@ -363,7 +487,57 @@ pub async fn create(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     value["role"] = json!(Role::Host);
+    if skipped > 0 {
+        value["skipped"] = json!(skipped);
+    }
     Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// `POST /api/workshops/{id}/archive` and `/restore`: hosts hide a
+/// workshop from every list but their own (and admins'), or show it again.
+/// Nothing else changes: it stays on disk, and its page and API answer as
+/// before to whoever may see it.
+async fn set_archived(
+    app: &Arc<AppState>,
+    caller: &Caller,
+    id: &str,
+    archived: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(app, caller)?;
+    let (doc, mut record, role) = workshop_for(app, user.as_ref(), id)?;
+    if role != Role::Host {
+        return Err(ApiError::Forbidden);
+    }
+    if record.archived != archived {
+        record.archived = archived;
+        app.workshops.put(&doc, &record)?;
+        app.shared
+            .commit
+            .durable()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    value["role"] = json!(role);
+    Ok(Json(value))
+}
+
+pub async fn archive(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    set_archived(&app, &(headers, query), &id, true).await
+}
+
+pub async fn restore(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    set_archived(&app, &(headers, query), &id, false).await
 }
 
 #[derive(Deserialize)]
@@ -467,7 +641,7 @@ pub async fn create_invite(
         return Err(ApiError::Forbidden);
     }
     let request: NewInvite = parse_body(&headers, &body)?;
-    if request.role == Grant::Admin {
+    if matches!(request.role, Grant::Admin | Grant::SignIn) {
         return Err(ApiError::BadRequest(
             "role must be participant or host".into(),
         ));
@@ -522,7 +696,16 @@ pub async fn list_invites(
     if role != Role::Host {
         return Err(ApiError::Forbidden);
     }
-    Ok(Json(json!(app.auth.invites_of(&doc)?)))
+    let mut out = Vec::new();
+    for invite in app.auth.invites_of(&doc)? {
+        let state = app.auth.invite_state(&invite);
+        let mut value =
+            serde_json::to_value(&invite).map_err(|e| ApiError::Internal(e.to_string()))?;
+        value["role"] = json!(invite.grant);
+        value["state"] = json!(state);
+        out.push(value);
+    }
+    Ok(Json(json!(out)))
 }
 
 /// Revokes an invite and every session made from it; their open

@@ -57,10 +57,13 @@ pub enum Table {
     /// automerge could not load, moved aside by compaction (never loaded,
     /// never deleted: kept for repair)
     Unreadable,
+    /// series id → series record (JSON): the title and description of a
+    /// page of workshops that were imported together
+    Series,
 }
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Workshops,
         Table::Users,
         Table::Sessions,
@@ -70,6 +73,7 @@ impl Table {
         Table::Drafts,
         Table::EditActors,
         Table::Unreadable,
+        Table::Series,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +87,7 @@ impl Table {
             Table::Drafts => "drafts",
             Table::EditActors => "edit_actors",
             Table::Unreadable => "unreadable",
+            Table::Series => "series",
         }
     }
 }
