@@ -230,9 +230,18 @@ impl DocActor {
         let mut contributors = HashSet::new();
         // Server edits made this turn: answered once they are durable.
         let mut edited = Vec::new();
+        // Released once this turn's answers are queued: until then they
+        // count against their connections' answers in flight.
+        let mut answering = Vec::new();
         for command in batch {
             match command {
-                DocCommand::Sync { from, kind, data } => {
+                DocCommand::Sync {
+                    from,
+                    kind,
+                    data,
+                    answer,
+                } => {
+                    answering.push(answer);
                     to_answer.insert(from.peer_id.clone());
                     let peer = from.peer_id.clone();
                     if self.receive_sync(from, kind, &data) {
@@ -264,13 +273,14 @@ impl DocActor {
                 let _ = reply.send(Ok(value));
             }
             // New changes: every peer may need them.
-            self.send_sync_messages(None, &contributors)?;
+            self.send_sync_messages(false, &to_answer, &contributors)?;
         } else {
             for (reply, value) in edited.drain(..) {
                 let _ = reply.send(Ok(value));
             }
-            self.send_sync_messages(Some(&to_answer), &contributors)?;
+            self.send_sync_messages(true, &to_answer, &contributors)?;
         }
+        drop(answering);
         if self.doc.pending_len() >= MAX_PENDING {
             self.doc.flush()?;
         }
@@ -419,7 +429,7 @@ impl DocActor {
                 return false;
             };
             state.awaiting_doc = true;
-            from.outbox.send(Message::DocUnavailable {
+            from.outbox.answer(Message::DocUnavailable {
                 sender_id: self.shared.peer_id.clone(),
                 target_id: from.peer_id.clone(),
                 document_id: self.id,
@@ -575,20 +585,24 @@ impl DocActor {
         Ok(())
     }
 
-    /// Generates and queues a sync message for each peer in `only` (every
-    /// peer if `None`) that has something to hear ([`Replies`] computes one
-    /// message per distinct peer state). Peers in `confirm` brought changes
-    /// this turn and always hear our heads.
+    /// Generates and queues a sync message for each peer (only those in
+    /// `asked` if `only_asked`) that has something to hear ([`Replies`]
+    /// computes one message per distinct peer state). Peers in `asked` sent
+    /// a sync message this turn: theirs is its answer; the others' are
+    /// unprompted. Peers in `confirm` brought changes this turn and always
+    /// hear our heads.
     fn send_sync_messages(
         &mut self,
-        only: Option<&HashSet<PeerId>>,
+        only_asked: bool,
+        asked: &HashSet<PeerId>,
         confirm: &HashSet<PeerId>,
     ) -> Result<(), AutomergeError> {
         let server = &self.shared.peer_id;
         let mut replies = Replies::new();
         let mut closed = Vec::new();
         for (peer_id, peer) in &mut self.peers {
-            if only.is_some_and(|only| !only.contains(peer_id)) {
+            let answers = asked.contains(peer_id);
+            if only_asked && !answers {
                 continue;
             }
             if peer.awaiting_doc && !self.exists {
@@ -600,13 +614,20 @@ impl DocActor {
             peer.awaiting_doc = false;
             let must_confirm = confirm.contains(peer_id);
             let delivered = match replies.reply(&mut self.doc, &mut peer.sync, must_confirm)? {
-                Some(data) => peer.outbox.send(Message::Sync(SyncMessage {
-                    kind: SyncKind::Sync,
-                    sender_id: server.clone(),
-                    target_id: peer_id.clone(),
-                    document_id: self.id,
-                    data,
-                })),
+                Some(data) => {
+                    let message = Message::Sync(SyncMessage {
+                        kind: SyncKind::Sync,
+                        sender_id: server.clone(),
+                        target_id: peer_id.clone(),
+                        document_id: self.id,
+                        data,
+                    });
+                    if answers {
+                        peer.outbox.answer(message)
+                    } else {
+                        peer.outbox.send(message)
+                    }
+                }
                 None => !peer.outbox.is_closed(),
             };
             if !delivered {
