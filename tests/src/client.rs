@@ -315,25 +315,13 @@ impl Client {
     /// Creates a document holding `text` and waits until the server has
     /// acknowledged it.
     pub async fn create(&self, text: &str) -> DocumentId {
-        self.create_with(|tx| {
-            let obj = tx
-                .put_object(ROOT, "text", ObjType::Text)
-                .expect("put text");
-            tx.splice_text(&obj, 0, 0, text).expect("splice");
-        })
-        .await
-    }
-
-    /// Creates a document made by `f` in one transaction and waits until
-    /// the server has acknowledged it.
-    pub async fn create_with(
-        &self,
-        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
-    ) -> DocumentId {
         let id = DocumentId::random();
         let mut doc = Automerge::new();
         let mut tx = doc.transaction();
-        f(&mut tx);
+        let obj = tx
+            .put_object(ROOT, "text", ObjType::Text)
+            .expect("put text");
+        tx.splice_text(&obj, 0, 0, text).expect("splice");
         tx.commit();
         self.lock().docs.insert(
             id,
