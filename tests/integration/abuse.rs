@@ -6,6 +6,8 @@
 use ciborium::value::Value;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
+use std::time::Duration;
+
 use server::Config;
 use testkit::{Client, TIMEOUT, TestServer, wait_until};
 use tokio::io::AsyncWriteExt;
@@ -642,5 +644,32 @@ async fn ten_thousand_requests_sent_in_one_burst_are_all_answered() {
     .expect("a pong in time");
     assert_eq!(&pong[..], b"still here");
     assert_eq!(metrics.slow_peers.get(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_asks_for_much_and_never_reads_is_dropped() {
+    // Its answers are paced, never capped: what drops it is its socket
+    // taking nothing for two ping intervals.
+    let server = TestServer::start_with(|c| c.ping_interval = Duration::from_millis(500)).await;
+    // Some 6 MB of answers: more than the sockets' buffers hold.
+    let docs = create_documents(&server, 300, 20_000).await;
+    let metrics = server.metrics();
+    let mut ws = raw_socket(&server).await;
+    ws.send(join("glutton")).await.expect("join");
+    let server_peer = server_peer_of(&mut ws).await;
+    for d in &docs {
+        ws.feed(request("glutton", &server_peer, *d))
+            .await
+            .expect("send a request");
+    }
+    ws.flush().await.expect("flush");
+    wait_until("the glutton is dropped", || metrics.slow_peers.get() == 1).await;
+    wait_until("its connection is gone", || metrics.connections.get() == 0).await;
+    tokio::time::timeout(TIMEOUT, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await
+    .expect("the socket is closed");
     server.shutdown().await;
 }
