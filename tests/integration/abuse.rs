@@ -432,7 +432,7 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
 fn bad_limits_are_rejected_at_start_with_a_clear_message() {
     // (arguments, environment, the option the message must name)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 6] = [
+    let cases: [Case; 10] = [
         (
             &["serve", "--max-connections", "0"],
             &[],
@@ -463,6 +463,26 @@ fn bad_limits_are_rejected_at_start_with_a_clear_message() {
             &[],
             "--max-document-bytes",
         ),
+        (
+            &["serve", "--header-timeout-seconds", "31"],
+            &[],
+            "--header-timeout-seconds",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_HTTP_IDLE_SECONDS", "0")],
+            "--http-idle-seconds",
+        ),
+        (
+            &["serve", "--max-http-connections", "0"],
+            &[],
+            "--max-http-connections",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_METRICS_LISTEN", "everywhere")],
+            "--metrics-listen",
+        ),
     ];
     for (args, env, mentions) in cases {
         let mut command = std::process::Command::new(testkit::synpunkt_bin());
@@ -470,7 +490,11 @@ fn bad_limits_are_rejected_at_start_with_a_clear_message() {
         let out = command.output().expect("run synpunkt");
         assert!(!out.status.success(), "{args:?} {env:?} should fail");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(mentions), "{args:?} {env:?}: {stderr}");
+        // A known option with a bad value, not an unknown option.
+        assert!(
+            stderr.contains(mentions) && stderr.contains("invalid value"),
+            "{args:?} {env:?}: {stderr}"
+        );
     }
 }
 

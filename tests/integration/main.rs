@@ -14,6 +14,7 @@ mod codec_fixtures;
 mod common;
 mod contributions;
 mod crash;
+mod http_limits;
 mod import;
 mod interop;
 mod ops;
