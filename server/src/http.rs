@@ -96,6 +96,11 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/client/boot.js", get(crate::pages::boot_js))
         .route("/client/app.css", get(crate::pages::app_css))
         .fallback(crate::pages::not_found)
+        // Cross-site requests with the cookie refused; every error JSON.
+        .layer(axum::middleware::from_fn(crate::api::guard::guard))
+        .layer(axum::middleware::from_fn(
+            crate::api::guard::refuse_long_uris,
+        ))
         // Every response, pages above all, gets the security headers.
         .layer(axum::middleware::map_response(
             crate::pages::security_headers,

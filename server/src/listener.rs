@@ -42,9 +42,9 @@ use crate::Metrics;
 use crate::activity::{Activity, Tracked, TrackedBody};
 
 /// The largest request head (request line and headers) read: 64 KiB. A
-/// longer one is answered by hyper itself, 431 with an empty body. It also
-/// bounds what a slow client can make the server buffer before the head
-/// timeout ends it.
+/// longer one is answered by hyper itself, 431 with an empty body. As the
+/// read buffer's size, it also bounds what a slow client can make the
+/// server hold before the head timeout ends it.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// How long the accept loop pauses after `accept` fails for want of a
@@ -213,6 +213,7 @@ async fn serve_connection(
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true)
         .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
         .serve_connection(io, service)
         .with_upgrades();
     tokio::pin!(connection);

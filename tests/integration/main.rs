@@ -3,6 +3,7 @@
 //! client. One binary, one module per area.
 
 mod abuse;
+mod api_guard;
 mod bad_input;
 mod browser;
 mod browser_a11y;

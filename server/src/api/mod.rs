@@ -23,6 +23,7 @@ use crate::AppState;
 use crate::auth::{AuthError, Grant, Role, Session, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
+pub(crate) mod guard;
 mod history;
 mod review;
 
