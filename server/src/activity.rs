@@ -94,6 +94,12 @@ impl Activity {
         }
     }
 
+    /// Whether bytes have arrived since `since`: the peer is alive, even
+    /// if its pong still waits behind the rest of a large message.
+    pub fn read_since(&self, since: Instant) -> bool {
+        self.at(self.last_read.load(Ordering::Relaxed)) >= since
+    }
+
     /// Whether the peer has drained a full socket since `since`: proof
     /// that it is alive and reading.
     pub fn drained_since(&self, since: Instant) -> bool {

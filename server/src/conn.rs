@@ -514,13 +514,15 @@ async fn write_loop(
             () = cancel.cancelled() => break,
             outbound = rx.recv() => outbound,
             tick = ping.tick() => {
-                // Alive: it sent something, or it drained a full socket
-                // (then our ping may still wait behind what it asked for).
-                // While the reader paces the peer, its frames (its pong
-                // too) wait unread because of us: no sign of death either.
-                let drained = activity.is_some_and(|a| a.drained_since(last_tick));
+                // Alive: it sent a frame or any bytes (its pong may wait
+                // behind the rest of a large message), or it drained a full
+                // socket (our ping may wait behind what it asked for). While
+                // the reader paces the peer, its frames (its pong too) wait
+                // unread because of us: no sign of death either.
+                let moved = activity
+                    .is_some_and(|a| a.read_since(last_tick) || a.drained_since(last_tick));
                 last_tick = tick;
-                if !alive.swap(false, Ordering::Relaxed) && !drained && !outbox.is_pacing() {
+                if !alive.swap(false, Ordering::Relaxed) && !moved && !outbox.is_pacing() {
                     tracing::info!("peer did not answer the last ping; dropping it");
                     break;
                 }
