@@ -53,6 +53,8 @@ pub struct Target {
     dir: tempfile::TempDir,
     child: Option<tokio::process::Child>,
     addr: String,
+    /// Ours: where it serves `/metrics` (a listener of its own).
+    metrics_addr: Option<String>,
     /// Ours: the admin's session (benchmark documents live outside
     /// workshops, where only admins may go). Survives restarts.
     token: Option<String>,
@@ -68,6 +70,7 @@ impl Target {
             dir: tempfile::tempdir()?,
             child: None,
             addr: String::new(),
+            metrics_addr: None,
             token: None,
         };
         target.spawn().await?;
@@ -81,6 +84,7 @@ impl Target {
                 let mut c = tokio::process::Command::new(&self.programs.ours);
                 c.args(["serve", "--listen", "127.0.0.1:0", "--data"])
                     .arg(&data)
+                    .args(["--metrics-listen", "127.0.0.1:0"])
                     .args(&self.programs.ours_args)
                     .args(&self.extra)
                     .env("RUST_LOG", "warn");
@@ -101,6 +105,7 @@ impl Target {
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let mut addr = None;
+        let mut metrics_addr = None;
         let mut invite = None;
         while let Some(line) = lines.next_line().await? {
             if let Some(port) = line.strip_prefix("listening on ") {
@@ -108,6 +113,8 @@ impl Target {
                 break;
             } else if let Some(rest) = line.strip_prefix("Synpunkt is running. Open http://") {
                 addr = Some(rest.trim_end_matches('/').to_owned());
+            } else if let Some(rest) = line.strip_prefix("Metrics: http://") {
+                metrics_addr = rest.strip_suffix("/metrics").map(str::to_owned);
             } else if let Some((_, token)) = line.split_once("/invite/") {
                 invite = Some(token.trim().to_owned());
             } else if line.starts_with("Data directory") {
@@ -124,6 +131,7 @@ impl Target {
                 self.kind.name()
             )
         })?;
+        self.metrics_addr = metrics_addr;
         self.child = Some(child);
         if self.kind == Kind::Ours && self.token.is_none() {
             let invite = invite.context("a fresh server prints its admin sign-in link")?;
@@ -203,12 +211,11 @@ impl Target {
         self.status_kib("VmRSS:")
     }
 
-    /// Ours only: the documents resident in memory (`/metrics`).
+    /// Ours only: the documents resident in memory (`/metrics`, on the
+    /// metrics listener).
     pub async fn resident_documents(&self) -> Option<u64> {
-        if self.kind != Kind::Ours {
-            return None;
-        }
-        let body = http_get(&self.addr, "/metrics").await.ok()?;
+        let metrics = self.metrics_addr.as_deref()?;
+        let body = http_get(metrics, "/metrics").await.ok()?;
         body.lines()
             .find(|l| l.starts_with("synpunkt_resident_documents"))
             .and_then(|l| l.split_whitespace().nth(1))

@@ -121,6 +121,35 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(64 * 1024..=1024 * 1024 * 1024))]
     pub max_queued_bytes: u64,
 
+    /// Seconds a client has to send a request's head (request line and
+    /// headers). The clock also runs while a kept-alive connection waits
+    /// for its next request, so an idle one closes after this long too.
+    #[arg(long, env = "SYNPUNKT_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds an HTTP connection may go without a byte moving while it is
+    /// the client's move (a request body that stopped arriving, a response
+    /// it does not read) before it is closed. Never while the server is
+    /// still working on a request.
+    #[arg(long, env = "SYNPUNKT_HTTP_IDLE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_idle_seconds: u64,
+
+    /// Most open HTTP connections that are not (yet) sync WebSockets: page
+    /// loads, API calls, upgrades in progress. One over the cap is answered
+    /// 503 and closed at once. Each holds a file descriptor and up to 64
+    /// KiB of request head: with `--max-connections`, keep `ulimit -n`
+    /// above their sum.
+    #[arg(long, env = "SYNPUNKT_MAX_HTTP_CONNECTIONS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_http_connections: u64,
+
+    /// Address to serve Prometheus metrics (`GET /metrics`) on, apart from
+    /// the public listener, e.g. `127.0.0.1:9090`. Not served when unset.
+    #[arg(long, env = "SYNPUNKT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Largest stored size of one document, in bytes. A change that would
     /// grow a document past it is refused before it is stored or relayed.
     /// The default, 64 MiB, takes the whole paper editing trace (260k
@@ -197,6 +226,12 @@ pub struct Config {
     pub housekeeping_every: Duration,
     /// The clock of every expiry (sessions, invites); tests use a manual one.
     pub clock: Clock,
+    /// Time a client has to send a request head.
+    pub header_timeout: Duration,
+    /// Time an HTTP connection may wait on its client with nothing moving.
+    pub http_idle_timeout: Duration,
+    /// Most open HTTP connections not upgraded to a WebSocket.
+    pub max_http_connections: usize,
 }
 
 impl Config {
@@ -219,6 +254,9 @@ impl Config {
             sign_in_attempt_burst: 50,
             housekeeping_every: Duration::from_secs(60),
             clock: Clock::system(),
+            header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(30),
+            max_http_connections: 2_000,
         }
     }
 }
@@ -241,6 +279,9 @@ impl From<&ServeArgs> for Config {
             session_lifetime: Duration::from_secs(args.session_lifetime_seconds),
             sign_in_attempts_per_minute: args.sign_in_attempts_per_minute,
             sign_in_attempt_burst: args.sign_in_attempt_burst,
+            header_timeout: Duration::from_secs(args.header_timeout_seconds),
+            http_idle_timeout: Duration::from_secs(args.http_idle_seconds),
+            max_http_connections: usize::try_from(args.max_http_connections).unwrap_or(usize::MAX),
             ..Self::new(args.data.clone())
         }
     }

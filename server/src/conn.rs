@@ -19,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::activity::Activity;
 use crate::auth::{Role, Session, User};
-use crate::docs::{DocCommand, Outbound, Outbox, PeerLink};
+use crate::docs::{AnswerPermit, DocCommand, Outbound, Outbox, PeerLink};
 use crate::rate::TokenBucket;
 
 /// Documents one connection may open.
@@ -56,11 +57,14 @@ pub enum ConnError {
 
 /// Serves one socket for `who` (the session and user the upgrade request
 /// carried, if any), holding one of the server's connection slots.
+/// `activity` tells when bytes last reached the socket (the writer drops a
+/// peer whose socket takes nothing for two ping intervals).
 pub async fn serve(
     socket: WebSocket,
     app: Arc<AppState>,
     who: Option<(Session, User)>,
     slot: OwnedSemaphorePermit,
+    activity: Option<Arc<Activity>>,
 ) {
     let conn_id = app.next_conn_id();
     let user_field = who.as_ref().map(|(_, u)| u.id.clone());
@@ -86,7 +90,7 @@ pub async fn serve(
         }
         connection.user = Some(Arc::new(user));
     }
-    connection.run(socket).instrument(span).await;
+    connection.run(socket, activity).instrument(span).await;
     // The slot is free before the gauge says so.
     drop(slot);
     app.shared.metrics.connections.dec();
@@ -118,10 +122,9 @@ impl Connection {
     fn new(conn_id: u64, app: Arc<AppState>) -> Self {
         let cancel = app.shutdown.child_token();
         let config = &app.shared.config;
-        let (tx, rx) = mpsc::channel(config.outbound_queue);
-        let outbox = Outbox::new(
-            tx,
+        let (outbox, rx) = Outbox::new(
             cancel.clone(),
+            config.outbound_queue,
             config.max_queued_bytes,
             app.shared.metrics.clone(),
         );
@@ -147,7 +150,7 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
+    async fn run(mut self, socket: WebSocket, activity: Option<Arc<Activity>>) {
         let (sink, mut stream) = socket.split();
         let Some(rx) = self.outbox_rx.take() else {
             return;
@@ -159,6 +162,7 @@ impl Connection {
                 self.outbox.clone(),
                 self.alive.clone(),
                 self.app.clone(),
+                activity,
             )
             .in_current_span(),
         );
@@ -187,7 +191,12 @@ impl Connection {
                 Ok(WsMessage::Binary(bytes)) => {
                     self.app.shared.metrics.messages_in.inc();
                     self.app.shared.metrics.bytes_in.inc_by(bytes.len() as u64);
-                    self.handle(&bytes).await
+                    // Back-pressure: the next message is taken in only once
+                    // the answers to the previous ones are on their way.
+                    let Some(answer) = self.outbox.pace().await else {
+                        break Ok(());
+                    };
+                    self.handle(&bytes, answer).await
                 }
                 Ok(WsMessage::Text(_)) => Err(ConnError::TextFrame),
                 Ok(WsMessage::Close(_)) => break Ok(()),
@@ -249,7 +258,9 @@ impl Connection {
         }
     }
 
-    async fn handle(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+    /// Handles one incoming frame; `answer` goes with a sync message to its
+    /// document's actor (see [`Outbox::pace`]).
+    async fn handle(&mut self, bytes: &[u8], answer: AnswerPermit) -> Result<(), ConnError> {
         let message = docsync::decode(bytes)?;
         let Some(joined) = self.peer.clone() else {
             return self.join(message);
@@ -266,7 +277,7 @@ impl Connection {
                 // Missing and forbidden documents answer alike.
                 None => {
                     if matches!(message, Message::Sync(_)) {
-                        self.outbox.send(Message::DocUnavailable {
+                        self.outbox.answer(Message::DocUnavailable {
                             sender_id: self.app.shared.peer_id.clone(),
                             target_id: joined,
                             document_id: doc,
@@ -292,6 +303,7 @@ impl Connection {
                     from: link,
                     kind: m.kind,
                     data: m.data,
+                    answer,
                 };
                 self.app.docs.send(m.document_id, command).await;
                 Ok(())
@@ -427,7 +439,7 @@ impl Connection {
             Ok(None) => {}
             Err(()) => return Err(ConnError::PeerIdTaken),
         }
-        self.outbox.send(Message::Peer {
+        self.outbox.answer(Message::Peer {
             sender_id: self.app.shared.peer_id.clone(),
             target_id: sender_id.clone(),
             peer_metadata: PeerMetadata {
@@ -456,31 +468,69 @@ impl Connection {
     }
 }
 
+/// Waits for one write to the socket. False if it failed, or if no byte
+/// reached the socket for `stall` meanwhile: the peer has stopped reading,
+/// and is dropped as too slow. (A peer that keeps reading, however slowly,
+/// keeps the write going: a large message may take long.)
+async fn progress<E>(
+    write: impl std::future::Future<Output = Result<(), E>>,
+    outbox: &Outbox,
+    activity: Option<&Activity>,
+    stall: Duration,
+) -> bool {
+    let stalled = async {
+        match activity {
+            Some(activity) => activity.write_stalled(stall).await,
+            None => tokio::time::sleep(stall).await,
+        }
+    };
+    tokio::select! {
+        written = write => written.is_ok(),
+        () = stalled => {
+            outbox.too_slow();
+            false
+        }
+    }
+}
+
 async fn write_loop(
     mut sink: SplitSink<WebSocket, WsMessage>,
     mut rx: mpsc::Receiver<Outbound>,
     outbox: Outbox,
     alive: Arc<AtomicBool>,
     app: Arc<AppState>,
+    activity: Option<Arc<Activity>>,
 ) {
     let metrics = &app.shared.metrics;
     let cancel = outbox.cancel_token();
-    let mut ping = tokio::time::interval(app.shared.config.ping_interval);
-    ping.tick().await;
+    let interval = app.shared.config.ping_interval;
+    let stall = interval * 2;
+    let activity = activity.as_deref();
+    let mut ping = tokio::time::interval(interval);
+    let mut last_tick = ping.tick().await;
     loop {
         let outbound = tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             outbound = rx.recv() => outbound,
-            _ = ping.tick() => {
-                if !alive.swap(false, Ordering::Relaxed) {
+            tick = ping.tick() => {
+                // Alive: it sent a frame or any bytes (its pong may wait
+                // behind the rest of a large message), or it drained a full
+                // socket (our ping may wait behind what it asked for). While
+                // the reader paces the peer, its frames (its pong too) wait
+                // unread because of us: no sign of death either.
+                let moved = activity
+                    .is_some_and(|a| a.read_since(last_tick) || a.drained_since(last_tick));
+                last_tick = tick;
+                if !alive.swap(false, Ordering::Relaxed) && !moved && !outbox.is_pacing() {
                     tracing::info!("peer did not answer the last ping; dropping it");
                     break;
                 }
+                let ping = sink.send(WsMessage::Ping(Default::default()));
                 let sent = tokio::select! {
                     biased;
                     () = cancel.cancelled() => false,
-                    sent = sink.send(WsMessage::Ping(Default::default())) => sent.is_ok(),
+                    sent = progress(ping, &outbox, activity, stall) => sent,
                 };
                 if !sent {
                     break;
@@ -493,7 +543,8 @@ async fn write_loop(
         };
         // Send everything already queued in one write. A peer that does not
         // read leaves this write pending on a full socket; cancelling the
-        // connection (its queue filled up meanwhile) ends the wait.
+        // connection (its queue filled up meanwhile), or two ping intervals
+        // without progress, ends the wait.
         let write = async {
             let mut next = Some(message);
             while let Some(message) = next.take() {
@@ -501,7 +552,8 @@ async fn write_loop(
                 let bytes = docsync::encode(&message);
                 metrics.messages_out.inc();
                 metrics.bytes_out.inc_by(bytes.len() as u64);
-                if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                let feed = sink.feed(WsMessage::Binary(bytes.into()));
+                if !progress(feed, &outbox, activity, stall).await {
                     return false;
                 }
                 outbox.written();
@@ -513,7 +565,7 @@ async fn write_loop(
                     Err(_) => None,
                 };
             }
-            sink.flush().await.is_ok()
+            progress(sink.flush(), &outbox, activity, stall).await
         };
         let written = tokio::select! {
             biased;

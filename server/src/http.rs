@@ -1,24 +1,26 @@
 //! HTTP routes: the pages (`pages.rs`), the JSON API (`api/`), the sync
-//! socket, health, metrics and the embedded web client.
+//! socket, health and the embedded web client; and, on a listener of its
+//! own, the metrics.
 
 use std::sync::Arc;
 
 use axum::Router;
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::AppState;
+use crate::activity::Activity;
 
 pub(crate) fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(crate::pages::list))
         .route("/w/{id}", get(crate::pages::workshop))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/sync", get(sync))
         .route(
             "/api/workshops",
@@ -117,6 +119,11 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
             app.clone(),
             crate::guard::check,
         ))
+        // Cross-site requests with the cookie refused; every error JSON.
+        .layer(axum::middleware::from_fn(crate::api::guard::guard))
+        .layer(axum::middleware::from_fn(
+            crate::api::guard::refuse_long_uris,
+        ))
         // Every response, pages above all, gets the security headers.
         .layer(axum::middleware::map_response(
             crate::pages::security_headers,
@@ -124,10 +131,19 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
+/// The metrics listener's routes: `/metrics` only. Kept off the public
+/// listener: the counters tell an attacker how the server is doing.
+pub(crate) fn metrics_router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
 async fn sync(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
+    activity: Option<Extension<Arc<Activity>>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if app.shutdown.is_cancelled() {
@@ -170,7 +186,8 @@ async fn sync(
         // (messages larger than this are read in several steps).
         .read_buffer_size(16 * 1024)
         .on_upgrade(move |socket| async move {
-            crate::conn::serve(socket, app, who, slot).await;
+            let activity = activity.map(|Extension(a)| a);
+            crate::conn::serve(socket, app, who, slot, activity).await;
             drop(token);
         })
 }

@@ -1,7 +1,12 @@
 //! Synpunkt's server.
 //!
 //! - [`config`]: command line and environment settings.
-//! - `http`: the axum router (`/sync`, `/healthz`, `/metrics`, the web client).
+//! - `http`: the axum routers: the public one (`/sync`, `/healthz`, pages,
+//!   API, the web client) and the metrics one (`/metrics`, on its own
+//!   listener).
+//! - `listener`: the accept loop, serving each connection with hyper and
+//!   its limits (request head timeout, idle timeout, the cap of HTTP
+//!   connections); `activity`: when bytes last moved on a connection.
 //! - `pages`: the server-rendered HTML pages (work without JavaScript).
 //! - `conn`: one WebSocket connection speaking the automerge-repo protocol.
 //! - `docs`: one actor per resident document, owning it and its peers' sync
@@ -12,9 +17,10 @@
 //! - [`control`]: the Unix socket in the data directory through which
 //!   `synpunkt admin-link` gets a sign-in link from the running server.
 //!
-//! [`Server::start`] binds nothing itself: it takes a listener, so tests run
-//! servers on `127.0.0.1:0`.
+//! [`Server::start`] binds nothing itself: it takes its listeners, so tests
+//! run servers on `127.0.0.1:0`.
 
+mod activity;
 mod api;
 pub mod auth;
 pub mod clock;
@@ -27,6 +33,7 @@ mod guard;
 mod http;
 pub mod import;
 pub mod input;
+mod listener;
 mod memory;
 mod metrics;
 mod pages;
@@ -39,7 +46,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::serve::ListenerExt;
 use docsync::PeerId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -226,19 +232,48 @@ pub enum StartError {
     Listen(#[from] std::io::Error),
 }
 
+/// Where a server listens: the public listener, and optionally a separate
+/// one for `/metrics` (which the public one does not serve).
+#[derive(Debug)]
+pub struct Listeners {
+    pub public: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(public: TcpListener) -> Self {
+        Self {
+            public,
+            metrics: None,
+        }
+    }
+}
+
 /// A running server. Dropping it does not stop it: call [`Server::shutdown`].
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     app: Arc<AppState>,
-    http: tokio::task::JoinHandle<()>,
+    /// The accept loops of the public and the metrics listener.
+    http: Vec<tokio::task::JoinHandle<()>>,
     admin_invite: Option<String>,
 }
 
 impl Server {
-    /// Opens the store in `config.data_dir` and serves on `listener`.
-    pub async fn start(config: Config, listener: TcpListener) -> Result<Self, StartError> {
-        let addr = listener.local_addr()?;
+    /// Opens the store in `config.data_dir` and serves on `listeners` (a
+    /// plain `TcpListener` serves no metrics).
+    pub async fn start(
+        config: Config,
+        listeners: impl Into<Listeners>,
+    ) -> Result<Self, StartError> {
+        let listeners = listeners.into();
+        let addr = listeners.public.local_addr()?;
+        let metrics_addr = listeners
+            .metrics
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
         let store_error = |source| StartError::Store {
             dir: config.data_dir.clone(),
             source,
@@ -314,26 +349,36 @@ impl Server {
         // Tracked with the connections, so shutdown waits for it.
         app.connections
             .spawn(guard::housekeeping(app.clone(), shutdown.clone()));
-        let router = http::router(app.clone());
-        let http = tokio::spawn(async move {
-            // Sync messages are small and latency-bound: no Nagle delay.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
-                }
-            });
-            // The peer address (`ConnectInfo`) keys the sign-in limit.
-            let router = router.into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.cancelled_owned())
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
+        let config = &app.shared.config;
+        let limits = listener::Limits {
+            header_timeout: config.header_timeout,
+            idle_timeout: config.http_idle_timeout,
+            max_connections: config.max_http_connections,
+        };
+        let metrics = app.shared.metrics.clone();
+        let mut http = vec![tokio::spawn(listener::serve(
+            listeners.public,
+            http::router(app.clone()),
+            limits,
+            metrics.clone(),
+            shutdown.clone(),
+        ))];
+        if let Some(metrics_listener) = listeners.metrics {
+            http.push(tokio::spawn(listener::serve(
+                metrics_listener,
+                http::metrics_router(app.clone()),
+                limits,
+                metrics,
+                shutdown.clone(),
+            )));
+        }
         tracing::info!(%addr, "listening");
+        if let Some(metrics_addr) = metrics_addr {
+            tracing::info!(%metrics_addr, "serving metrics");
+        }
         Ok(Self {
             addr,
+            metrics_addr,
             app,
             http,
             admin_invite,
@@ -342,6 +387,11 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// On the first start of a data directory: the token of the one-time
@@ -360,15 +410,15 @@ impl Server {
     pub async fn shutdown(self) {
         self.app.shutdown.cancel();
         // Graceful HTTP shutdown waits for responses in flight; a client
-        // that stalls one must not hold up the process for ever.
-        let mut http = self.http;
-        if tokio::time::timeout(std::time::Duration::from_secs(5), &mut http)
-            .await
-            .is_err()
-        {
-            tracing::warn!("HTTP responses still in flight after 5 s; aborting them");
-            http.abort();
-            let _ = http.await;
+        // that stalls one must not hold up the process for ever. Aborting
+        // an accept loop drops (and so aborts) its connections.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        for mut http in self.http {
+            if tokio::time::timeout_at(deadline, &mut http).await.is_err() {
+                tracing::warn!("HTTP responses still in flight after 5 s; aborting them");
+                http.abort();
+                let _ = http.await;
+            }
         }
         self.app.connections.close();
         self.app.connections.wait().await;

@@ -27,11 +27,18 @@ async fn main() -> anyhow::Result<()> {
         None => cli.serve,
     };
     let config = Config::from(&args);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let server = Server::start(config, listener).await?;
+    let listeners = server::Listeners {
+        public: bind(args.listen).await?,
+        metrics: match args.metrics_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        },
+    };
+    let server = Server::start(config, listeners).await?;
     println!("Synpunkt is running. Open http://{}/", server.addr());
+    if let Some(addr) = server.metrics_addr() {
+        println!("Metrics: http://{addr}/metrics");
+    }
     if let Some(token) = server.admin_invite() {
         println!(
             "Admin sign-in (one-time link, valid 7 days): http://{}/invite/{token}",
@@ -43,6 +50,12 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 fn import(args: &server::config::ImportArgs) -> anyhow::Result<()> {

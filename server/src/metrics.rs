@@ -22,7 +22,8 @@ pub struct Metrics {
     pub store_flush_seconds: Histogram,
     pub changes_stored: Counter<u64, AtomicU64>,
     /// Connections closed because they did not read fast enough (their
-    /// outbox filled up).
+    /// outbox filled up with messages they did not ask for, or a write to
+    /// them made no progress for two ping intervals).
     pub slow_peers: Counter,
     /// The most messages / bytes any one connection's outbox has held.
     pub outbox_peak_messages: Gauge,
@@ -37,6 +38,19 @@ pub struct Metrics {
     pub compactions: Counter,
     /// Stored chunks automerge could not load, moved aside by compaction.
     pub unreadable_chunks: Counter,
+    /// Times a connection's reader waited for its outbox to drain before
+    /// reading on (back-pressure on a client that sent a burst).
+    pub reads_paused: Counter,
+    /// Open HTTP connections not (yet) upgraded to a WebSocket.
+    pub http_connections: Gauge,
+    /// HTTP connections closed at once for being over the cap of
+    /// connections before upgrade.
+    pub http_connections_refused: Counter,
+    /// HTTP connections closed because a request head took too long or
+    /// nothing moved on them for too long.
+    pub http_timeouts: Counter,
+    /// Failed `accept` calls (out of file descriptors, for one).
+    pub accept_errors: Counter,
 }
 
 impl Metrics {
@@ -58,6 +72,11 @@ impl Metrics {
         let document_size_refusals = Counter::default();
         let compactions = Counter::default();
         let unreadable_chunks = Counter::default();
+        let reads_paused = Counter::default();
+        let http_connections = Gauge::default();
+        let http_connections_refused = Counter::default();
+        let http_timeouts = Counter::default();
+        let accept_errors = Counter::default();
         // 50 µs .. ~0.8 s
         let store_flush_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 15));
         registry.register(
@@ -99,7 +118,7 @@ impl Metrics {
         );
         registry.register(
             "slow_peers",
-            "Connections closed because their outbound queue was full",
+            "Connections closed because they did not read their messages fast enough",
             slow_peers.clone(),
         );
         registry.register(
@@ -137,7 +156,37 @@ impl Metrics {
             "Stored chunks automerge could not load, moved aside by compaction",
             unreadable_chunks.clone(),
         );
+        registry.register(
+            "reads_paused",
+            "Times a connection stopped reading until its outbound queue drained",
+            reads_paused.clone(),
+        );
+        registry.register(
+            "http_connections",
+            "Open HTTP connections not upgraded to a WebSocket",
+            http_connections.clone(),
+        );
+        registry.register(
+            "http_connections_refused",
+            "HTTP connections closed at once, over the cap of connections before upgrade",
+            http_connections_refused.clone(),
+        );
+        registry.register(
+            "http_timeouts",
+            "HTTP connections closed for a slow request head or for idling",
+            http_timeouts.clone(),
+        );
+        registry.register(
+            "accept_errors",
+            "Failed accepts of new TCP connections (such as running out of file descriptors)",
+            accept_errors.clone(),
+        );
         Self {
+            reads_paused,
+            http_connections,
+            http_connections_refused,
+            http_timeouts,
+            accept_errors,
             registry,
             compactions,
             unreadable_chunks,

@@ -6,6 +6,9 @@
 use ciborium::value::Value;
 use docsync::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
 use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
+use server::Config;
 use testkit::{Client, TIMEOUT, TestServer, wait_until};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
@@ -429,7 +432,7 @@ async fn hostile_cbor_gets_an_error_and_a_close_and_others_keep_working() {
 fn bad_limits_are_rejected_at_start_with_a_clear_message() {
     // (arguments, environment, the option the message must name)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 10] = [
+    let cases: [Case; 14] = [
         (
             &["serve", "--max-connections", "0"],
             &[],
@@ -480,6 +483,26 @@ fn bad_limits_are_rejected_at_start_with_a_clear_message() {
             &[("SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", "lots")],
             "--sign-in-attempts-per-minute",
         ),
+        (
+            &["serve", "--header-timeout-seconds", "31"],
+            &[],
+            "--header-timeout-seconds",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_HTTP_IDLE_SECONDS", "0")],
+            "--http-idle-seconds",
+        ),
+        (
+            &["serve", "--max-http-connections", "0"],
+            &[],
+            "--max-http-connections",
+        ),
+        (
+            &["serve"],
+            &[("SYNPUNKT_METRICS_LISTEN", "everywhere")],
+            "--metrics-listen",
+        ),
     ];
     for (args, env, mentions) in cases {
         let mut command = std::process::Command::new(testkit::synpunkt_bin());
@@ -487,6 +510,211 @@ fn bad_limits_are_rejected_at_start_with_a_clear_message() {
         let out = command.output().expect("run synpunkt");
         assert!(!out.status.success(), "{args:?} {env:?} should fail");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(mentions), "{args:?} {env:?}: {stderr}");
+        // A known option with a bad value, not an unknown option.
+        assert!(
+            stderr.contains(mentions) && stderr.contains("invalid value"),
+            "{args:?} {env:?}: {stderr}"
+        );
     }
+}
+
+/// Creates `count` documents over one raw WebSocket, all holding the same
+/// change (one operation putting `bytes` random bytes): each is a single
+/// hand-made sync message, so that thousands are made in seconds.
+async fn create_documents(server: &TestServer, count: usize, bytes: usize) -> Vec<DocumentId> {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::Automerge::new();
+    let mut tx = doc.transaction();
+    let blob: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    tx.put(automerge::ROOT, "blob", blob).expect("put");
+    tx.commit();
+    let change = doc.get_last_local_change().expect("a change");
+    let hash = change.hash();
+    let data = automerge::sync::Message {
+        heads: vec![hash],
+        need: vec![],
+        have: vec![],
+        changes: vec![change.raw_bytes().to_vec()].into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode();
+
+    let mut ws = raw_socket(server).await;
+    ws.send(join("creator")).await.expect("join");
+    let server_peer = server_peer_of(&mut ws).await;
+    let docs: Vec<DocumentId> = (0..count).map(|_| DocumentId::random()).collect();
+    let (mut sink, mut stream) = ws.split();
+    let frames: Vec<WsMessage> = docs
+        .iter()
+        .map(|d| {
+            let message = Message::Sync(SyncMessage {
+                kind: SyncKind::Sync,
+                sender_id: PeerId::new("creator").expect("peer id"),
+                target_id: PeerId::new(server_peer.as_str()).expect("peer id"),
+                document_id: *d,
+                data: data.clone(),
+            });
+            WsMessage::Binary(docsync::encode(&message).into())
+        })
+        .collect();
+    let writer = tokio::spawn(async move {
+        for frame in frames {
+            sink.feed(frame).await.expect("send a change");
+        }
+        sink.flush().await.expect("flush");
+        sink
+    });
+    // Each document is created once the server's answer has our change.
+    let mut acknowledged = std::collections::HashSet::new();
+    tokio::time::timeout(TIMEOUT * 3, async {
+        while acknowledged.len() < count {
+            let Some(Ok(frame)) = stream.next().await else {
+                panic!("closed after {} documents", acknowledged.len());
+            };
+            if let WsMessage::Binary(bytes) = frame
+                && let Ok(Message::Sync(m)) = docsync::decode(&bytes)
+                && let Ok(reply) = automerge::sync::Message::decode(&m.data)
+                && reply.heads.contains(&hash)
+            {
+                acknowledged.insert(m.document_id);
+            }
+        }
+    })
+    .await
+    .expect("every document created in time");
+    let mut sink = writer.await.expect("writer");
+    let _ = sink.send(WsMessage::Close(None)).await;
+    docs
+}
+
+/// Reads frames until a `peer` message; returns the server's peer id.
+async fn server_peer_of(ws: &mut WebSocketStream<TcpStream>) -> String {
+    tokio::time::timeout(TIMEOUT, async {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let WsMessage::Binary(bytes) = frame
+                && let Ok(Message::Peer { sender_id, .. }) = docsync::decode(&bytes)
+            {
+                return sender_id.to_string();
+            }
+        }
+        panic!("closed before the peer message");
+    })
+    .await
+    .expect("the peer message in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_requests_sent_in_one_burst_are_all_answered() {
+    // As automerge-repo opens its documents on connecting: every `request`
+    // is sent before any answer is read (a browser's synchronous loop).
+    const DOCS: usize = 10_000;
+    let server = TestServer::start().await;
+    let docs = create_documents(&server, DOCS, 1_200).await;
+    let metrics = server.metrics();
+    let peak_before = metrics.outbox_peak_messages.get();
+
+    let mut ws = raw_socket(&server).await;
+    ws.send(join("burst")).await.expect("join");
+    let server_peer = server_peer_of(&mut ws).await;
+    let (mut sink, mut stream) = ws.split();
+    let frames: Vec<WsMessage> = docs
+        .iter()
+        .map(|d| request("burst", &server_peer, *d))
+        .collect();
+    let writer = tokio::spawn(async move {
+        for frame in frames {
+            sink.feed(frame).await.expect("send a request");
+        }
+        sink.flush().await.expect("flush");
+        sink
+    });
+    // Nothing is read until the server's queue for this connection is full
+    // (answers beyond what the sockets hold), or the server stops reading
+    // the burst because of it. (The answers are some 12 MB: far more than
+    // the sockets' buffers.)
+    let full = Config::new(std::path::PathBuf::new()).outbound_queue as i64;
+    assert!(peak_before < full);
+    wait_until("the server queues answers or stops reading", || {
+        metrics.outbox_peak_messages.get() >= full || metrics.reads_paused.get() > 0
+    })
+    .await;
+
+    let mut answered = std::collections::HashSet::new();
+    let read_all = async {
+        while answered.len() < DOCS {
+            match stream.next().await {
+                Some(Ok(WsMessage::Binary(bytes))) => match docsync::decode(&bytes) {
+                    Ok(Message::Sync(m)) => {
+                        answered.insert(m.document_id);
+                    }
+                    Ok(Message::DocUnavailable { document_id, .. }) => {
+                        answered.insert(document_id);
+                    }
+                    Ok(Message::Error { message, .. }) => {
+                        panic!("error after {} answers: {message}", answered.len())
+                    }
+                    other => panic!("unexpected {other:?}"),
+                },
+                Some(Ok(WsMessage::Close(_))) | None => {
+                    panic!("closed after {} of {DOCS} answers", answered.len())
+                }
+                Some(Err(e)) => panic!("{e} after {} of {DOCS} answers", answered.len()),
+                Some(Ok(_)) => {}
+            }
+        }
+    };
+    tokio::time::timeout(TIMEOUT * 3, read_all)
+        .await
+        .expect("every request answered in time");
+    let mut sink = tokio::time::timeout(TIMEOUT, writer)
+        .await
+        .expect("the burst was sent")
+        .expect("writer");
+
+    // The connection is still open and in use.
+    sink.send(WsMessage::Ping(b"still here".to_vec().into()))
+        .await
+        .expect("ping");
+    let pong = tokio::time::timeout(TIMEOUT, async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if let WsMessage::Pong(data) = frame {
+                return data;
+            }
+        }
+        panic!("closed instead of answering a ping");
+    })
+    .await
+    .expect("a pong in time");
+    assert_eq!(&pong[..], b"still here");
+    assert_eq!(metrics.slow_peers.get(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_asks_for_much_and_never_reads_is_dropped() {
+    // Its answers are paced, never capped, so no queue overflows: it is
+    // dropped because its socket takes nothing for two ping intervals (or,
+    // should the writer be between writes at a ping, for not answering).
+    let server = TestServer::start_with(|c| c.ping_interval = Duration::from_millis(500)).await;
+    // 12 MB of answers: the first few fill the sockets' buffers.
+    let docs = create_documents(&server, 60, 200_000).await;
+    let metrics = server.metrics();
+    wait_until("the creator is gone", || metrics.connections.get() == 0).await;
+    let mut ws = raw_socket(&server).await;
+    ws.send(join("glutton")).await.expect("join");
+    let server_peer = server_peer_of(&mut ws).await;
+    for d in &docs {
+        ws.feed(request("glutton", &server_peer, *d))
+            .await
+            .expect("send a request");
+    }
+    ws.flush().await.expect("flush");
+    wait_until("the glutton is dropped", || metrics.connections.get() == 0).await;
+    tokio::time::timeout(TIMEOUT, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await
+    .expect("the socket is closed");
+    server.shutdown().await;
 }

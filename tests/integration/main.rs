@@ -3,6 +3,7 @@
 //! client. One binary, one module per area.
 
 mod abuse;
+mod api_guard;
 mod bad_input;
 mod browser;
 mod browser_a11y;
@@ -17,6 +18,7 @@ mod crash;
 mod damaged;
 mod holes;
 mod hosting;
+mod http_limits;
 mod import;
 mod interop;
 mod ops;

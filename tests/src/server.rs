@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use server::{Config, Server};
+use server::{Config, Listeners, Server};
 use tokio::net::TcpListener;
 
 /// A server on an ephemeral loopback port with its own data directory.
@@ -44,8 +44,11 @@ impl TestServer {
             .try_init();
         let mut config = Config::new(data.to_path_buf());
         adjust(&mut config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let server = Server::start(config, listener)
+        let listeners = Listeners {
+            public: TcpListener::bind("127.0.0.1:0").await.expect("bind"),
+            metrics: Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
+        };
+        let server = Server::start(config, listeners)
             .await
             .expect("server starts");
         let base = format!("http://{}", server.addr());
@@ -95,6 +98,12 @@ impl TestServer {
         format!("http://{}{}", self.server().addr(), path)
     }
 
+    /// The URL of `/metrics`, served on a listener of its own.
+    pub fn metrics_url(&self) -> String {
+        let addr = self.server().metrics_addr().expect("a metrics listener");
+        format!("http://{addr}/metrics")
+    }
+
     pub fn metrics(&self) -> &server::Metrics {
         self.server().metrics()
     }
@@ -137,9 +146,12 @@ impl TestServer {
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
             }
         }
-        let listener = listener.expect("the old address can be bound again");
+        let listeners = Listeners {
+            public: listener.expect("the old address can be bound again"),
+            metrics: Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
+        };
         self.server = Some(
-            Server::start(config, listener)
+            Server::start(config, listeners)
                 .await
                 .expect("server starts"),
         );

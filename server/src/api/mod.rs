@@ -24,6 +24,7 @@ use crate::auth::{AuthError, Grant, Role, Session, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
 mod access;
+pub(crate) mod guard;
 mod history;
 mod review;
 
@@ -575,12 +576,9 @@ pub async fn update(
                 &user.id,
                 Box::new(move |d| {
                     let mut tx = d.transaction();
-                    let changed = model::summary::set_workshop(
-                        &mut tx,
-                        new_title.as_deref(),
-                        meeting_type,
-                    )
-                    .map_err(|e| e.to_string())?;
+                    let changed =
+                        model::summary::set_workshop(&mut tx, new_title.as_deref(), meeting_type)
+                            .map_err(|e| e.to_string())?;
                     if changed {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)

@@ -219,7 +219,14 @@ impl DocActor {
         state: &mut DocState<serde_json::Value>,
         batch: Vec<DocCommand>,
     ) -> Result<(), TurnError> {
-        let inputs = batch.into_iter().map(|c| self.input(c)).collect();
+        // Released once this turn's answers are queued: until then they
+        // count against their connections' answers in flight (the reader
+        // of a connection that sent a burst waits for them).
+        let mut answering = Vec::new();
+        let inputs = batch
+            .into_iter()
+            .map(|c| self.input(c, &mut answering))
+            .collect();
         let bindings = AuthBindings(&self.shared.auth);
         let mut effects = state.turn(inputs, &bindings, &model::permissions::SummaryRules)?;
         while !effects.is_empty() {
@@ -237,17 +244,30 @@ impl DocActor {
                 None => Vec::new(),
             };
         }
+        drop(answering);
         Ok(())
     }
 
     /// A command as the state's input; remembers where to answer.
-    fn input(&mut self, command: DocCommand) -> Input<serde_json::Value> {
+    fn input(
+        &mut self,
+        command: DocCommand,
+        answering: &mut Vec<super::AnswerPermit>,
+    ) -> Input<serde_json::Value> {
         match command {
-            DocCommand::Sync { from, kind, data } => Input::Sync {
-                from: self.link(from),
+            DocCommand::Sync {
+                from,
                 kind,
                 data,
-            },
+                answer,
+            } => {
+                answering.push(answer);
+                Input::Sync {
+                    from: self.link(from),
+                    kind,
+                    data,
+                }
+            }
             DocCommand::Ephemeral { from, message } => Input::Ephemeral {
                 from: self.link(from),
                 message,
@@ -314,11 +334,15 @@ impl DocActor {
                 to,
                 conn_id,
                 message,
-                ..
+                answer,
             } => {
-                let delivered = self
-                    .outbox(&to, conn_id)
-                    .is_some_and(|outbox| outbox.send(message));
+                let delivered = self.outbox(&to, conn_id).is_some_and(|outbox| {
+                    if answer {
+                        outbox.answer(message)
+                    } else {
+                        outbox.send(message)
+                    }
+                });
                 if !delivered {
                     self.links.remove(&to);
                     state.leave(&to, conn_id);

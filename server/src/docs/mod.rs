@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use outbox::{Outbound, Outbox};
+pub use outbox::{AnswerPermit, Outbound, Outbox};
 
 use crate::Shared;
 
@@ -30,6 +30,8 @@ pub enum DocCommand {
         from: PeerLink,
         kind: SyncKind,
         data: Vec<u8>,
+        /// Held until the turn has queued the answer (see [`Outbox::pace`]).
+        answer: AnswerPermit,
     },
     /// Presence data to relay to the document's other peers.
     Ephemeral {
