@@ -69,23 +69,23 @@ pub struct ServeArgs {
     pub data: PathBuf,
 
     /// Largest accepted WebSocket message, in bytes.
-    #[arg(long, env = "SYNPUNKT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024,
+    #[arg(long, env = "SYNPUNKT_MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
     pub max_message_bytes: u64,
 
     /// Seconds between keepalive pings; a peer that misses one is dropped.
-    #[arg(long, env = "SYNPUNKT_PING_SECONDS", default_value_t = 5,
+    #[arg(long, env = "SYNPUNKT_PING_SECONDS", default_value_t = defaults::PING_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ping_seconds: u64,
 
     /// Seconds a document without peers stays in memory.
-    #[arg(long, env = "SYNPUNKT_IDLE_EVICT_SECONDS", default_value_t = 60,
+    #[arg(long, env = "SYNPUNKT_IDLE_EVICT_SECONDS", default_value_t = defaults::IDLE_EVICT_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub idle_evict_seconds: u64,
 
     /// Incremental chunks a document accumulates in the store before they
     /// are replaced by one snapshot.
-    #[arg(long, env = "SYNPUNKT_COMPACT_AFTER_CHUNKS", default_value_t = 256,
+    #[arg(long, env = "SYNPUNKT_COMPACT_AFTER_CHUNKS", default_value_t = defaults::COMPACT_AFTER_CHUNKS,
           value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
     pub compact_after_chunks: u64,
 
@@ -93,7 +93,7 @@ pub struct ServeArgs {
     /// HTTP 503 before upgrading. Each connection holds a file descriptor
     /// (keep `ulimit -n` above the cap) and tens of KiB of buffers, plus
     /// whatever is queued for it (at most `--max-queued-bytes`).
-    #[arg(long, env = "SYNPUNKT_MAX_CONNECTIONS", default_value_t = 10_000,
+    #[arg(long, env = "SYNPUNKT_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
@@ -102,7 +102,7 @@ pub struct ServeArgs {
     /// gives one back, so answering the server (acknowledging the changes
     /// others make in a busy document) never counts against it. 200 is ten
     /// times what a fast typist with live presence sends unprompted.
-    #[arg(long, env = "SYNPUNKT_MAX_MESSAGES_PER_SECOND", default_value_t = 200,
+    #[arg(long, env = "SYNPUNKT_MAX_MESSAGES_PER_SECOND", default_value_t = defaults::MAX_MESSAGES_PER_SECOND,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_messages_per_second: u64,
 
@@ -110,21 +110,21 @@ pub struct ServeArgs {
     /// (the token bucket's size; a new connection starts with it full).
     /// 10,000: a client may open as many documents as one connection can
     /// hold (10,000), all at once, as automerge-repo does on connecting.
-    #[arg(long, env = "SYNPUNKT_MESSAGE_BURST", default_value_t = 10_000,
+    #[arg(long, env = "SYNPUNKT_MESSAGE_BURST", default_value_t = defaults::MESSAGE_BURST,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub message_burst: u64,
 
     /// Bytes of outgoing messages queued for one connection before it
     /// counts as too slow and is closed (it resyncs when it reconnects).
     /// One message is always accepted into an empty queue, however large.
-    #[arg(long, env = "SYNPUNKT_MAX_QUEUED_BYTES", default_value_t = 8 * 1024 * 1024,
+    #[arg(long, env = "SYNPUNKT_MAX_QUEUED_BYTES", default_value_t = defaults::MAX_QUEUED_BYTES,
           value_parser = clap::value_parser!(u64).range(64 * 1024..=1024 * 1024 * 1024))]
     pub max_queued_bytes: u64,
 
     /// Seconds a client has to send a request's head (request line and
     /// headers). The clock also runs while a kept-alive connection waits
     /// for its next request, so an idle one closes after this long too.
-    #[arg(long, env = "SYNPUNKT_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+    #[arg(long, env = "SYNPUNKT_HEADER_TIMEOUT_SECONDS", default_value_t = defaults::HEADER_TIMEOUT_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=30))]
     pub header_timeout_seconds: u64,
 
@@ -132,7 +132,7 @@ pub struct ServeArgs {
     /// the client's move (a request body that stopped arriving, a response
     /// it does not read) before it is closed. Never while the server is
     /// still working on a request.
-    #[arg(long, env = "SYNPUNKT_HTTP_IDLE_SECONDS", default_value_t = 30,
+    #[arg(long, env = "SYNPUNKT_HTTP_IDLE_SECONDS", default_value_t = defaults::HTTP_IDLE_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub http_idle_seconds: u64,
 
@@ -141,7 +141,7 @@ pub struct ServeArgs {
     /// 503 and closed at once. Each holds a file descriptor and up to 64
     /// KiB of request head: with `--max-connections`, keep `ulimit -n`
     /// above their sum.
-    #[arg(long, env = "SYNPUNKT_MAX_HTTP_CONNECTIONS", default_value_t = 2_000,
+    #[arg(long, env = "SYNPUNKT_MAX_HTTP_CONNECTIONS", default_value_t = defaults::MAX_HTTP_CONNECTIONS,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_http_connections: u64,
 
@@ -156,39 +156,62 @@ pub struct ServeArgs {
     /// keystrokes: 129 KB saved, but some 20 MB when a client sends its
     /// history change by change, as a first sync may): far beyond any
     /// workshop summary, while bounding a document's disk use and load time.
-    #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024,
+    #[arg(long, env = "SYNPUNKT_MAX_DOCUMENT_BYTES", default_value_t = defaults::MAX_DOCUMENT_BYTES,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024 * 1024))]
     pub max_document_bytes: u64,
 
     /// Seconds a session may go unused before it ends (30 days). Uses are
     /// recorded at most once per tenth of this, so a session ends after 90
     /// to 100 % of it without use.
-    #[arg(long, env = "SYNPUNKT_SESSION_IDLE_SECONDS", default_value_t = 30 * DAY,
+    #[arg(long, env = "SYNPUNKT_SESSION_IDLE_SECONDS", default_value_t = defaults::SESSION_IDLE_SECONDS,
           value_parser = clap::value_parser!(u64).range(60..=10 * 366 * DAY))]
     pub session_idle_seconds: u64,
 
     /// Seconds a session lasts at most, however often it is used (90 days);
     /// then its holder accepts an invite again. Also the session cookie's
     /// `Max-Age`.
-    #[arg(long, env = "SYNPUNKT_SESSION_LIFETIME_SECONDS", default_value_t = 90 * DAY,
+    #[arg(long, env = "SYNPUNKT_SESSION_LIFETIME_SECONDS", default_value_t = defaults::SESSION_LIFETIME_SECONDS,
           value_parser = clap::value_parser!(u64).range(60..=10 * 366 * DAY))]
     pub session_lifetime_seconds: u64,
 
     /// Sign-in attempts (invites accepted, session tokens that are not
     /// live sessions) one client address may make per minute, sustained.
-    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = 20,
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = defaults::SIGN_IN_ATTEMPTS_PER_MINUTE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub sign_in_attempts_per_minute: u32,
 
     /// Sign-in attempts one client address may make at once above that
     /// rate: 50, so that a room of people behind one address can all join
     /// at the start of a meeting.
-    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPT_BURST", default_value_t = 50,
+    #[arg(long, env = "SYNPUNKT_SIGN_IN_ATTEMPT_BURST", default_value_t = defaults::SIGN_IN_ATTEMPT_BURST,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub sign_in_attempt_burst: u32,
 }
 
 const DAY: u64 = 24 * 3600;
+
+/// Every default, once: the command line's and [`Config::new`]'s (tests
+/// and embedders start from the same values as `synpunkt serve`).
+pub mod defaults {
+    use super::DAY;
+
+    pub const MAX_MESSAGE_BYTES: u64 = 16 * 1024 * 1024;
+    pub const PING_SECONDS: u64 = 5;
+    pub const IDLE_EVICT_SECONDS: u64 = 60;
+    pub const COMPACT_AFTER_CHUNKS: u64 = 256;
+    pub const MAX_CONNECTIONS: u64 = 10_000;
+    pub const MAX_MESSAGES_PER_SECOND: u64 = 200;
+    pub const MESSAGE_BURST: u64 = 10_000;
+    pub const MAX_QUEUED_BYTES: u64 = 8 * 1024 * 1024;
+    pub const HEADER_TIMEOUT_SECONDS: u64 = 10;
+    pub const HTTP_IDLE_SECONDS: u64 = 30;
+    pub const MAX_HTTP_CONNECTIONS: u64 = 2_000;
+    pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+    pub const SESSION_IDLE_SECONDS: u64 = 30 * DAY;
+    pub const SESSION_LIFETIME_SECONDS: u64 = 90 * DAY;
+    pub const SIGN_IN_ATTEMPTS_PER_MINUTE: u32 = 20;
+    pub const SIGN_IN_ATTEMPT_BURST: u32 = 50;
+}
 
 /// The server's runtime settings, derived from [`ServeArgs`] (tests build it
 /// directly to shorten timeouts).
@@ -236,27 +259,30 @@ pub struct Config {
 
 impl Config {
     pub fn new(data_dir: PathBuf) -> Self {
+        use defaults as d;
+        let secs = Duration::from_secs;
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             data_dir,
-            max_message_bytes: 16 * 1024 * 1024,
-            ping_interval: Duration::from_secs(5),
-            idle_evict: Duration::from_secs(60),
+            max_message_bytes: size(d::MAX_MESSAGE_BYTES),
+            ping_interval: secs(d::PING_SECONDS),
+            idle_evict: secs(d::IDLE_EVICT_SECONDS),
             outbound_queue: 4096,
-            max_queued_bytes: 8 * 1024 * 1024,
-            max_connections: 10_000,
-            max_messages_per_second: 200,
-            message_burst: 10_000,
-            max_document_bytes: 8 * 1024 * 1024,
-            compact_after_chunks: 256,
-            session_idle: Duration::from_secs(30 * DAY),
-            session_lifetime: Duration::from_secs(90 * DAY),
-            sign_in_attempts_per_minute: 20,
-            sign_in_attempt_burst: 50,
-            housekeeping_every: Duration::from_secs(60),
+            max_queued_bytes: size(d::MAX_QUEUED_BYTES),
+            max_connections: size(d::MAX_CONNECTIONS),
+            max_messages_per_second: u32::try_from(d::MAX_MESSAGES_PER_SECOND).unwrap_or(u32::MAX),
+            message_burst: u32::try_from(d::MESSAGE_BURST).unwrap_or(u32::MAX),
+            max_document_bytes: d::MAX_DOCUMENT_BYTES,
+            compact_after_chunks: d::COMPACT_AFTER_CHUNKS,
+            session_idle: secs(d::SESSION_IDLE_SECONDS),
+            session_lifetime: secs(d::SESSION_LIFETIME_SECONDS),
+            sign_in_attempts_per_minute: d::SIGN_IN_ATTEMPTS_PER_MINUTE,
+            sign_in_attempt_burst: d::SIGN_IN_ATTEMPT_BURST,
+            housekeeping_every: secs(60),
             clock: Clock::system(),
-            header_timeout: Duration::from_secs(10),
-            http_idle_timeout: Duration::from_secs(30),
-            max_http_connections: 2_000,
+            header_timeout: secs(d::HEADER_TIMEOUT_SECONDS),
+            http_idle_timeout: secs(d::HTTP_IDLE_SECONDS),
+            max_http_connections: size(d::MAX_HTTP_CONNECTIONS),
         }
     }
 }
@@ -284,5 +310,21 @@ impl From<&ServeArgs> for Config {
             max_http_connections: usize::try_from(args.max_http_connections).unwrap_or(usize::MAX),
             ..Self::new(args.data.clone())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `Config::new` (tests, embedders) and `synpunkt serve` without flags
+    /// start from the same settings.
+    #[test]
+    fn the_command_line_and_config_new_share_every_default() {
+        let cli = Cli::try_parse_from(["synpunkt"]).expect("no flags parse");
+        let from_cli = Config::from(&cli.serve);
+        let new = Config::new(cli.serve.data.clone());
+        assert_eq!(format!("{from_cli:?}"), format!("{new:?}"));
     }
 }
