@@ -664,8 +664,12 @@ fn readers(a: &App) -> El {
                     "background",
                     model::presence::color_for(a.session.peer_id().as_str()),
                 ))
-                .user_text(&a.page.user_name)
-                .text(&format!(" ({})", a.t("you"))),
+                // One flex item: the name and "(you)" on one line.
+                .child(
+                    el("span")
+                        .user_text(&a.page.user_name)
+                        .text(&format!(" ({})", a.t("you"))),
+                ),
         );
     }
     let mut others: Vec<_> = a.ui.readers.values().collect();
