@@ -269,3 +269,29 @@ async fn handle(
         .insert(axum::extract::ConnectInfo(peer));
     router.oneshot(request).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failing_accepts_are_logged_once_per_interval() {
+        let mut failures = AcceptFailures::default();
+        let e = std::io::Error::from_raw_os_error(24); // EMFILE
+        failures.log(&e);
+        assert!(failures.last_logged.is_some());
+        for _ in 0..1000 {
+            failures.log(&e);
+        }
+        assert_eq!(failures.unlogged, 1000);
+    }
+
+    #[test]
+    fn errors_of_one_connection_do_not_pause_the_loop() {
+        use std::io::{Error, ErrorKind};
+        assert!(is_connection_error(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        assert!(!is_connection_error(&Error::from_raw_os_error(24)));
+    }
+}

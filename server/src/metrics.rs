@@ -38,8 +38,9 @@ pub struct Metrics {
     pub compactions: Counter,
     /// Stored chunks automerge could not load, moved aside by compaction.
     pub unreadable_chunks: Counter,
-    /// Times a connection's reader waited for its outbox to drain before
-    /// reading on (back-pressure on a client that sent a burst).
+    /// Times a connection's reader waited for its outbox to drain (or for
+    /// the answers to its sync messages to be made) before reading on:
+    /// back-pressure on a client that sent a burst.
     pub reads_paused: Counter,
     /// Open HTTP connections not (yet) upgraded to a WebSocket.
     pub http_connections: Gauge,
@@ -158,7 +159,7 @@ impl Metrics {
         );
         registry.register(
             "reads_paused",
-            "Times a connection stopped reading until its outbound queue drained",
+            "Times a connection stopped reading until its outbound queue drained or its answers were made",
             reads_paused.clone(),
         );
         registry.register(

@@ -110,12 +110,17 @@ impl TestServer {
 
     /// Shuts the server down gracefully and starts a new one on the same
     /// data directory.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Like [`TestServer::restart`], adjusting the new server's config.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = self.dir.take();
         if let Some(server) = self.server.take() {
             server.shutdown().await;
         }
-        let mut next = Self::start_in(&self.data, |_| {}).await;
+        let mut next = Self::start_in(&self.data, adjust).await;
         next.dir = dir;
         next.admin = std::mem::take(&mut self.admin);
         next
