@@ -107,16 +107,6 @@ impl<R> std::fmt::Debug for Input<R> {
     }
 }
 
-/// Why a peer's connection is closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloseReason {
-    /// Its message could not be read, or automerge rejected it.
-    Invalid(String),
-    /// It made changes it may not make (or that do not fit): the peer
-    /// drops its copy of the refused change.
-    Refused(String),
-}
-
 /// What the owner of a [`DocState`] must do, in order.
 #[derive(Debug)]
 pub enum Effect<R> {
@@ -131,11 +121,13 @@ pub enum Effect<R> {
         message: Message,
         answer: bool,
     },
-    /// Close the peer's connection with an `error`.
+    /// Close the peer's connection with an `error`: one naming the
+    /// document if the refusal [is forbidden](Refusal::is_forbidden) (the
+    /// peer drops its copy of the refused changes).
     Close {
         to: PeerId,
         conn_id: u64,
-        reason: CloseReason,
+        reason: Refusal,
     },
     /// Store `chunk` under sequence number `seq` and make it durable, then
     /// call [`DocState::durable`]: the turn's replies wait for it.
@@ -421,18 +413,6 @@ impl<R> DocState<R> {
         self.skipped.clear();
     }
 
-    /// Every peer's connection is closed with `reason` (the document stops).
-    pub fn close_all(&mut self, reason: &str) -> Vec<Effect<R>> {
-        self.peers
-            .drain()
-            .map(|(to, peer)| Effect::Close {
-                to,
-                conn_id: peer.conn_id,
-                reason: CloseReason::Invalid(reason.to_owned()),
-            })
-            .collect()
-    }
-
     fn after_turn(&mut self, out: &mut Vec<Effect<R>>) -> Result<(), DocError> {
         if self.doc.pending_len() >= self.limits.max_pending {
             self.doc.flush()?;
@@ -459,12 +439,8 @@ impl<R> DocState<R> {
         };
         let checked = match incoming::check_sync(&mut self.doc, data, sender, actors) {
             Ok(checked) => checked,
-            Err(Refusal::Invalid(reason)) => {
-                self.close(from, CloseReason::Invalid(reason), out);
-                return false;
-            }
-            Err(Refusal::Forbidden(reason)) => {
-                self.close(from, CloseReason::Refused(reason), out);
+            Err(reason) => {
+                self.close(from, reason, out);
                 return false;
             }
         };
@@ -473,7 +449,7 @@ impl<R> DocState<R> {
             // compressed chunks: no smaller than what storing them adds).
             let incoming = data.len() as u64;
             if let Err(reason) = self.make_room(incoming, out) {
-                self.close(from, CloseReason::Refused(reason), out);
+                self.close(from, reason, out);
                 return false;
             }
             self.pending_bytes += incoming;
@@ -503,7 +479,7 @@ impl<R> DocState<R> {
         match incoming::apply(&mut self.doc, &mut state.sync, checked) {
             Ok(brings_changes) => brings_changes,
             Err(e) => {
-                self.close(from, CloseReason::Invalid(e.to_string()), out);
+                self.close(from, e, out);
                 false
             }
         }
@@ -535,7 +511,7 @@ impl<R> DocState<R> {
             (value, scratch.get_changes(&doc.get_heads()))
         };
         let incoming = changes.iter().map(|c| c.raw_bytes().len() as u64).sum();
-        self.make_room(incoming, out)?;
+        self.make_room(incoming, out).map_err(|e| e.to_string())?;
         self.pending_bytes += incoming;
         self.doc
             .edit(|doc| doc.apply_changes(changes))
@@ -548,7 +524,7 @@ impl<R> DocState<R> {
     /// cap, counting what is stored and what this turn has applied. Before
     /// refusing, it compacts (a snapshot is smaller than the incremental
     /// chunks it replaces) when that could make room.
-    fn make_room(&mut self, incoming: u64, out: &mut Vec<Effect<R>>) -> Result<(), String> {
+    fn make_room(&mut self, incoming: u64, out: &mut Vec<Effect<R>>) -> Result<(), Refusal> {
         let max = self.limits.max_document_bytes;
         let fits = |s: &Self| {
             s.stored_bytes
@@ -561,19 +537,19 @@ impl<R> DocState<R> {
         }
         if self.pending_bytes == 0 && self.exists && self.chunks_since_snapshot > 1 {
             self.compact(out)
-                .map_err(|e| format!("applying changes failed: {e}"))?;
+                .map_err(|e| Refusal::Apply(e.to_string()))?;
             if fits(self) {
                 return Ok(());
             }
         }
         out.push(Effect::DocumentFull);
-        Err(format!(
-            "document {} is full: the change would grow it past the limit of {max} stored bytes",
-            self.id
-        ))
+        Err(Refusal::DocumentFull {
+            document: self.id,
+            max,
+        })
     }
 
-    fn close(&mut self, from: &PeerRef, reason: CloseReason, out: &mut Vec<Effect<R>>) {
+    fn close(&mut self, from: &PeerRef, reason: Refusal, out: &mut Vec<Effect<R>>) {
         out.push(Effect::Close {
             to: from.peer_id.clone(),
             conn_id: from.conn_id,

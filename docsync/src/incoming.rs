@@ -187,7 +187,7 @@ pub trait ChangeRules {
         doc: &Automerge,
         changes: &[Change],
         own: &dyn Fn(&ActorId) -> bool,
-    ) -> Result<(), String>;
+    ) -> Result<(), RuleViolation>;
 }
 
 /// Rules for documents without any: every signed-in writer may change
@@ -202,7 +202,7 @@ impl ChangeRules for AnyChange {
         _: &Automerge,
         _: &[Change],
         _: &dyn Fn(&ActorId) -> bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), RuleViolation> {
         Ok(())
     }
 }
@@ -239,17 +239,64 @@ pub trait ActorBindings {
     fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String>;
 }
 
-/// Why a sync message is not applied.
+/// A change the document's [`ChangeRules`] refuse; the text is what the
+/// sender reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleViolation(pub String);
+
+impl From<String> for RuleViolation {
+    fn from(reason: String) -> Self {
+        Self(reason)
+    }
+}
+
+/// Why a sync message is not applied. Its text is what the peer reads.
+///
+/// Messages that cannot be read ([`Refusal::is_forbidden`] false) close
+/// the connection with the error; changes the sender may not make are
+/// refused with an error naming the document (the client drops its copy of
+/// them), and the connection closes too.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// Unreadable or rejected by automerge: the connection closes with this
-    /// error.
-    #[error("{0}")]
-    Invalid(String),
-    /// Changes the sender may not make: refused with an error naming the
-    /// document (the client drops its copy), and the connection closes.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("invalid automerge sync message: {0}")]
+    Malformed(String),
+    #[error("invalid automerge sync message: {0}")]
+    OutOfBounds(&'static str),
+    #[error("automerge rejected the sync message: {0}")]
+    Rejected(String),
+    #[error("public readers cannot change documents")]
+    ReadOnly,
+    #[error("a change was made with another user's automerge actor")]
+    ForeignActor,
+    #[error("unreadable changes: {0}")]
+    Unreadable(#[from] chunks::ChunkError),
+    #[error("unreadable changes: {0}")]
+    UnlistedActor(#[from] change_actors::ChangeActorsError),
+    #[error("applying changes failed: {0}")]
+    Apply(String),
+    #[error("the actors table failed: {0}")]
+    Bindings(String),
+    #[error(
+        "document {document} is full: the change would grow it past the limit of {max} stored bytes"
+    )]
+    DocumentFull {
+        document: crate::DocumentId,
+        max: u64,
+    },
+    #[error(transparent)]
+    Rules(#[from] RuleViolation),
+}
+
+impl Refusal {
+    /// Whether the message was readable but carried changes the sender may
+    /// not make (the peer drops its copy of them).
+    pub fn is_forbidden(&self) -> bool {
+        !matches!(
+            self,
+            Refusal::Malformed(_) | Refusal::OutOfBounds(_) | Refusal::Rejected(_)
+        )
+    }
 }
 
 /// A sync message that passed [`check_sync`], with its new changes decoded
@@ -272,13 +319,11 @@ pub fn check_sync(
     sender: Sender<'_>,
     actors: &dyn ActorBindings,
 ) -> Result<Checked, Refusal> {
-    let mut message = sync::Message::decode(data)
-        .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
-    fast_sync::validate(&message)
-        .map_err(|e| Refusal::Invalid(format!("invalid automerge sync message: {e}")))?;
+    let mut message = sync::Message::decode(data).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    fast_sync::validate(&message).map_err(Refusal::OutOfBounds)?;
     let mut changes = Vec::new();
     if !message.changes.is_empty() {
-        changes = authorize(doc, &message, sender, actors).map_err(Refusal::Forbidden)?;
+        changes = authorize(doc, &message, sender, actors)?;
         message.changes = changes
             .iter()
             .map(|c| c.raw_bytes().to_vec())
@@ -293,7 +338,7 @@ pub fn check_sync(
 pub fn apply(doc: &mut Relay, state: &mut sync::State, checked: Checked) -> Result<bool, Refusal> {
     let brings_changes = !checked.changes.is_empty();
     doc.receive_checked(state, checked.message, checked.changes)
-        .map_err(|e| Refusal::Invalid(format!("automerge rejected the sync message: {e}")))?;
+        .map_err(|e| Refusal::Rejected(e.to_string()))?;
     Ok(brings_changes)
 }
 
@@ -305,19 +350,17 @@ fn authorize(
     message: &sync::Message,
     sender: Sender<'_>,
     actors: &dyn ActorBindings,
-) -> Result<Vec<Change>, String> {
+) -> Result<Vec<Change>, Refusal> {
     let Some(user) = sender.user.filter(|_| sender.rules != Rules::ReadOnly) else {
-        return Err("public readers cannot change documents".into());
+        return Err(Refusal::ReadOnly);
     };
     let changes = new_changes(doc, message)?;
     let mut unbound = Vec::new();
     for change in &changes {
         let actor = change.actor_id().to_bytes();
-        match actors.owner(actor)? {
+        match actors.owner(actor).map_err(Refusal::Bindings)? {
             Some(owner) if owner == user => {}
-            Some(_) => {
-                return Err("a change was made with another user's automerge actor".into());
-            }
+            Some(_) => return Err(Refusal::ForeignActor),
             None => unbound.push(actor.to_vec()),
         }
     }
@@ -333,17 +376,16 @@ fn authorize(
     for actor in unbound {
         // Of two users racing for a new actor id, one wins and the other is
         // refused.
-        if !actors.bind(&actor, user)? {
-            return Err("a change was made with another user's automerge actor".into());
+        if !actors.bind(&actor, user).map_err(Refusal::Bindings)? {
+            return Err(Refusal::ForeignActor);
         }
     }
     Ok(changes)
 }
 
 /// The document with every change applied: the rules read it.
-fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
-    doc.doc()
-        .map_err(|e| format!("applying changes failed: {e}"))
+fn applied(doc: &mut Relay) -> Result<&Automerge, Refusal> {
+    doc.doc().map_err(|e| Refusal::Apply(e.to_string()))
 }
 
 /// The changes a sync message carries that `doc` does not have yet, in
@@ -351,12 +393,11 @@ fn applied(doc: &mut Relay) -> Result<&Automerge, String> {
 /// of change data automerge accepts is read ([`chunks`]): single changes,
 /// several changes in one element, bundles, and document chunks (whole
 /// documents, or runs of changes continuing the document's history).
-fn new_changes(doc: &mut Relay, message: &sync::Message) -> Result<Vec<Change>, String> {
-    let unreadable = |e: chunks::ChunkError| format!("unreadable changes: {e}");
+fn new_changes(doc: &mut Relay, message: &sync::Message) -> Result<Vec<Change>, Refusal> {
     let mut out = Vec::new();
     let mut needs_document = false;
     for data in message.changes.iter() {
-        match chunks::decode_standalone(data).map_err(unreadable)? {
+        match chunks::decode_standalone(data)? {
             Some(changes) => out.extend(changes),
             None => needs_document = true,
         }
@@ -365,14 +406,14 @@ fn new_changes(doc: &mut Relay, message: &sync::Message) -> Result<Vec<Change>, 
         // A document chunk that continues our history: let automerge read
         // the whole message onto a copy of the document, as it would.
         let joined: Vec<u8> = message.changes.iter().flatten().copied().collect();
-        out = chunks::decode_onto(applied(doc)?, &joined).map_err(unreadable)?;
+        out = chunks::decode_onto(applied(doc)?, &joined)?;
     }
     chunks::dedup(&mut out);
     out.retain(|c| !doc.knows(&[c.hash()]));
     // automerge panics on an operation naming an actor the change does not
     // list, both when decoding and when applying it.
     for change in &out {
-        change_actors::check(change).map_err(|e| format!("unreadable changes: {e}"))?;
+        change_actors::check(change)?;
     }
     Ok(out)
 }

@@ -120,12 +120,13 @@ impl docsync::incoming::ChangeRules for SummaryRules {
         doc: &Automerge,
         changes: &[Change],
         own: &dyn Fn(&ActorId) -> bool,
-    ) -> Result<(), String> {
-        match rules {
+    ) -> Result<(), docsync::incoming::RuleViolation> {
+        let checked = match rules {
             docsync::incoming::Rules::Participant => check_participant(doc, changes, own),
             docsync::incoming::Rules::Drafter => check_drafter(doc, changes),
             docsync::incoming::Rules::Unrestricted | docsync::incoming::Rules::ReadOnly => Ok(()),
-        }
+        };
+        Ok(checked?)
     }
 }
 

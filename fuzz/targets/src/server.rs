@@ -16,7 +16,7 @@
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
-use docsync::doc_state::{self, CloseReason, DocState, Effect, Input, Limits, PeerRef};
+use docsync::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
 use docsync::harness::MemoryBindings;
 use docsync::incoming::{self, Frame, Frames, Rules};
 use docsync::{Message, PeerId, SyncKind};
@@ -254,9 +254,7 @@ impl Server {
                 match effect {
                     Effect::Send { to, message, .. } if to == *peer => out.push(message),
                     Effect::Close { to, reason, .. } if to == *peer => {
-                        closed = Some(match reason {
-                            CloseReason::Invalid(r) | CloseReason::Refused(r) => r,
-                        });
+                        closed = Some(reason.to_string());
                     }
                     Effect::Store { seq, .. } => stored = Some(seq),
                     _ => {}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use crate::auth::Role;
-use docsync::doc_state::{self, CloseReason, DocError, DocState, Effect, Input, PeerRef};
+use docsync::doc_state::{self, DocError, DocState, Effect, Input, PeerRef};
 use docsync::incoming::{self, Rules};
 use docsync::{DocumentId, PeerId};
 use tokio::sync::{mpsc, oneshot};
@@ -355,15 +355,12 @@ impl DocActor {
             } => {
                 self.shared.metrics.protocol_errors.inc();
                 if let Some(outbox) = self.outbox(&to, conn_id) {
-                    match reason {
-                        CloseReason::Invalid(reason) => {
-                            tracing::warn!(peer = %to, %reason, "rejecting a sync message");
-                            outbox.fail(reason);
-                        }
-                        CloseReason::Refused(reason) => {
-                            tracing::warn!(peer = %to, %reason, "refused a change");
-                            outbox.refuse(self.id, reason);
-                        }
+                    if reason.is_forbidden() {
+                        tracing::warn!(peer = %to, %reason, "refused a change");
+                        outbox.refuse(self.id, reason.to_string());
+                    } else {
+                        tracing::warn!(peer = %to, %reason, "rejecting a sync message");
+                        outbox.fail(reason.to_string());
                     }
                     self.links.remove(&to);
                 }
