@@ -28,14 +28,16 @@ impl Lang {
     pub fn t(self, key: &'static str) -> &'static str {
         let (sv, en) = match key {
             "connecting" => ("Ansluter…", "Connecting…"),
-            "online" => (
-                "Live: ändringar sparas direkt",
-                "Live: changes are saved as you go",
-            ),
+            "saved" => ("Sparat", "Saved"),
             "syncing" => ("Synkar…", "Syncing…"),
-            "offline" => (
-                "Offline: dina ändringar sparas här och skickas när anslutningen är tillbaka",
-                "Offline: your changes are kept here and sent when the connection returns",
+            "offline-saved" => (
+                "Offline — inga ändringar väntar",
+                "Offline — no changes waiting",
+            ),
+            "offline-one" => ("Offline — 1 ändring väntar", "Offline — 1 change waiting"),
+            "offline-n" => (
+                "Offline — {n} ändringar väntar",
+                "Offline — {n} changes waiting",
             ),
             "unavailable" => (
                 "Den här workshoppen finns inte eller är inte tillgänglig för dig",
@@ -148,6 +150,34 @@ impl Lang {
             "actions-changed" => ("åtgärder", "actions"),
             "unknown" => ("okänd", "unknown"),
             "error" => ("Något gick fel", "Something went wrong"),
+            "new-invite" => ("Ny inbjudan", "New invite"),
+            "invite-expiry" => ("Giltig", "Valid for"),
+            "expires-1d" => ("1 dag", "1 day"),
+            "expires-7d" => ("7 dagar", "7 days"),
+            "expires-30d" => ("30 dagar", "30 days"),
+            "expires-never" => ("Tills vidare", "Until revoked"),
+            "invite-uses" => ("Antal användningar", "Number of uses"),
+            "unlimited" => ("obegränsat", "unlimited"),
+            "invite-uses-invalid" => (
+                "Antal användningar ska vara ett heltal större än noll",
+                "The number of uses must be a whole number above zero",
+            ),
+            "copy" => ("Kopiera länken", "Copy link"),
+            "copied" => ("Kopierad", "Copied"),
+            "copied-note" => (
+                "Länken är kopierad: klistra in den i ett meddelande",
+                "The link is copied: paste it into a message",
+            ),
+            "invites" => ("Inbjudningar", "Invites"),
+            "no-invites" => ("Inga inbjudningar än", "No invites yet"),
+            "loading" => ("Hämtar…", "Loading…"),
+            "uses" => ("Använd", "Used"),
+            "expires" => ("Går ut", "Expires"),
+            "invite-valid" => ("Giltig", "Valid"),
+            "invite-expired" => ("Utgången", "Expired"),
+            "invite-used-up" => ("Förbrukad", "Used up"),
+            "invite-revoked" => ("Återkallad", "Revoked"),
+            "revoke" => ("Återkalla", "Revoke"),
             _ => (key, key),
         };
         match self {
