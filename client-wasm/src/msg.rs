@@ -48,6 +48,11 @@ pub enum Msg {
         section: String,
         value: String,
     },
+    /// A host typed in a section's heading.
+    EditHeading {
+        section: String,
+        value: String,
+    },
     /// The text selection in the summary changed (`None`: none there).
     Selected(Option<Sel>),
     /// Escape was pressed; the runtime is told whether it closed something.
@@ -115,6 +120,21 @@ pub enum Action {
     RevokeInvite { invite: String },
     CopyLink { url: String },
     Dismiss,
+    // A host writing the summary.
+    AddSection,
+    MoveUp { section: String },
+    MoveDown { section: String },
+    DeleteSection { section: String },
+    ConfirmDeleteSection { section: String },
+    CancelDelete,
+    EditMeta,
+    SaveMeta,
+    CancelMeta,
+    AddAction,
+    EditAction { action: String },
+    SaveAction,
+    CancelAction,
+    DeleteAction { action: String },
 }
 
 /// A control's action that cannot be read: a bug in a view (or a forged
@@ -227,6 +247,32 @@ impl Action {
             },
             "copy-link" => Action::CopyLink { url: need("url")? },
             "dismiss" => Action::Dismiss,
+            "add-section" => Action::AddSection,
+            "move-up" => Action::MoveUp {
+                section: need("section")?,
+            },
+            "move-down" => Action::MoveDown {
+                section: need("section")?,
+            },
+            "delete-section" => Action::DeleteSection {
+                section: need("section")?,
+            },
+            "confirm-delete-section" => Action::ConfirmDeleteSection {
+                section: need("section")?,
+            },
+            "cancel-delete" => Action::CancelDelete,
+            "edit-meta" => Action::EditMeta,
+            "save-meta" => Action::SaveMeta,
+            "cancel-meta" => Action::CancelMeta,
+            "add-action" => Action::AddAction,
+            "edit-action" => Action::EditAction {
+                action: need("item")?,
+            },
+            "save-action" => Action::SaveAction,
+            "cancel-action" => Action::CancelAction,
+            "delete-action" => Action::DeleteAction {
+                action: need("item")?,
+            },
             other => return Err(UnknownAction(other.to_owned())),
         })
     }

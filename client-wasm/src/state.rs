@@ -193,6 +193,13 @@ impl VersionView {
     }
 }
 
+/// The action a host is editing (`new`: not yet in the summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionEdit {
+    pub id: String,
+    pub new: bool,
+}
+
 /// An invite as the Share panel lists it (from the invites API).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteRow {
@@ -220,6 +227,12 @@ pub struct Ui {
     pub opener: Option<Spot>,
     /// The section a host (or a drafter) is editing.
     pub editing: Option<String>,
+    /// Whether a host has the workshop's details form open.
+    pub meta_editing: bool,
+    /// The action a host is editing.
+    pub action_editing: Option<ActionEdit>,
+    /// The section a host asked to delete, awaiting confirmation.
+    pub confirm_delete: Option<String>,
     /// The draft being edited instead of the summary.
     pub draft: Option<DocumentId>,
     pub my_drafts: Vec<String>,

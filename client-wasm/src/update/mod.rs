@@ -56,10 +56,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.ui.inputs.insert(key, value);
         }
         Msg::EditSection { section, value } => edit_section(m, &mut fx, &section, &value),
+        Msg::EditHeading { section, value } => {
+            authoring::rename_section(m, &mut fx, &section, &value)
+        }
         Msg::Selected(sel) => selected(m, &mut fx, sel),
         Msg::Escape => {
             if m.ui.composer.is_some() {
                 close_composer(m, &mut fx);
+            } else if m.ui.confirm_delete.is_some() {
+                on_action(m, &mut fx, Action::CancelDelete, None);
+            } else if m.ui.action_editing.is_some() {
+                authoring::close_action(m, &mut fx);
+            } else if m.ui.meta_editing {
+                authoring::close_meta(m, &mut fx);
             } else if m.ui.editing.is_some() {
                 stop_editing(m, &mut fx);
             }
@@ -621,6 +630,35 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.refused = None;
             fx.render(Region::Sidebar);
         }
+        Action::AddSection => authoring::add_section(m, fx),
+        Action::MoveUp { section } => authoring::move_section(m, fx, &section, -1),
+        Action::MoveDown { section } => authoring::move_section(m, fx, &section, 1),
+        Action::DeleteSection { section } => {
+            m.ui.confirm_delete = Some(section.clone());
+            fx.render(Region::Summary);
+            fx.push(Effect::Focus(Focus::Spot(Spot::section_control(
+                "confirm-delete-section",
+                &section,
+            ))));
+        }
+        Action::ConfirmDeleteSection { section } => authoring::delete_section(m, fx, &section),
+        Action::CancelDelete => {
+            if let Some(section) = m.ui.confirm_delete.take() {
+                fx.render(Region::Summary);
+                fx.push(Effect::Focus(Focus::Spot(Spot::section_control(
+                    "delete-section",
+                    &section,
+                ))));
+            }
+        }
+        Action::EditMeta => authoring::edit_meta(m, fx),
+        Action::SaveMeta => authoring::save_meta(m, fx),
+        Action::CancelMeta => authoring::close_meta(m, fx),
+        Action::AddAction => authoring::edit_action(m, fx, None),
+        Action::EditAction { action } => authoring::edit_action(m, fx, Some(action)),
+        Action::SaveAction => authoring::save_action(m, fx),
+        Action::CancelAction => authoring::close_action(m, fx),
+        Action::DeleteAction { action } => authoring::delete_action(m, fx, &action),
     }
     if opens_composer && m.ui.composer.is_some() {
         m.ui.opener = opener;
@@ -1049,5 +1087,6 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
     }
 }
 
+mod authoring;
 #[cfg(test)]
 mod tests;

@@ -93,13 +93,11 @@ fn listen() {
             };
             let key = data(&target, "key");
             let value = view::value_of(&target);
-            dispatch(if key == "section-editor" {
-                Msg::EditSection {
-                    section: data(&target, "section"),
-                    value,
-                }
-            } else {
-                Msg::Input { key, value }
+            let section = data(&target, "section");
+            dispatch(match key.as_str() {
+                "section-editor" => Msg::EditSection { section, value },
+                "heading-editor" => Msg::EditHeading { section, value },
+                _ => Msg::Input { key, value },
             });
         });
     }

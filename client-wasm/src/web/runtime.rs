@@ -61,10 +61,13 @@ pub fn install(model: Model) {
 pub fn something_to_close() -> bool {
     runtime()
         .and_then(|rt| {
-            rt.model
-                .try_borrow()
-                .ok()
-                .map(|m| m.ui.composer.is_some() || m.ui.editing.is_some())
+            rt.model.try_borrow().ok().map(|m| {
+                m.ui.composer.is_some()
+                    || m.ui.editing.is_some()
+                    || m.ui.meta_editing
+                    || m.ui.action_editing.is_some()
+                    || m.ui.confirm_delete.is_some()
+            })
         })
         .unwrap_or(false)
 }

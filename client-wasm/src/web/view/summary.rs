@@ -9,7 +9,7 @@ use model::threads::{self, Anchor, ThreadView};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlTextAreaElement};
 
-use super::{input, textarea};
+use super::{input, labelled, textarea};
 use crate::state::{Model, Sel};
 use crate::web::dom::{El, button, by_id, data, document, el, replace_children, window};
 use crate::web::focus;
@@ -56,9 +56,25 @@ pub fn draw(a: &Model) {
         );
     }
     children.push(el("h1").attr("id", "title").user().text(&s.workshop.title));
-    children.push(meta(&s, a));
-    for section in &s.sections {
-        children.push(section_view(a, doc, section, &threads));
+    let authoring = a.is_host() && a.ui.draft.is_none();
+    if authoring && a.ui.meta_editing {
+        children.push(meta_form(a));
+    } else {
+        children.push(meta(&s, a));
+        if authoring {
+            children.push(button("edit-meta", a.t("edit-details")));
+        }
+    }
+    let count = s.sections.len();
+    for (i, section) in s.sections.iter().enumerate() {
+        children.push(section_view(a, doc, section, &threads, (i, count)));
+    }
+    if authoring {
+        children.push(
+            el("div")
+                .class("toolbar add-section")
+                .child(button("add-section", a.t("add-section"))),
+        );
     }
     children.push(actions_view(a, &s));
     replace_children(&main, children);
@@ -112,27 +128,109 @@ fn meta(s: &Summary, a: &Model) -> El {
         }))
 }
 
+/// A host's form for the workshop's details (one name per line in the
+/// lists).
+fn meta_form(a: &Model) -> El {
+    let line = |key: &str, label: &'static str| {
+        labelled(a.t(label), input(key, a.t(label), &a.input(key)))
+    };
+    let lines = |key: &str, label: &'static str| {
+        labelled(a.t(label), textarea(key, a.t(label), &a.input(key)))
+            .child(el("small").class("hint").text(a.t("one-per-line")))
+    };
+    let meeting = a.input("meta-meeting-type");
+    let meeting_select = el("select")
+        .attr("data-key", "meta-meeting-type")
+        .child(el("option").attr("value", "open").text(a.t("meeting-open")))
+        .child(
+            el("option")
+                .attr("value", "invite-only")
+                .flag("selected", meeting == "invite-only")
+                .text(a.t("meeting-invite-only")),
+        );
+    el("div")
+        .attr("id", "meta-form")
+        .attr("role", "form")
+        .attr("aria-label", a.t("edit-details"))
+        .child(line("meta-title", "title"))
+        .child(line("meta-when", "when"))
+        .child(lines("meta-hosts", "hosts"))
+        .child(lines("meta-stakeholders", "stakeholders"))
+        .child(lines("meta-ambassadors", "ambassadors"))
+        .child(labelled(a.t("meeting-type"), meeting_select))
+        .child(line("meta-registration", "registration"))
+        .child(line("meta-format", "format"))
+        .child(line("meta-language", "language"))
+        .child(
+            el("div")
+                .class("toolbar")
+                .child(button("save-meta", a.t("save")).class("primary"))
+                .child(button("cancel-meta", a.t("cancel"))),
+        )
+}
+
 fn section_view(
     a: &Model,
     doc: &Automerge,
     section: &model::summary::Section,
     all: &[ThreadView],
+    (index, count): (usize, usize),
 ) -> El {
     let id = section.id.as_str();
-    let mut head = el("div").class("section-head").child(
-        el("h2")
-            .class("heading")
-            .attr("id", &format!("h-{id}"))
-            .user()
-            .text(&section.heading),
-    );
     let editing = a.ui.editing.as_deref() == Some(id);
+    let authoring = a.is_host() && a.ui.draft.is_none();
+    let heading = el("h2")
+        .class("heading")
+        .attr("id", &format!("h-{id}"))
+        .user()
+        .text(&section.heading);
+    let mut head = el("div").class("section-head");
+    head = if editing && authoring {
+        // The host renames the section by typing in its heading.
+        head.child(heading.class("visually-hidden")).child(labelled(
+            a.t("heading"),
+            input("heading-editor", a.t("heading"), &section.heading)
+                .attr("data-section", id)
+                .class("heading-editor"),
+        ))
+    } else {
+        head.child(heading)
+    };
     let mut tools = el("div").class("toolbar");
     if a.can_edit_text() {
         tools = if editing {
             tools.child(button("done-editing", a.t("done")).attr("data-section", id))
         } else {
             tools.child(button("edit-section", a.t("edit-section")).attr("data-section", id))
+        };
+    }
+    if editing && authoring {
+        tools = tools
+            .child(
+                button("move-up", a.t("move-up"))
+                    .attr("data-section", id)
+                    .flag("disabled", index == 0),
+            )
+            .child(
+                button("move-down", a.t("move-down"))
+                    .attr("data-section", id)
+                    .flag("disabled", index + 1 >= count),
+            );
+        tools = if a.ui.confirm_delete.as_deref() == Some(id) {
+            tools
+                .child(
+                    el("span")
+                        .attr("role", "alert")
+                        .text(a.t("confirm-delete-note")),
+                )
+                .child(
+                    button("confirm-delete-section", a.t("confirm-delete"))
+                        .class("danger")
+                        .attr("data-section", id),
+                )
+                .child(button("cancel-delete", a.t("cancel")))
+        } else {
+            tools.child(button("delete-section", a.t("delete-section")).attr("data-section", id))
         };
     }
     if a.can_take_part() && a.ui.draft.is_none() {
@@ -221,17 +319,29 @@ enum Mark {
     Reader(String, String),
 }
 
+/// The actions table. Hosts edit a row in place and add actions; the
+/// others propose them.
 fn actions_view(a: &Model, s: &Summary) -> El {
+    let authoring = a.is_host() && a.ui.draft.is_none();
+    let editing = a.ui.action_editing.as_ref().filter(|_| authoring);
     let mut section = el("section")
         .attr("id", "actions")
         .child(el("h2").text(a.t("actions")));
-    if !s.actions.is_empty() {
+    let new_row = editing.filter(|e| e.new).map(|_| action_editor(a, None));
+    if !s.actions.is_empty() || new_row.is_some() {
+        let mut columns = vec![a.t("action-text"), a.t("owner"), a.t("due"), a.t("status")];
+        if authoring {
+            columns.push("");
+        }
         let head = el("tr").children(
-            [a.t("action-text"), a.t("owner"), a.t("due"), a.t("status")]
+            columns
                 .into_iter()
                 .map(|h| el("th").attr("scope", "col").text(h)),
         );
         let rows = s.actions.iter().map(|x| {
+            if editing.is_some_and(|e| !e.new && e.id == x.id) {
+                return action_editor(a, Some(&x.id));
+            }
             // Known statuses in the reader's language; others as written.
             let status = match x.status.as_str() {
                 "open" => a.t("status-open"),
@@ -239,7 +349,8 @@ fn actions_view(a: &Model, s: &Summary) -> El {
                 "done" => a.t("status-done"),
                 other => other,
             };
-            el("tr")
+            let mut row = el("tr")
+                .attr("data-item", &x.id)
                 .children(
                     [&x.text, &x.owner, &x.due]
                         .into_iter()
@@ -253,18 +364,70 @@ fn actions_view(a: &Model, s: &Summary) -> El {
                             .user()
                             .text(status),
                     ),
-                )
+                );
+            if authoring {
+                row = row.child(
+                    el("td").child(
+                        button("edit-action", a.t("edit"))
+                            .attr("data-item", &x.id)
+                            .attr("aria-label", &format!("{}: {}", a.t("edit"), x.text)),
+                    ),
+                );
+            }
+            row
         });
         section = section.child(
             el("table")
                 .child(el("thead").child(head))
-                .child(el("tbody").children(rows)),
+                .child(el("tbody").children(rows).children(new_row)),
         );
     }
-    if a.can_take_part() && a.ui.draft.is_none() {
-        section = section.child(button("propose-action", a.t("add-action")));
+    if authoring {
+        if editing.is_none() {
+            section = section.child(button("add-action", a.t("add-action")));
+        }
+    } else if a.can_take_part() && a.ui.draft.is_none() {
+        section = section.child(button("propose-action", a.t("propose-action")));
     }
     section
+}
+
+/// A row of fields editing an action (`id`: an existing one).
+fn action_editor(a: &Model, id: Option<&str>) -> El {
+    let field =
+        |key: &str, label: &'static str| el("td").child(input(key, a.t(label), &a.input(key)));
+    let status = a.input("action-status");
+    let select = el("select")
+        .attr("data-key", "action-status")
+        .attr("aria-label", a.t("status"))
+        .children(
+            [
+                ("open", "status-open"),
+                ("in-progress", "status-in-progress"),
+                ("done", "status-done"),
+            ]
+            .into_iter()
+            .map(|(value, label)| {
+                el("option")
+                    .attr("value", value)
+                    .flag("selected", status == value)
+                    .text(a.t(label))
+            }),
+        );
+    let mut tools = el("td")
+        .class("toolbar")
+        .child(button("save-action", a.t("save")).class("primary"))
+        .child(button("cancel-action", a.t("cancel")));
+    if let Some(id) = id {
+        tools = tools.child(button("delete-action", a.t("delete")).attr("data-item", id));
+    }
+    el("tr")
+        .attr("id", "action-editor")
+        .child(field("action-text", "action-text"))
+        .child(field("action-owner", "owner"))
+        .child(field("action-due", "due"))
+        .child(el("td").child(select))
+        .child(tools)
 }
 
 /// The section editor's selection as automerge cursors, before remote
