@@ -4,6 +4,7 @@
 
 mod abuse;
 mod api_guard;
+mod authoring;
 mod bad_input;
 mod browser;
 mod browser_a11y;
