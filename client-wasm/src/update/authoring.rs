@@ -8,6 +8,7 @@ use model::summary::{Action as ActionItem, MeetingType, Summary, Workshop};
 
 use super::{Fx, change_summary};
 use crate::effect::{Effect, Focus, Region, Spot};
+use crate::msg::Reply;
 use crate::state::{ActionEdit, Model};
 
 /// The fields of the details form (`data-key`), with what they edit.
@@ -185,6 +186,24 @@ pub fn save_meta(m: &mut Model, fx: &mut Fx) {
         format: m.input("meta-format").trim().to_owned(),
         language: m.input("meta-language").trim().to_owned(),
     };
+    // The title and the meeting type also live in the workshop's record
+    // (the list, and who may see the workshop): the server changes both
+    // there and in the document (the same values, so nothing twice).
+    if let Some(doc) = m.page.doc
+        && summary(m).is_some_and(|s| {
+            s.workshop.title != w.title || s.workshop.meeting_type != w.meeting_type
+        })
+    {
+        fx.push(super::fetch(
+            "PATCH",
+            format!("/api/workshops/{doc}"),
+            Some(
+                serde_json::json!({ "title": w.title, "meetingType": w.meeting_type.as_str() })
+                    .to_string(),
+            ),
+            Reply::Review,
+        ));
+    }
     let mut failed = None;
     change_summary(m, fx, |tx| {
         if let Err(e) = authoring::set_workshop(tx, &w) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use automerge::sync::{self, SyncDoc};
 use docsync::message::{PeerMetadata, SyncKind, SyncMessage};
 use docsync::{DocumentId, Message, PeerId};
-use model::summary::{Section, Summary, Workshop};
+use model::summary::{MeetingType, Section, Summary, Workshop};
 
 use super::*;
 use crate::i18n::Lang;
@@ -106,7 +106,10 @@ fn model(server: &Server, role: Role) -> Model {
 fn run(m: &mut Model, server: &mut Server, msg: Msg) -> Vec<Effect> {
     let mut all = Vec::new();
     let mut queue = vec![msg];
+    let mut rounds = 0;
     while let Some(msg) = queue.pop() {
+        rounds += 1;
+        assert!(rounds < 1_000, "sync does not settle");
         let effects = update(m, msg);
         queue.extend(server.answer(&effects));
         all.extend(effects);
@@ -413,4 +416,229 @@ fn focuses(effects: &[Effect], focus: &Focus) -> bool {
     effects
         .iter()
         .any(|e| matches!(e, Effect::Focus(f) if f == focus))
+}
+
+fn act(m: &mut Model, action: Action) -> Vec<Effect> {
+    update(
+        m,
+        Msg::Action {
+            action,
+            opener: None,
+        },
+    )
+}
+
+fn type_into(m: &mut Model, key: &str, value: &str) {
+    update(
+        m,
+        Msg::Input {
+            key: key.into(),
+            value: value.into(),
+        },
+    );
+}
+
+#[test]
+fn a_host_writes_sections_details_and_actions() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Host);
+    let effects = act(&mut m, Action::AddSection);
+    let new =
+        m.ui.editing
+            .clone()
+            .expect("the new section's editor opens");
+    assert!(focuses(
+        &effects,
+        &Focus::Spot(authoring::heading_spot(&new))
+    ));
+    for answer in server.answer(&effects) {
+        run(&mut m, &mut server, answer);
+    }
+    // Each message is answered before the next, in order, as over one
+    // socket.
+    run(
+        &mut m,
+        &mut server,
+        Msg::EditHeading {
+            section: new.clone(),
+            value: "Utfallet".into(),
+        },
+    );
+    run(
+        &mut m,
+        &mut server,
+        Msg::EditSection {
+            section: new.clone(),
+            value: "Vi enades om två saker.".into(),
+        },
+    );
+    run(
+        &mut m,
+        &mut server,
+        Msg::Action {
+            action: Action::MoveUp {
+                section: new.clone(),
+            },
+            opener: None,
+        },
+    );
+    act(&mut m, Action::EditMeta);
+    assert_eq!(m.input("meta-title"), "Betalningsmodeller");
+    type_into(&mut m, "meta-hosts", "Sofie, SKR\n\n  Anna, TLV ");
+    type_into(&mut m, "meta-meeting-type", "invite-only");
+    let saved = act(&mut m, Action::SaveMeta);
+    assert!(!m.ui.meta_editing);
+    assert!(
+        saved.iter().any(|e| matches!(
+            e,
+            Effect::Fetch { method: "PATCH", body: Some(b), .. } if b.contains("invite-only")
+        )),
+        "who may see the workshop changes on the server too"
+    );
+    for answer in server.answer(&saved) {
+        run(&mut m, &mut server, answer);
+    }
+    act(&mut m, Action::AddAction);
+    type_into(&mut m, "action-text", "Skicka ut sammanfattningen");
+    type_into(&mut m, "action-owner", "Sofie");
+    type_into(&mut m, "action-status", "in-progress");
+    let saved = act(&mut m, Action::SaveAction);
+    for answer in server.answer(&saved) {
+        run(&mut m, &mut server, answer);
+    }
+
+    let s = Summary::read(&server.doc).expect("summary");
+    let order: Vec<&str> = s.sections.iter().map(|x| x.heading.as_str()).collect();
+    assert_eq!(order, ["Utfallet", "Frågan"], "moved up");
+    assert_eq!(s.sections[0].body, "Vi enades om två saker.");
+    assert_eq!(s.workshop.title, "Betalningsmodeller");
+    assert_eq!(s.workshop.hosts, ["Sofie, SKR", "Anna, TLV"]);
+    assert_eq!(s.workshop.meeting_type, MeetingType::InviteOnly);
+    assert_eq!(s.actions.len(), 1);
+    assert_eq!(s.actions[0].status, "in-progress");
+    assert_eq!(m.status().0, "saved");
+
+    // Deleting asks first.
+    act(
+        &mut m,
+        Action::DeleteSection {
+            section: new.clone(),
+        },
+    );
+    assert_eq!(
+        Summary::read(m.summary_doc().expect("doc"))
+            .expect("summary")
+            .sections
+            .len(),
+        2,
+        "nothing deleted before confirming"
+    );
+    let deleted = act(&mut m, Action::ConfirmDeleteSection { section: new });
+    for answer in server.answer(&deleted) {
+        run(&mut m, &mut server, answer);
+    }
+    assert_eq!(
+        Summary::read(&server.doc).expect("summary").sections.len(),
+        1
+    );
+}
+
+#[test]
+fn participants_do_not_author_the_summary() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    let before = m.summary_doc().expect("doc").get_heads();
+    act(&mut m, Action::AddSection);
+    act(&mut m, Action::EditMeta);
+    act(&mut m, Action::AddAction);
+    act(
+        &mut m,
+        Action::MoveDown {
+            section: "issue".into(),
+        },
+    );
+    update(
+        &mut m,
+        Msg::EditHeading {
+            section: "issue".into(),
+            value: "Kapad".into(),
+        },
+    );
+    assert_eq!(m.summary_doc().expect("doc").get_heads(), before);
+    assert!(!m.ui.meta_editing && m.ui.action_editing.is_none());
+}
+
+#[test]
+fn an_invite_is_made_with_its_limits_and_listed() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Host);
+    let effects = act(&mut m, Action::Tab(Tab::Share));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Fetch {
+            method: "GET",
+            reply: Reply::Invites,
+            ..
+        }
+    )));
+    type_into(&mut m, "invite-uses", "zero");
+    act(&mut m, Action::Invite);
+    assert!(m.ui.notice.is_some(), "a bad use limit is said, not sent");
+    type_into(&mut m, "invite-uses", "5");
+    type_into(&mut m, "invite-expiry", "30d");
+    let effects = act(&mut m, Action::Invite);
+    let body = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Fetch {
+                method: "POST",
+                body: Some(body),
+                reply: Reply::CreateInvite,
+                ..
+            } => Some(serde_json::from_str::<Value>(body).expect("json")),
+            _ => None,
+        })
+        .expect("the invite is requested");
+    assert_eq!(
+        body,
+        json!({ "role": "participant", "expiresInSeconds": 2_592_000, "maxUses": 5 })
+    );
+    let invite = json!({ "id": "i1", "grant": "participant", "role": "participant",
+        "state": "valid", "uses": 0, "maxUses": 5, "expiresAt": 1_900_000_000 });
+    update(
+        &mut m,
+        Msg::Fetched {
+            reply: Reply::CreateInvite,
+            status: 201,
+            body: json!({ "invite": invite, "token": "t", "url": "http://x/invite/t" }),
+        },
+    );
+    assert_eq!(
+        m.ui.new_invite.as_ref().and_then(|i| i.url.as_deref()),
+        Some("http://x/invite/t")
+    );
+    let sign_in = json!({ "id": "s1", "grant": "sign-in", "role": "sign-in", "uses": 0 });
+    update(
+        &mut m,
+        Msg::Fetched {
+            reply: Reply::Invites,
+            status: 200,
+            body: json!([invite, sign_in]),
+        },
+    );
+    let listed = m.ui.invites.as_ref().expect("listed");
+    assert_eq!(listed.len(), 1, "personal sign-in links are not invites");
+    assert_eq!(listed[0].max_uses, Some(5));
+    assert_eq!(listed[0].expires_at, Some(1_900_000_000_000));
+    let effects = act(
+        &mut m,
+        Action::CopyLink {
+            url: "http://x/invite/t".into(),
+        },
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Copy(url) if url == "http://x/invite/t"))
+    );
 }
