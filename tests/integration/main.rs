@@ -11,6 +11,7 @@ mod browser_a11y;
 mod browser_client;
 mod browser_flows;
 mod browser_host;
+mod browser_journey;
 mod browser_live;
 mod browser_steps;
 mod codec_fixtures;
