@@ -179,6 +179,12 @@ async fn a_host_creates_an_empty_workshop_from_the_list_and_writes_in_it() {
     host.screenshot("create-validation-error")
         .await
         .expect("shot");
+    // Chromium logs the page's 400 itself; nothing else went wrong.
+    let console = host.console_errors().await.expect("console");
+    assert!(
+        console.len() == 1 && console[0].contains("/new") && console[0].contains("400"),
+        "{console:?}"
+    );
     audit(&host, "new workshop form with an error", &["label"]).await;
 
     // Title, time, invite only, English: created, and the host is on it.
@@ -316,6 +322,12 @@ async fn a_host_creates_a_workshop_from_a_pasted_page_archives_it_and_restores_i
         host.text(&format!("{item} a")).await.expect("its title"),
         SEED_TITLE
     );
+    host.execute(
+        "document.getElementById('archived').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .expect("scroll");
     host.screenshot("archived-section").await.expect("shot");
     audit(&host, "list with the Archived section", &["button-name"]).await;
     // Kept on disk: its record and page answer as before, by link.

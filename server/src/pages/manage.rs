@@ -216,11 +216,13 @@ pub(super) fn archived_section(t: &Text, archived: &[WorkshopRecord]) -> Markup 
                 @for record in archived {
                     @let link = format!("archived-{}", record.id);
                     li.workshop data-workshop=(record.id) {
-                        a #(link) href=(format!("/w/{}", record.id)) {
-                            bdi { (non_empty(&record.title, t.untitled)) }
-                        }
-                        @if !record.when.is_empty() {
-                            " " span.when dir="auto" { (record.when) }
+                        div {
+                            a #(link) href=(format!("/w/{}", record.id)) {
+                                bdi { (non_empty(&record.title, t.untitled)) }
+                            }
+                            @if !record.when.is_empty() {
+                                " " span.when dir="auto" { (record.when) }
+                            }
                         }
                         form.inline method="post" action=(format!("/w/{}/restore", record.id)) {
                             button.secondary type="submit" aria-describedby=(link) { (m.restore) }
