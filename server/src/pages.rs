@@ -436,7 +436,8 @@ impl Viewer {
 /// What a page tells the browser, search engines and the client about itself.
 struct Head<'a> {
     /// `data-page`: "list", "workshop", "not-found" (the client's pages),
-    /// "invite" or "error".
+    /// "invite", "error", or one of `manage.rs`'s ("new", "archive",
+    /// "unauthorized", "forbidden", "refused").
     kind: &'static str,
     title: &'a str,
     description: Option<&'a str>,

@@ -634,6 +634,24 @@ async fn the_new_workshop_form_refuses_bad_input_and_keeps_what_was_typed() {
     assert!(html.contains("&lt;b&gt;fet&lt;/b&gt;</textarea>"), "{html}");
     assert!(!html.contains("<b>fet"), "{html}");
 
+    // A page far over the API's 2 MB body limit once form-encoded (3 MB)
+    // is still read: its rules refuse it, not the size.
+    let (status, _, html) = post(
+        &w,
+        host,
+        "/new",
+        &[],
+        &form("Möte", "", "open", &"å".repeat(500_000)),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains(
+            "The pasted page could not be used: a section body must be at most 100000 characters"
+        ),
+        "{}",
+        html.chars().take(3000).collect::<String>()
+    );
     // A body over the limit: 413, with the reason.
     let huge = format!("text={}", "x".repeat(12 * 500_000 + 64 * 1024 + 1));
     let (status, _, html) = post(&w, host, "/new", &[], &huge).await;
