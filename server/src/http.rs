@@ -20,6 +20,23 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(crate::pages::list))
         .route("/w/{id}", get(crate::pages::workshop))
+        // Hosts create, archive and restore workshops (pages/manage.rs).
+        .route(
+            "/new",
+            get(crate::pages::manage::new_form)
+                .post(crate::pages::manage::create)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::pages::manage::MAX_FORM_BYTES,
+                )),
+        )
+        .route(
+            "/w/{id}/archive",
+            get(crate::pages::manage::archive_page).post(crate::pages::manage::archive),
+        )
+        .route(
+            "/w/{id}/restore",
+            axum::routing::post(crate::pages::manage::restore),
+        )
         .route("/healthz", get(healthz))
         .route("/sync", get(sync))
         .route(

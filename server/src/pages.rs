@@ -1,7 +1,8 @@
 //! Server-rendered HTML pages: the workshop list (`/`), one workshop's
 //! summary (`/w/{id}`), the invite page (`/invite/{token}`) and the 404
 //! page; and the two static files that style the pages and load the web
-//! client (`/client/app.css`, `/client/boot.js`).
+//! client (`/client/app.css`, `/client/boot.js`). Hosts' pages that
+//! create, archive and restore workshops are in [`manage`].
 //!
 //! Every page works without JavaScript: a public reader gets the summary as
 //! a plain, shareable, indexable page, and the wasm client then brings it to
@@ -42,6 +43,8 @@ use crate::AppState;
 use crate::api::{ApiError, cross_site, identity};
 use crate::auth::{AuthError, Grant, InviteState, Role, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
+
+pub(crate) mod manage;
 
 /// The cookie that remembers a reader's explicit language choice.
 pub const LANG_COOKIE: &str = "synpunkt_lang";
@@ -257,6 +260,8 @@ struct Text {
     link_revoked: &'static str,
     link_ask_host: &'static str,
     archived: &'static str,
+    /// The hosts' pages: a new workshop, archiving (`manage.rs`).
+    manage: &'static manage::Strings,
     bad_name: &'static str,
     cross_site: &'static str,
     too_many_title: &'static str,
@@ -331,6 +336,7 @@ const EN: Text = Text {
     link_revoked: "The link has been revoked by a host.",
     link_ask_host: "Ask the workshop's host for a new link.",
     archived: "Archived",
+    manage: &manage::EN,
     bad_name: "Please give a display name of 1 to 64 characters, without control or text-direction characters.",
     cross_site: "This form can only be sent from this site.",
     too_many_title: "Too many attempts",
@@ -403,7 +409,8 @@ const SV: Text = Text {
     link_used_up: "Länken har redan använts så många gånger som den får.",
     link_revoked: "Länken har återkallats av en värd.",
     link_ask_host: "Be workshoppens värd om en ny länk.",
-    archived: "Arkiverad",
+    archived: "Arkiverade",
+    manage: &manage::SV,
     bad_name: "Ange ett visningsnamn på 1 till 64 tecken, utan styrtecken eller tecken som styr textriktningen.",
     cross_site: "Formuläret kan bara skickas från den här webbplatsen.",
     too_many_title: "För många försök",
@@ -429,7 +436,8 @@ impl Viewer {
 /// What a page tells the browser, search engines and the client about itself.
 struct Head<'a> {
     /// `data-page`: "list", "workshop", "not-found" (the client's pages),
-    /// "invite" or "error".
+    /// "invite", "error", or one of `manage.rs`'s ("new", "archive",
+    /// "unauthorized", "forbidden", "refused").
     kind: &'static str,
     title: &'a str,
     description: Option<&'a str>,
@@ -641,16 +649,18 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
     let t = viewer.t();
     let mut yours = Vec::new();
     let mut open = Vec::new();
+    let mut archived = Vec::new();
     for record in app.workshops.list()? {
         let doc = DocumentId::parse(&record.id)
             .map_err(|_| ApiError::Internal(format!("bad workshop id {}", record.id)))?;
         let role = app
             .auth
             .role(viewer.user.as_ref(), &doc, record.is_open())?;
-        // An archived workshop is listed to its hosts (and admins) only.
+        // An archived workshop is listed to its hosts (and admins) only,
+        // apart, where they may restore it.
         if record.archived {
             if role == Some(Role::Host) {
-                yours.push((record, role));
+                archived.push(record);
             }
             continue;
         }
@@ -661,6 +671,10 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
             open.push((record, None));
         }
     }
+    let may_create = match &viewer.user {
+        Some(user) => crate::api::may_create(app, user)?,
+        None => false,
+    };
     let head = Head {
         kind: "list",
         title: SITE,
@@ -674,6 +688,9 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
         main #main .page {
             h1 { (t.list_heading) }
             p.tagline { (t.tagline) }
+            @if may_create {
+                (manage::new_workshop_link(t))
+            }
             @if !yours.is_empty() {
                 section #yours aria-labelledby="yours-heading" {
                     h2 #yours-heading { (t.yours) }
@@ -687,6 +704,9 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
                 } @else {
                     (workshop_list(t, &open))
                 }
+            }
+            @if !archived.is_empty() {
+                (manage::archived_section(t, &archived))
             }
         }
     };
@@ -709,9 +729,6 @@ fn workshop_list(t: &Text, items: &[(WorkshopRecord, Option<Role>)]) -> Markup {
                     }
                     @if !record.is_open() {
                         " " span.badge.invite-only { (t.invite_only) }
-                    }
-                    @if record.archived {
-                        " " span.badge.archived { (t.archived) }
                     }
                 }
             }
@@ -757,7 +774,7 @@ pub(crate) async fn workshop(
 }
 
 async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result<Page, ApiError> {
-    let (doc, _, role) = crate::api::workshop_for(app, viewer.user.as_ref(), id)?;
+    let (doc, record, role) = crate::api::workshop_for(app, viewer.user.as_ref(), id)?;
     let (summary, threads) = read_document(app, doc).await?.ok_or(ApiError::NotFound)?;
     let t = viewer.t();
     let title = non_empty(&summary.workshop.title, t.untitled);
@@ -786,6 +803,9 @@ async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result
             aside #sidebar aria-label=(t.comments) {
                 (threads_markup(t, &summary.sections, threads))
             }
+        }
+        @if role == Role::Host {
+            (manage::host_tools(t, &doc_id, record.archived))
         }
     };
     Ok((StatusCode::OK, layout(viewer, &head, content)))

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod browser_a11y;
 mod browser_client;
+mod browser_create;
 mod browser_flows;
 mod browser_host;
 mod browser_journey;
