@@ -117,6 +117,10 @@ fn start(m: &mut Model, fx: &mut Fx) {
     let Some(doc) = m.page.doc.filter(|_| m.page.kind == "workshop") else {
         return;
     };
+    if !m.browser_online {
+        // Opened (from the service worker's copy) without a network.
+        m.conn = Conn::Offline;
+    }
     fx.render(Region::Status);
     if m.can_take_part() {
         // The local copy first (offline work, a reload while offline).
