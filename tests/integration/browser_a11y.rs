@@ -361,7 +361,7 @@ const ALWAYS: [&str; 4] = [
 /// Runs axe-core's WCAG A/AA rules on the page; fails with every violation
 /// and its targets. `passes` names rules that must have run and passed
 /// (beyond [`ALWAYS`]).
-async fn audit(b: &Browser, page: &str, passes: &[&str]) {
+pub(crate) async fn audit(b: &Browser, page: &str, passes: &[&str]) {
     // The installed axe-core (tests/js, pinned), injected through
     // WebDriver: script execution bypasses the page's CSP, which allows no
     // inline or foreign script.

@@ -7,6 +7,7 @@ mod api_guard;
 mod bad_input;
 mod browser;
 mod browser_a11y;
+mod browser_access;
 mod browser_flows;
 mod browser_host;
 mod browser_live;
