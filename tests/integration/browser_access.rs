@@ -572,6 +572,24 @@ async fn forms_that_end_sessions_refuse_other_sites_and_unknown_sessions() {
     assert_eq!(status, 401);
     assert!(page.contains("open a sign-in link"), "{page}");
 
+    // In Swedish, and never cached (a list of the user's sessions).
+    let (status, head, page) = http_with(
+        "GET",
+        &s.http_url("/account?lang=sv"),
+        &[("Cookie", &alice_cookie)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header_value(&head, "cache-control"), Some("no-store"));
+    for text in [
+        "Där du är inloggad",
+        "Den här enheten",
+        ">Logga ut</button>",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+
     // The same form from this site signs out: 303 to the list, the cookie
     // forgotten, the session ended.
     let (status, head, _) = post(

@@ -108,7 +108,7 @@ pub(crate) const SV: AccountText = AccountText {
     this_device: "Den här enheten",
     end: "Avsluta",
     end_label: "Avsluta sessionen inloggad",
-    end_others: "Logga ut överallt annars",
+    end_others: "Logga ut på alla andra enheter",
     no_others: "Du är bara inloggad på den här enheten.",
     signed_out: "Du är utloggad. Webbläsaren sparar inte längre dina sidor eller dokument.",
     not_signed_in_title: "Du är inte inloggad",
@@ -177,7 +177,7 @@ pub(crate) async fn sign_out(
 ) -> Response {
     let choice = choose_lang(&uri, &headers);
     if cross_site(&headers) {
-        return refused(&app, choice, &headers);
+        return refused(&app, &uri, choice, &headers);
     }
     // The session the request presents (a form sends the cookie); none,
     // or one that ended already: the browser is signed out all the same.
@@ -212,7 +212,7 @@ pub(crate) async fn end_session(
 ) -> Response {
     let choice = choose_lang(&uri, &headers);
     if cross_site(&headers) {
-        return refused(&app, choice, &headers);
+        return refused(&app, &uri, choice, &headers);
     }
     let (viewer, _, user) = match signed_in(&app, choice, &headers) {
         Ok(signed_in) => signed_in,
@@ -237,7 +237,7 @@ pub(crate) async fn end_other_sessions(
 ) -> Response {
     let choice = choose_lang(&uri, &headers);
     if cross_site(&headers) {
-        return refused(&app, choice, &headers);
+        return refused(&app, &uri, choice, &headers);
     }
     let (viewer, session, user) = match signed_in(&app, choice, &headers) {
         Ok(signed_in) => signed_in,
@@ -446,8 +446,8 @@ fn session_not_found(viewer: &Viewer) -> Page {
 }
 
 /// 403 for a form sent from another site: nothing changes.
-fn refused(app: &AppState, choice: LangChoice, headers: &HeaderMap) -> Response {
-    tracing::warn!("refused a cross-site account form");
+fn refused(app: &AppState, uri: &Uri, choice: LangChoice, headers: &HeaderMap) -> Response {
+    tracing::warn!(path = %uri.path(), "refused a form sent from another site");
     let viewer = match identity(app, headers, &HashMap::new()) {
         Ok(Some((_, user))) => Viewer {
             lang: choice.lang,
