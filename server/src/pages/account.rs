@@ -65,6 +65,7 @@ pub(crate) struct AccountText {
     signed_out: &'static str,
     not_signed_in_title: &'static str,
     not_signed_in_body: &'static str,
+    /// "The administrator can print ... with the command" `synpunkt admin-link` ".".
     not_signed_in_admin: &'static str,
     session_not_found_title: &'static str,
     session_not_found_body: &'static str,
@@ -89,7 +90,7 @@ pub(crate) const EN: AccountText = AccountText {
     signed_out: "You are signed out. This browser no longer keeps your pages or documents.",
     not_signed_in_title: "You are not signed in",
     not_signed_in_body: "To sign in, open a sign-in link: the invite link you were given, or a personal sign-in link that a host of your workshop can make for you.",
-    not_signed_in_admin: "The administrator can print a new sign-in link on the server's machine with the command synpunkt admin-link.",
+    not_signed_in_admin: "The administrator can print a new sign-in link on the server's machine with the command",
     session_not_found_title: "Session not found",
     session_not_found_body: "This is not one of your sessions, or it has ended already.",
     refused_title: "Request refused",
@@ -113,7 +114,7 @@ pub(crate) const SV: AccountText = AccountText {
     signed_out: "Du är utloggad. Webbläsaren sparar inte längre dina sidor eller dokument.",
     not_signed_in_title: "Du är inte inloggad",
     not_signed_in_body: "Logga in genom att öppna en inloggningslänk: inbjudningslänken du fick, eller en personlig inloggningslänk som en värd för din workshop kan skapa åt dig.",
-    not_signed_in_admin: "Administratören kan skriva ut en ny inloggningslänk på serverns dator med kommandot synpunkt admin-link.",
+    not_signed_in_admin: "Administratören kan skriva ut en ny inloggningslänk på serverns dator med kommandot",
     session_not_found_title: "Sessionen hittades inte",
     session_not_found_body: "Det här är inte en av dina sessioner, eller så har den redan avslutats.",
     refused_title: "Begäran nekad",
@@ -382,13 +383,14 @@ fn anonymous(choice: LangChoice) -> Viewer {
     }
 }
 
-/// A plain page: a title, paragraphs, and a way back.
+/// A plain page: a title, the reason, more, and a way back.
 fn message_page(
     viewer: &Viewer,
     kind: &'static str,
     status: StatusCode,
     title: &str,
-    paragraphs: &[&str],
+    reason: &str,
+    more: Markup,
 ) -> Page {
     let t = viewer.t();
     let head = Head {
@@ -403,13 +405,8 @@ fn message_page(
     let content = html! {
         main #main .page.narrow {
             h1 { (title) }
-            @for (i, text) in paragraphs.iter().enumerate() {
-                @if i == 0 {
-                    p #reason role="alert" { (text) }
-                } @else {
-                    p { (text) }
-                }
-            }
+            p #reason role="alert" { (reason) }
+            (more)
             p {
                 @if viewer.user.is_some() {
                     a href="/account" { (t.account.your_account) } " · "
@@ -429,7 +426,8 @@ fn not_signed_in(viewer: &Viewer) -> Page {
         "not-signed-in",
         StatusCode::UNAUTHORIZED,
         a.not_signed_in_title,
-        &[a.not_signed_in_body, a.not_signed_in_admin],
+        a.not_signed_in_body,
+        html! { p { (a.not_signed_in_admin) " " code { "synpunkt admin-link" } "." } },
     )
 }
 
@@ -441,7 +439,8 @@ fn session_not_found(viewer: &Viewer) -> Page {
         "session-not-found",
         StatusCode::NOT_FOUND,
         a.session_not_found_title,
-        &[a.session_not_found_body],
+        a.session_not_found_body,
+        html! {},
     )
 }
 
@@ -461,7 +460,8 @@ fn refused(app: &AppState, uri: &Uri, choice: LangChoice, headers: &HeaderMap) -
         "refused",
         StatusCode::FORBIDDEN,
         t.account.refused_title,
-        &[t.cross_site, t.account.refused_nothing_changed],
+        t.cross_site,
+        html! { p { (t.account.refused_nothing_changed) } },
     );
     respond(choice, page)
 }
