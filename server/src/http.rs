@@ -37,6 +37,19 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
             "/w/{id}/restore",
             axum::routing::post(crate::pages::manage::restore),
         )
+        .route("/account", get(crate::pages::account::account))
+        .route(
+            "/account/sessions/{session}/end",
+            axum::routing::post(crate::pages::account::end_session),
+        )
+        .route(
+            "/account/end-other-sessions",
+            axum::routing::post(crate::pages::account::end_other_sessions),
+        )
+        .route(
+            "/sign-out",
+            get(crate::pages::account::sign_out_get).post(crate::pages::account::sign_out),
+        )
         .route("/healthz", get(healthz))
         .route("/sync", get(sync))
         .route(

@@ -2,7 +2,8 @@
 //! summary (`/w/{id}`), the invite page (`/invite/{token}`) and the 404
 //! page; and the two static files that style the pages and load the web
 //! client (`/client/app.css`, `/client/boot.js`). Hosts' pages that
-//! create, archive and restore workshops are in [`manage`].
+//! create, archive and restore workshops are in [`manage`]; the account
+//! page and signing out in [`account`].
 //!
 //! Every page works without JavaScript: a public reader gets the summary as
 //! a plain, shareable, indexable page, and the wasm client then brings it to
@@ -44,6 +45,7 @@ use crate::api::{ApiError, cross_site, identity};
 use crate::auth::{AuthError, Grant, InviteState, Role, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
+pub(crate) mod account;
 pub(crate) mod manage;
 
 /// The cookie that remembers a reader's explicit language choice.
@@ -268,6 +270,8 @@ struct Text {
     too_many_body: &'static str,
     /// "Try again in" N "seconds."
     try_again_in: (&'static str, &'static str),
+    /// The account page, signing out, and the header's controls for them.
+    account: &'static account::AccountText,
 }
 
 const EN: Text = Text {
@@ -342,6 +346,7 @@ const EN: Text = Text {
     too_many_title: "Too many attempts",
     too_many_body: "Too many sign-in attempts came from your address.",
     try_again_in: ("Try again in", "seconds."),
+    account: &account::EN,
 };
 
 const SV: Text = Text {
@@ -416,6 +421,7 @@ const SV: Text = Text {
     too_many_title: "För många försök",
     too_many_body: "För många inloggningsförsök har kommit från din adress.",
     try_again_in: ("Försök igen om", "sekunder."),
+    account: &account::SV,
 };
 
 // ---------------------------------------------------------------------------
@@ -436,8 +442,8 @@ impl Viewer {
 /// What a page tells the browser, search engines and the client about itself.
 struct Head<'a> {
     /// `data-page`: "list", "workshop", "not-found" (the client's pages),
-    /// "invite", "error", or one of `manage.rs`'s ("new", "archive",
-    /// "unauthorized", "forbidden", "refused").
+    /// "invite", "error", one of `manage.rs`'s ("new", "archive",
+    /// "unauthorized", "forbidden", "refused") or of `account.rs`'s.
     kind: &'static str,
     title: &'a str,
     description: Option<&'a str>,
@@ -492,6 +498,7 @@ fn layout(viewer: &Viewer, head: &Head, content: Markup) -> Markup {
                     a.home href="/" aria-label=(t.home) { (SITE) }
                     @if let Some(user) = &viewer.user {
                         p.who { (t.signed_in_as) " " strong { bdi { (user.name) } } }
+                        (account::header_controls(viewer))
                     }
                     a #lang-toggle href=(format!("?lang={}", other.code()))
                         lang=(other.code()) hreflang=(other.code()) { (other.text().name) }
@@ -641,11 +648,14 @@ pub(crate) async fn list(
         Ok(viewer) => viewer,
         Err(page) => return respond(choice, page),
     };
-    let page = list_page(&app, &viewer);
-    finish(choice, &viewer, page)
+    let signed_out = account::just_signed_out(&headers, &viewer);
+    let page = list_page(&app, &viewer, signed_out);
+    account::forget_signed_out(&headers, finish(choice, &viewer, page))
 }
 
-fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
+/// The list; `signed_out`: the browser has just signed out (the page says
+/// so and carries the marker that clears what the browser kept).
+fn list_page(app: &AppState, viewer: &Viewer, signed_out: bool) -> Result<Page, ApiError> {
     let t = viewer.t();
     let mut yours = Vec::new();
     let mut open = Vec::new();
@@ -686,6 +696,9 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
     };
     let content = html! {
         main #main .page {
+            @if signed_out {
+                (account::signed_out_notice(viewer))
+            }
             h1 { (t.list_heading) }
             p.tagline { (t.tagline) }
             @if may_create {

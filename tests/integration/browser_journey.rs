@@ -47,7 +47,9 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     let admin = server.admin_token().to_owned();
     let base = server.base_url();
     let host = Browser::start().await.expect("chromium starts");
-    host.set_session_cookie(&base, &admin).await.expect("cookie");
+    host.set_session_cookie(&base, &admin)
+        .await
+        .expect("cookie");
 
     // Create it from the list.
     host.goto(&format!("{base}/")).await.expect("the list");
@@ -105,10 +107,7 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
         .await
         .expect("its heading takes the focus");
     let second = host
-        .execute(
-            "return document.activeElement.dataset.section;",
-            vec![],
-        )
+        .execute("return document.activeElement.dataset.section;", vec![])
         .await
         .expect("the new section");
     let second = second.as_str().expect("section id").to_owned();
@@ -157,8 +156,15 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     host.click("[data-action=\"add-action\"]")
         .await
         .expect("add an action");
-    host.wait_for("#action-editor").await.expect("the action editor");
-    fill(&host, "[data-key=\"action-text\"]", "Draft the referral format").await;
+    host.wait_for("#action-editor")
+        .await
+        .expect("the action editor");
+    fill(
+        &host,
+        "[data-key=\"action-text\"]",
+        "Draft the referral format",
+    )
+    .await;
     fill(&host, "[data-key=\"action-owner\"]", "Sofie").await;
     fill(&host, "[data-key=\"action-due\"]", "2027-06-01").await;
     fill(&host, "[data-key=\"action-status\"]", "in-progress").await;
@@ -199,7 +205,9 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     host.click("[data-action=\"tab\"][data-tab=\"share\"]")
         .await
         .expect("share tab");
-    host.wait_for("#invite-form").await.expect("the invite form");
+    host.wait_for("#invite-form")
+        .await
+        .expect("the invite form");
     fill(&host, "[data-key=\"invite-uses\"]", "1").await;
     host.click("[data-action=\"invite\"]")
         .await
@@ -265,7 +273,11 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
         .await
         .expect("on the workshop as a participant");
     assert_eq!(
-        count(&alice, "[data-action=\"add-section\"], [data-action=\"edit-meta\"]").await,
+        count(
+            &alice,
+            "[data-action=\"add-section\"], [data-action=\"edit-meta\"]"
+        )
+        .await,
         0,
         "participants do not author"
     );

@@ -8,6 +8,7 @@ mod authoring;
 mod bad_input;
 mod browser;
 mod browser_a11y;
+mod browser_access;
 mod browser_client;
 mod browser_create;
 mod browser_flows;

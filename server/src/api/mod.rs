@@ -28,6 +28,9 @@ pub(crate) mod guard;
 mod history;
 mod review;
 
+pub(crate) use access::{
+    OwnSession, end_other_sessions, end_own_session, end_token_session, own_sessions,
+};
 pub use access::{end_session, member_sign_in_link, members, sessions};
 pub use history::{compare, history, publish_version, version_at};
 pub use review::{accept, contributions, create_draft, drafts, preview, reject};
@@ -869,16 +872,9 @@ pub async fn sign_out(
 ) -> Result<Response, ApiError> {
     let _ = query;
     let token = token_of(&headers, &HashMap::new()).ok_or(ApiError::Unauthorized)?;
-    let session = app
-        .auth
-        .end_session(&token)?
+    access::end_token_session(&app, &token)
+        .await?
         .ok_or(ApiError::Unauthorized)?;
-    app.shared
-        .commit
-        .durable()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    app.close_session(&session.id);
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
