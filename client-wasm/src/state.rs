@@ -211,6 +211,8 @@ pub struct InviteRow {
     pub max_uses: Option<u64>,
     /// Milliseconds since the epoch.
     pub expires_at: Option<i64>,
+    /// Seconds since the epoch.
+    pub created_at: u64,
     /// Only for the invite created in this page (the server keeps hashes).
     pub url: Option<String>,
 }

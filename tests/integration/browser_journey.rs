@@ -233,9 +233,16 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
         .expect("two listed");
     let revoked_url = value(&host, "#invite-url").await;
     assert_ne!(revoked_url, url);
-    host.click("#invites tr.invite:first-child [data-action=\"revoke-invite\"]")
+    let newest = host
+        .attr("#new-invite", "data-invite")
         .await
-        .expect("revoke the newest");
+        .expect("attr")
+        .expect("the new invite's id");
+    host.click(&format!(
+        "#invites tr[data-invite=\"{newest}\"] [data-action=\"revoke-invite\"]"
+    ))
+    .await
+    .expect("revoke the newest");
     host.wait_for("#invites tr.invite[data-state=\"revoked\"]")
         .await
         .expect("listed as revoked");

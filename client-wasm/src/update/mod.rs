@@ -953,6 +953,7 @@ pub fn invite_row(v: &Value) -> Option<InviteRow> {
         uses: v["uses"].as_u64().unwrap_or(0),
         max_uses: v["maxUses"].as_u64(),
         expires_at: v["expiresAt"].as_i64().map(|s| s * 1000),
+        created_at: v["createdAt"].as_u64().unwrap_or(0),
         url: None,
     })
 }
@@ -1077,8 +1078,8 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
                     .flatten()
                     .filter_map(invite_row)
                     .collect();
-                // Newest first, as the server lists them in creation order.
-                rows.reverse();
+                // Newest first.
+                rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
                 m.ui.invites = Some(rows);
                 fx.render(Region::Sidebar);
             } else {

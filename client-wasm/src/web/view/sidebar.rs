@@ -673,6 +673,7 @@ fn share_view(a: &Model) -> El {
         section = section.child(
             el("div")
                 .attr("id", "new-invite")
+                .attr("data-invite", &invite.id)
                 .child(labelled(a.t("invite-link"), field))
                 .child(
                     button(
