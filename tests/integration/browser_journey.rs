@@ -325,7 +325,10 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
         .await
         .expect("drawn");
     public
-        .wait_for_text(".body", "A shared referral format by June.")
+        .wait_for_text(
+            &format!(".body[data-section=\"{second}\"]"),
+            "A shared referral format by June.",
+        )
         .await
         .expect("the text");
     public
