@@ -162,3 +162,6 @@ mod web {
         tick.forget();
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+mod idb;

@@ -10,6 +10,7 @@ mod browser_a11y;
 mod browser_flows;
 mod browser_host;
 mod browser_live;
+mod browser_offline;
 mod browser_steps;
 mod codec_fixtures;
 mod common;
