@@ -13,9 +13,6 @@
 //! closure outlives a request; the only closures are the upgrade's and the
 //! two that live as long as the open database.
 
-// Not called yet: the client core wires it in (issue 12).
-#![allow(dead_code)]
-
 use std::cell::RefCell;
 
 use js_sys::{ArrayBuffer, Object, Promise, Reflect, Uint8Array};
@@ -91,7 +88,9 @@ pub async fn delete(key: &str) -> Result<(), String> {
     write(|store| store.delete(&JsValue::from_str(key))).await
 }
 
-/// Deletes every stored document (on sign-out).
+/// Deletes every stored document. (Sign-out deletes the whole database
+/// from `boot.js` today, before the client starts.)
+#[allow(dead_code)]
 pub async fn clear() -> Result<(), String> {
     write(IdbObjectStore::clear).await
 }

@@ -46,6 +46,10 @@ struct DocState {
     unavailable: bool,
     /// The server's heads from its last message, when known.
     their_heads: Option<Vec<ChangeHash>>,
+    /// The server's heads from the last message of any connection: what it
+    /// is known to hold, kept across disconnections (and, by the
+    /// application, across reloads) to count the changes still waiting.
+    acked: Option<Vec<ChangeHash>>,
 }
 
 impl DocState {
@@ -55,6 +59,7 @@ impl DocState {
             sync: sync::State::new(),
             unavailable: false,
             their_heads: None,
+            acked: None,
         }
     }
 }
@@ -141,6 +146,40 @@ impl Session {
         })
     }
 
+    /// The heads the server is last known to hold (from this connection or
+    /// an earlier one), to keep with a local copy.
+    pub fn acked(&self, id: DocumentId) -> Option<&[ChangeHash]> {
+        self.docs.get(&id)?.acked.as_deref()
+    }
+
+    /// Restores what the server was known to hold, kept with a local copy.
+    pub fn set_acked(&mut self, id: DocumentId, heads: Vec<ChangeHash>) {
+        if let Some(state) = self.docs.get_mut(&id) {
+            state.acked = Some(heads);
+        }
+    }
+
+    /// How many of our changes the server is not known to hold: those
+    /// after the heads it last acknowledged (all of them if it never did).
+    pub fn waiting(&self, id: DocumentId) -> usize {
+        let Some(state) = self.docs.get(&id) else {
+            return 0;
+        };
+        let held: Vec<ChangeHash> = state
+            .acked
+            .iter()
+            .flatten()
+            .filter(|h| state.doc.get_change_meta_by_hash(h).is_some())
+            .copied()
+            .collect();
+        if held.is_empty() && state.acked.as_ref().is_some_and(|a| !a.is_empty()) {
+            // The server holds changes we have not received: it holds ours
+            // only if it acknowledged them, which we cannot tell here.
+            return state.doc.get_changes(&[]).len();
+        }
+        state.doc.get_changes(&held).len()
+    }
+
     /// Whether the document has arrived from the server (or was loaded).
     pub fn has_content(&self, id: DocumentId) -> bool {
         self.docs
@@ -215,6 +254,7 @@ impl Session {
                 };
                 state.unavailable = false;
                 state.their_heads = Some(decoded.heads.clone());
+                state.acked = Some(decoded.heads.clone());
                 let before = state.doc.get_heads();
                 if let Err(e) = state.doc.receive_sync_message(&mut state.sync, decoded) {
                     events.push(Event::Error(format!("could not apply changes: {e}")));
@@ -380,18 +420,30 @@ mod tests {
         });
         assert!(sent.is_empty());
         assert!(!client.is_synced(id));
-        // Kept across a reload, too.
+        assert_eq!(client.waiting(id), 1, "one change waits");
+        let ((), _) = client.change(id, |d| {
+            let mut tx = d.transaction();
+            tx.splice_text(&text, 0, 0, "Ä").expect("splice");
+            tx.commit();
+        });
+        assert_eq!(client.waiting(id), 2);
+        // Kept across a reload, with what the server was known to hold.
         let saved = client.save(id).expect("saved");
+        let acked = client.acked(id).expect("acknowledged before").to_vec();
         let mut reloaded = Session::new(PeerId::new("browser-2").expect("peer id"));
         reloaded.open(id, Some(&saved));
+        reloaded.set_acked(id, acked);
+        assert_eq!(reloaded.waiting(id), 2, "still waiting after the reload");
         let join = reloaded.join();
         pump(&mut server, &mut reloaded, id, vec![join]);
         assert!(reloaded.is_synced(id));
+        assert_eq!(reloaded.waiting(id), 0, "acknowledged");
         // The first session reconnects too: nothing arrives twice.
         let join = client.join();
         pump(&mut server, &mut client, id, vec![join]);
-        assert_eq!(server.doc.text(&text).expect("text"), "Å Hej 😀");
-        assert_eq!(server.doc.get_changes(&[]).len(), 2);
+        assert_eq!(server.doc.text(&text).expect("text"), "ÄÅ Hej 😀");
+        assert_eq!(server.doc.get_changes(&[]).len(), 3);
+        assert_eq!(client.waiting(id), 0);
     }
 
     #[test]

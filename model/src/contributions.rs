@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{self, Part};
 use crate::read::{Fields, actor_of, from_utf16, get_obj, get_str, utf16};
-use crate::summary::{keys, put_text};
+use crate::summary::{Action, insert_action, keys, put_text};
 use crate::threads::{self, Anchor, TextIndex, ThreadError, section_body};
 
 /// The key only hosts may write in a contribution.
@@ -487,12 +487,15 @@ pub fn accept(
         }
         ("action", None) => {
             let actions = get_obj(&tx, &ROOT, keys::ACTIONS).ok_or(ContributionError::NotFound)?;
-            let a = tx.insert_object(&actions, tx.length(&actions), ObjType::Map)?;
-            tx.put(&a, "id", id)?;
-            put_text(&mut tx, &a, "text", &text)?;
-            tx.put(&a, "owner", view.owner.as_str())?;
-            tx.put(&a, "due", view.due.as_str())?;
-            tx.put(&a, "status", "open")?;
+            let action = Action {
+                id: id.to_owned(),
+                text: text.clone(),
+                owner: view.owner.clone(),
+                due: view.due.clone(),
+                status: "open".to_owned(),
+            };
+            let end = tx.length(&actions);
+            insert_action(&mut tx, &actions, end, &action)?;
         }
         _ => {}
     }

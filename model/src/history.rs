@@ -106,8 +106,19 @@ struct Places<'a> {
 
 impl<'a> Places<'a> {
     fn new(doc: &'a Automerge) -> Self {
-        let section_ids = crate::summary::Summary::read(doc)
-            .map(|s| s.sections.into_iter().map(|s| s.id).collect())
+        // By list index, which is what an object's path says (the reading
+        // order, by `order` keys, may differ).
+        let section_ids = get_obj(doc, &ROOT, keys::SECTIONS)
+            .map(|list| {
+                (0..doc.length(&list))
+                    .map(|i| match doc.get(&list, i) {
+                        Ok(Some((automerge::Value::Object(ObjType::Map), s))) => {
+                            crate::read::get_str(doc, &s, "id")
+                        }
+                        _ => String::new(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         Self {
             doc,

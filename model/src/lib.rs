@@ -3,6 +3,8 @@
 //!
 //! - [`summary`]: the summary document schema (v1): typed read and write,
 //!   Markdown export, the areas (summary, threads, contributions).
+//! - [`authoring`]: hosts' edits of the summary: sections (add, rename,
+//!   move, delete), metadata, actions; only what differs is written.
 //! - [`threads`]: comment threads anchored to text, replies, reactions.
 //! - [`contributions`]: proposals, their diffs and conflicts, reviews.
 //! - [`drafts`]: a draft's own changes, merge previews, checked merges.
@@ -17,6 +19,7 @@
 //! Nothing in this crate performs IO, so it builds for native targets and
 //! for `wasm32-unknown-unknown` alike.
 
+pub mod authoring;
 pub mod contributions;
 pub mod diff;
 pub mod drafts;

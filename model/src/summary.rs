@@ -14,7 +14,8 @@
 //! │   ├── language: str                        e.g. "sv", "en", "sv, en"
 //! │   └── registration: str
 //! ├── sections: list<map>                      hosts only
-//! │   └── { id: str, heading: text, body: text }
+//! │   └── { id: str, heading: text, body: text,
+//! │         order?: number }                   reading order (see below)
 //! ├── actions: list<map>                       hosts only
 //! │   └── { id: str, text: text, owner: str, due: str, status: str }
 //! ├── threads: map<threadId, map>              comment threads (participants add):
@@ -24,6 +25,13 @@
 //! └── versions: map<id, map>                   named versions, hosts only: see
 //!                                              crate::history
 //! ```
+//!
+//! Sections are read in the order of their `order` keys, ties and sections
+//! without one by their place in the list ([`SECTION_ORDER`]): moving a
+//! section writes numbers instead of recreating it, because comment threads
+//! anchor on its body's text object (crate::threads) and a recreated body
+//! would orphan them all. Documents written before `order` existed have
+//! none and read in list order, as before; see crate::authoring.
 //!
 //! Text is indexed in UTF-16 code units. The server's permission rules
 //! separate what participants may add from the summary (see [`Area`] and
@@ -35,6 +43,10 @@ use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The key of a section's place in the reading order: a number (written as
+/// f64); absent, or not a finite number, the section's list index stands in.
+pub const SECTION_ORDER: &str = "order";
 
 /// Root keys.
 pub mod keys {
@@ -142,6 +154,14 @@ pub enum SchemaError {
     Shape(&'static str),
     #[error("summary schema version {0} is not supported (this build reads {SCHEMA_VERSION})")]
     Version(i64),
+    #[error("no {kind} with id {id:?}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("a {kind} with id {id:?} already exists")]
+    Taken { kind: &'static str, id: String },
+    #[error("an action's status is open, in-progress or done, not {0:?}")]
+    Status(String),
+    #[error("{0}")]
+    Invalid(&'static str),
     #[error(transparent)]
     Automerge(#[from] automerge::AutomergeError),
 }
@@ -170,19 +190,11 @@ impl Summary {
         tx.put(&w, "registration", self.workshop.registration.as_str())?;
         let sections = tx.put_object(ROOT, keys::SECTIONS, ObjType::List)?;
         for (i, s) in self.sections.iter().enumerate() {
-            let m = tx.insert_object(&sections, i, ObjType::Map)?;
-            tx.put(&m, "id", s.id.as_str())?;
-            put_text(&mut tx, &m, "heading", &s.heading)?;
-            put_text(&mut tx, &m, "body", &s.body)?;
+            insert_section(&mut tx, &sections, i, s, None)?;
         }
         let actions = tx.put_object(ROOT, keys::ACTIONS, ObjType::List)?;
         for (i, a) in self.actions.iter().enumerate() {
-            let m = tx.insert_object(&actions, i, ObjType::Map)?;
-            tx.put(&m, "id", a.id.as_str())?;
-            put_text(&mut tx, &m, "text", &a.text)?;
-            tx.put(&m, "owner", a.owner.as_str())?;
-            tx.put(&m, "due", a.due.as_str())?;
-            tx.put(&m, "status", a.status.as_str())?;
+            insert_action(&mut tx, &actions, i, a)?;
         }
         tx.put_object(ROOT, keys::THREADS, ObjType::Map)?;
         tx.put_object(ROOT, keys::CONTRIBUTIONS, ObjType::Map)?;
@@ -202,26 +214,14 @@ impl Summary {
             _ => return Err(SchemaError::Shape("no schemaVersion")),
         }
         let w = object(doc, &ROOT, keys::WORKSHOP)?;
-        let workshop = Workshop {
-            title: text(doc, &w, "title"),
-            when: string(doc, &w, "when"),
-            hosts: strings(doc, &w, "hosts"),
-            stakeholders: strings(doc, &w, "stakeholders"),
-            ambassadors: strings(doc, &w, "ambassadors"),
-            meeting_type: MeetingType::parse(&string(doc, &w, "meetingType")),
-            format: string(doc, &w, "format"),
-            language: string(doc, &w, "language"),
-            registration: string(doc, &w, "registration"),
-        };
+        let workshop = read_workshop(doc, &w);
         let sections = object(doc, &ROOT, keys::SECTIONS)?;
-        let sections = (0..doc.length(&sections))
-            .filter_map(|i| match doc.get(&sections, i) {
-                Ok(Some((Value::Object(ObjType::Map), m))) => Some(Section {
-                    id: string(doc, &m, "id"),
-                    heading: text(doc, &m, "heading"),
-                    body: text(doc, &m, "body"),
-                }),
-                _ => None,
+        let sections = section_entries(doc, &sections)
+            .into_iter()
+            .map(|entry| Section {
+                heading: text(doc, &entry.obj, "heading"),
+                body: text(doc, &entry.obj, "body"),
+                id: entry.id,
             })
             .collect();
         let actions = object(doc, &ROOT, keys::ACTIONS)?;
@@ -334,33 +334,119 @@ fn escape_cell(s: &str) -> String {
 }
 
 /// Sets the workshop's title and meeting type (the server's edit when a
-/// host changes them over HTTP), writing only what differs: the title's
-/// text object is spliced, or made if missing. Returns whether anything
-/// was written.
+/// host changes them over HTTP), writing only what differs (see
+/// [`crate::authoring::set_workshop`], which this calls with the other
+/// fields as they are). Returns whether anything was written.
 pub fn set_workshop<T: Transactable + ReadDoc>(
     tx: &mut T,
     title: Option<&str>,
     meeting_type: Option<MeetingType>,
 ) -> Result<bool, SchemaError> {
     let w = object(tx, &ROOT, keys::WORKSHOP)?;
-    let mut changed = false;
-    if let Some(title) = title.filter(|t| *t != text(tx, &w, "title")) {
-        match tx.get(&w, "title")? {
-            Some((Value::Object(ObjType::Text), id)) => {
-                let len = isize::try_from(tx.length(&id)).unwrap_or(isize::MAX);
-                tx.splice_text(&id, 0, len, title)?;
-            }
-            _ => put_text(tx, &w, "title", title)?,
-        }
-        changed = true;
+    let mut workshop = read_workshop(tx, &w);
+    if let Some(title) = title {
+        title.clone_into(&mut workshop.title);
     }
-    if let Some(meeting_type) = meeting_type
-        && string(tx, &w, "meetingType") != meeting_type.as_str()
-    {
-        tx.put(&w, "meetingType", meeting_type.as_str())?;
-        changed = true;
+    if let Some(meeting_type) = meeting_type {
+        workshop.meeting_type = meeting_type;
     }
-    Ok(changed)
+    crate::authoring::set_workshop(tx, &workshop)
+}
+
+/// The workshop metadata in the map `w`.
+pub(crate) fn read_workshop(doc: &impl ReadDoc, w: &ObjId) -> Workshop {
+    Workshop {
+        title: text(doc, w, "title"),
+        when: string(doc, w, "when"),
+        hosts: strings(doc, w, "hosts"),
+        stakeholders: strings(doc, w, "stakeholders"),
+        ambassadors: strings(doc, w, "ambassadors"),
+        meeting_type: MeetingType::parse(&string(doc, w, "meetingType")),
+        format: string(doc, w, "format"),
+        language: string(doc, w, "language"),
+        registration: string(doc, w, "registration"),
+    }
+}
+
+/// A section map of the `sections` list.
+#[derive(Debug, Clone)]
+pub(crate) struct SectionEntry {
+    /// Its index in the list.
+    pub(crate) index: usize,
+    pub(crate) obj: ObjId,
+    pub(crate) id: String,
+    /// Its [`SECTION_ORDER`], if that is a finite number.
+    pub(crate) order: Option<f64>,
+}
+
+impl SectionEntry {
+    /// Where it sorts: its order, else its list index.
+    pub(crate) fn key(&self) -> f64 {
+        self.order.unwrap_or(self.index as f64)
+    }
+}
+
+/// The section maps of `list` in reading order: by [`SectionEntry::key`],
+/// ties by list index. Entries that are not maps are skipped.
+pub(crate) fn section_entries(doc: &impl ReadDoc, list: &ObjId) -> Vec<SectionEntry> {
+    let mut entries: Vec<SectionEntry> = (0..doc.length(list))
+        .filter_map(|index| match doc.get(list, index) {
+            Ok(Some((Value::Object(ObjType::Map), obj))) => Some(SectionEntry {
+                index,
+                id: string(doc, &obj, "id"),
+                order: match doc.get(&obj, SECTION_ORDER) {
+                    Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
+                        ScalarValue::F64(n) => Some(*n),
+                        ScalarValue::Int(n) => Some(*n as f64),
+                        ScalarValue::Uint(n) => Some(*n as f64),
+                        _ => None,
+                    }
+                    .filter(|n| n.is_finite()),
+                    _ => None,
+                },
+                obj,
+            }),
+            _ => None,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.key().total_cmp(&b.key()).then(a.index.cmp(&b.index)));
+    entries
+}
+
+/// Inserts a section map at `index` of the `sections` list, in the shape
+/// [`Summary::write_new`] writes (with `order` if given).
+pub(crate) fn insert_section(
+    tx: &mut impl Transactable,
+    list: &ObjId,
+    index: usize,
+    s: &Section,
+    order: Option<f64>,
+) -> Result<ObjId, automerge::AutomergeError> {
+    let m = tx.insert_object(list, index, ObjType::Map)?;
+    tx.put(&m, "id", s.id.as_str())?;
+    put_text(tx, &m, "heading", &s.heading)?;
+    put_text(tx, &m, "body", &s.body)?;
+    if let Some(order) = order {
+        tx.put(&m, SECTION_ORDER, order)?;
+    }
+    Ok(m)
+}
+
+/// Inserts an action map at `index` of the `actions` list, in the shape
+/// [`Summary::write_new`] writes.
+pub(crate) fn insert_action(
+    tx: &mut impl Transactable,
+    list: &ObjId,
+    index: usize,
+    a: &Action,
+) -> Result<ObjId, automerge::AutomergeError> {
+    let m = tx.insert_object(list, index, ObjType::Map)?;
+    tx.put(&m, "id", a.id.as_str())?;
+    put_text(tx, &m, "text", &a.text)?;
+    tx.put(&m, "owner", a.owner.as_str())?;
+    tx.put(&m, "due", a.due.as_str())?;
+    tx.put(&m, "status", a.status.as_str())?;
+    Ok(m)
 }
 
 /// Puts a new text object holding `value` under `key`.
@@ -375,14 +461,18 @@ pub(crate) fn put_text(
     Ok(())
 }
 
-fn object(doc: &impl ReadDoc, parent: &ObjId, key: &'static str) -> Result<ObjId, SchemaError> {
+pub(crate) fn object(
+    doc: &impl ReadDoc,
+    parent: &ObjId,
+    key: &'static str,
+) -> Result<ObjId, SchemaError> {
     match doc.get(parent, key)? {
         Some((Value::Object(_), id)) => Ok(id),
         _ => Err(SchemaError::Shape(key)),
     }
 }
 
-fn text(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
+pub(crate) fn text(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     match doc.get(parent, key) {
         Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).unwrap_or_default(),
         Ok(Some((Value::Scalar(s), _))) => s.as_str().unwrap_or_default().to_owned(),
@@ -390,11 +480,11 @@ fn text(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     }
 }
 
-fn string(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
+pub(crate) fn string(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> String {
     text(doc, parent, key)
 }
 
-fn strings(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Vec<String> {
+pub(crate) fn strings(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Vec<String> {
     let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(parent, key) else {
         return Vec::new();
     };

@@ -582,6 +582,30 @@ impl Auth {
         Ok(None)
     }
 
+    /// Ends every live session of a user except `keep` (signing out
+    /// everywhere else), in one pass over the sessions; returns those ended.
+    pub fn end_sessions_of_except(
+        &self,
+        user_id: &str,
+        keep: &str,
+    ) -> Result<Vec<Session>, AuthError> {
+        let now = self.clock.now();
+        let mut ended = Vec::new();
+        for (k, v) in self.store.scan(Table::Sessions, &[])? {
+            let mut session: Session = serde_json::from_slice(&v)?;
+            if session.user_id == user_id
+                && session.id != keep
+                && !session.revoked
+                && self.freshness(&session, now) != Freshness::Expired
+            {
+                session.revoked = true;
+                put(self.store.as_ref(), Table::Sessions, &k, &session)?;
+                ended.push(session);
+            }
+        }
+        Ok(ended)
+    }
+
     /// Deletes every session past its lifetime (revoked ones included:
     /// they can never be valid again). Returns how many.
     pub fn remove_expired_sessions(&self) -> Result<usize, AuthError> {
@@ -854,6 +878,45 @@ mod tests {
         assert_eq!(migrated.last_seen_at, Some(clock.now()));
         clock.advance(Duration::from_secs(30 * DAY));
         assert!(auth.session(&token).expect("read").is_none());
+    }
+
+    #[test]
+    fn ending_a_users_other_sessions_keeps_the_one_named_and_other_users() {
+        let clock = Clock::manual();
+        let (auth, _) = auth(&clock);
+        let here = signed_in(&auth);
+        let (here_session, alice) = auth.session(&here).expect("read").expect("live");
+        // Alice signs in twice more (her account gets each invite's role).
+        let mut others = Vec::new();
+        for _ in 0..2 {
+            let (_, invite) = auth
+                .create_invite(Some(&DocumentId::random()), Grant::Participant, None, None)
+                .expect("invite");
+            others.push(
+                auth.accept_invite(&invite, "", Some(&alice))
+                    .expect("accept")
+                    .0,
+            );
+        }
+        let bob = signed_in(&auth);
+        let ended = auth
+            .end_sessions_of_except(&alice.id, &here_session.id)
+            .expect("end");
+        assert_eq!(ended.len(), 2);
+        assert!(ended.iter().all(|s| s.user_id == alice.id && s.revoked));
+        for token in &others {
+            assert!(auth.session(token).expect("read").is_none());
+        }
+        assert!(auth.session(&here).expect("read").is_some(), "kept");
+        assert!(
+            auth.session(&bob).expect("read").is_some(),
+            "another user's"
+        );
+        assert_eq!(auth.sessions_of(&alice.id).expect("list").len(), 1);
+        let again = auth
+            .end_sessions_of_except(&alice.id, &here_session.id)
+            .expect("end");
+        assert!(again.is_empty(), "nothing left to end");
     }
 
     #[test]

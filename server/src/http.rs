@@ -20,6 +20,36 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(crate::pages::list))
         .route("/w/{id}", get(crate::pages::workshop))
+        // Hosts create, archive and restore workshops (pages/manage.rs).
+        .route(
+            "/new",
+            get(crate::pages::manage::new_form)
+                .post(crate::pages::manage::create)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::pages::manage::MAX_FORM_BYTES,
+                )),
+        )
+        .route(
+            "/w/{id}/archive",
+            get(crate::pages::manage::archive_page).post(crate::pages::manage::archive),
+        )
+        .route(
+            "/w/{id}/restore",
+            axum::routing::post(crate::pages::manage::restore),
+        )
+        .route("/account", get(crate::pages::account::account))
+        .route(
+            "/account/sessions/{session}/end",
+            axum::routing::post(crate::pages::account::end_session),
+        )
+        .route(
+            "/account/end-other-sessions",
+            axum::routing::post(crate::pages::account::end_other_sessions),
+        )
+        .route(
+            "/sign-out",
+            get(crate::pages::account::sign_out_get).post(crate::pages::account::sign_out),
+        )
         .route("/healthz", get(healthz))
         .route("/sync", get(sync))
         .route(

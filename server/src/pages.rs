@@ -1,7 +1,9 @@
 //! Server-rendered HTML pages: the workshop list (`/`), one workshop's
 //! summary (`/w/{id}`), the invite page (`/invite/{token}`) and the 404
 //! page; and the two static files that style the pages and load the web
-//! client (`/client/app.css`, `/client/boot.js`).
+//! client (`/client/app.css`, `/client/boot.js`). Hosts' pages that
+//! create, archive and restore workshops are in [`manage`]; the account
+//! page and signing out in [`account`].
 //!
 //! Every page works without JavaScript: a public reader gets the summary as
 //! a plain, shareable, indexable page, and the wasm client then brings it to
@@ -42,6 +44,9 @@ use crate::AppState;
 use crate::api::{ApiError, cross_site, identity};
 use crate::auth::{AuthError, Grant, InviteState, Role, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
+
+pub(crate) mod account;
+pub(crate) mod manage;
 
 /// The cookie that remembers a reader's explicit language choice.
 pub const LANG_COOKIE: &str = "synpunkt_lang";
@@ -257,12 +262,16 @@ struct Text {
     link_revoked: &'static str,
     link_ask_host: &'static str,
     archived: &'static str,
+    /// The hosts' pages: a new workshop, archiving (`manage.rs`).
+    manage: &'static manage::Strings,
     bad_name: &'static str,
     cross_site: &'static str,
     too_many_title: &'static str,
     too_many_body: &'static str,
     /// "Try again in" N "seconds."
     try_again_in: (&'static str, &'static str),
+    /// The account page, signing out, and the header's controls for them.
+    account: &'static account::AccountText,
 }
 
 const EN: Text = Text {
@@ -331,11 +340,13 @@ const EN: Text = Text {
     link_revoked: "The link has been revoked by a host.",
     link_ask_host: "Ask the workshop's host for a new link.",
     archived: "Archived",
+    manage: &manage::EN,
     bad_name: "Please give a display name of 1 to 64 characters, without control or text-direction characters.",
     cross_site: "This form can only be sent from this site.",
     too_many_title: "Too many attempts",
     too_many_body: "Too many sign-in attempts came from your address.",
     try_again_in: ("Try again in", "seconds."),
+    account: &account::EN,
 };
 
 const SV: Text = Text {
@@ -403,12 +414,14 @@ const SV: Text = Text {
     link_used_up: "Länken har redan använts så många gånger som den får.",
     link_revoked: "Länken har återkallats av en värd.",
     link_ask_host: "Be workshoppens värd om en ny länk.",
-    archived: "Arkiverad",
+    archived: "Arkiverade",
+    manage: &manage::SV,
     bad_name: "Ange ett visningsnamn på 1 till 64 tecken, utan styrtecken eller tecken som styr textriktningen.",
     cross_site: "Formuläret kan bara skickas från den här webbplatsen.",
     too_many_title: "För många försök",
     too_many_body: "För många inloggningsförsök har kommit från din adress.",
     try_again_in: ("Försök igen om", "sekunder."),
+    account: &account::SV,
 };
 
 // ---------------------------------------------------------------------------
@@ -429,7 +442,8 @@ impl Viewer {
 /// What a page tells the browser, search engines and the client about itself.
 struct Head<'a> {
     /// `data-page`: "list", "workshop", "not-found" (the client's pages),
-    /// "invite" or "error".
+    /// "invite", "error", one of `manage.rs`'s ("new", "archive",
+    /// "unauthorized", "forbidden", "refused") or of `account.rs`'s.
     kind: &'static str,
     title: &'a str,
     description: Option<&'a str>,
@@ -484,6 +498,7 @@ fn layout(viewer: &Viewer, head: &Head, content: Markup) -> Markup {
                     a.home href="/" aria-label=(t.home) { (SITE) }
                     @if let Some(user) = &viewer.user {
                         p.who { (t.signed_in_as) " " strong { bdi { (user.name) } } }
+                        (account::header_controls(viewer))
                     }
                     a #lang-toggle href=(format!("?lang={}", other.code()))
                         lang=(other.code()) hreflang=(other.code()) { (other.text().name) }
@@ -633,24 +648,29 @@ pub(crate) async fn list(
         Ok(viewer) => viewer,
         Err(page) => return respond(choice, page),
     };
-    let page = list_page(&app, &viewer);
-    finish(choice, &viewer, page)
+    let signed_out = account::just_signed_out(&headers, &viewer);
+    let page = list_page(&app, &viewer, signed_out);
+    account::forget_signed_out(&headers, finish(choice, &viewer, page))
 }
 
-fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
+/// The list; `signed_out`: the browser has just signed out (the page says
+/// so and carries the marker that clears what the browser kept).
+fn list_page(app: &AppState, viewer: &Viewer, signed_out: bool) -> Result<Page, ApiError> {
     let t = viewer.t();
     let mut yours = Vec::new();
     let mut open = Vec::new();
+    let mut archived = Vec::new();
     for record in app.workshops.list()? {
         let doc = DocumentId::parse(&record.id)
             .map_err(|_| ApiError::Internal(format!("bad workshop id {}", record.id)))?;
         let role = app
             .auth
             .role(viewer.user.as_ref(), &doc, record.is_open())?;
-        // An archived workshop is listed to its hosts (and admins) only.
+        // An archived workshop is listed to its hosts (and admins) only,
+        // apart, where they may restore it.
         if record.archived {
             if role == Some(Role::Host) {
-                yours.push((record, role));
+                archived.push(record);
             }
             continue;
         }
@@ -661,6 +681,10 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
             open.push((record, None));
         }
     }
+    let may_create = match &viewer.user {
+        Some(user) => crate::api::may_create(app, user)?,
+        None => false,
+    };
     let head = Head {
         kind: "list",
         title: SITE,
@@ -672,8 +696,14 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
     };
     let content = html! {
         main #main .page {
+            @if signed_out {
+                (account::signed_out_notice(viewer))
+            }
             h1 { (t.list_heading) }
             p.tagline { (t.tagline) }
+            @if may_create {
+                (manage::new_workshop_link(t))
+            }
             @if !yours.is_empty() {
                 section #yours aria-labelledby="yours-heading" {
                     h2 #yours-heading { (t.yours) }
@@ -687,6 +717,9 @@ fn list_page(app: &AppState, viewer: &Viewer) -> Result<Page, ApiError> {
                 } @else {
                     (workshop_list(t, &open))
                 }
+            }
+            @if !archived.is_empty() {
+                (manage::archived_section(t, &archived))
             }
         }
     };
@@ -709,9 +742,6 @@ fn workshop_list(t: &Text, items: &[(WorkshopRecord, Option<Role>)]) -> Markup {
                     }
                     @if !record.is_open() {
                         " " span.badge.invite-only { (t.invite_only) }
-                    }
-                    @if record.archived {
-                        " " span.badge.archived { (t.archived) }
                     }
                 }
             }
@@ -757,7 +787,7 @@ pub(crate) async fn workshop(
 }
 
 async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result<Page, ApiError> {
-    let (doc, _, role) = crate::api::workshop_for(app, viewer.user.as_ref(), id)?;
+    let (doc, record, role) = crate::api::workshop_for(app, viewer.user.as_ref(), id)?;
     let (summary, threads) = read_document(app, doc).await?.ok_or(ApiError::NotFound)?;
     let t = viewer.t();
     let title = non_empty(&summary.workshop.title, t.untitled);
@@ -786,6 +816,9 @@ async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result
             aside #sidebar aria-label=(t.comments) {
                 (threads_markup(t, &summary.sections, threads))
             }
+        }
+        @if role == Role::Host {
+            (manage::host_tools(t, &doc_id, record.archived))
         }
     };
     Ok((StatusCode::OK, layout(viewer, &head, content)))

@@ -113,7 +113,7 @@ async fn a_participant_comments_replies_and_proposes_with_the_keyboard_only() {
     let alice = open(&w, Some(&w.alice), &ws).await;
     let bob = open(&w, Some(&w.bob), &ws).await;
     alice
-        .wait_for("#status[data-state=\"online\"]")
+        .wait_for("#status[data-state=\"saved\"]")
         .await
         .expect("live");
 
@@ -360,8 +360,8 @@ const ALWAYS: [&str; 4] = [
 
 /// Runs axe-core's WCAG A/AA rules on the page; fails with every violation
 /// and its targets. `passes` names rules that must have run and passed
-/// (beyond [`ALWAYS`]).
-async fn audit(b: &Browser, page: &str, passes: &[&str]) {
+/// (beyond [`ALWAYS`]). Also used by the tests of other pages.
+pub(crate) async fn audit(b: &Browser, page: &str, passes: &[&str]) {
     // The installed axe-core (tests/js, pinned), injected through
     // WebDriver: script execution bypasses the page's CSP, which allows no
     // inline or foreign script.
@@ -463,7 +463,7 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
     // Public: the list and a workshop.
     let public = open(&w, None, &ws).await;
     public
-        .wait_for("#status[data-state=\"online\"]")
+        .wait_for("#status[data-state=\"saved\"]")
         .await
         .expect("live");
     audit(&public, "workshop, public", &[]).await;
@@ -596,7 +596,7 @@ const SV: Strings = Strings {
     meeting_open: "Öppen",
     comment_section: "Kommentera avsnittet",
     tabs: ["Kommentarer", "Förslag", "Historik"],
-    status: "Live: ändringar sparas direkt",
+    status: "Sparat",
     readers: "Läser nu",
     you: "Alice (du)",
     no_threads: "Inga kommentarer här.",
@@ -614,7 +614,7 @@ const EN: Strings = Strings {
     meeting_open: "Open",
     comment_section: "Comment on section",
     tabs: ["Comments", "Proposals", "History"],
-    status: "Live: changes are saved as you go",
+    status: "Saved",
     readers: "Reading now",
     you: "Alice (you)",
     no_threads: "No comments here.",

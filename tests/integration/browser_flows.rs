@@ -128,7 +128,7 @@ async fn the_public_reads_open_workshops_only() {
     let w = world().await;
     let public = open(&w, None, &w.open.to_string()).await;
     public
-        .wait_for("#status[data-state=\"online\"]")
+        .wait_for("#status[data-state=\"saved\"]")
         .await
         .expect("live");
     assert!(body_text(&public, "issue").await.contains("ATMP"));
@@ -165,7 +165,7 @@ async fn a_comment_made_offline_arrives_once_after_reconnecting() {
     let ws = w.open.to_string();
     let alice = open(&w, Some(&w.alice), &ws).await;
     alice
-        .wait_for("#status[data-state=\"online\"]")
+        .wait_for("#status[data-state=\"saved\"]")
         .await
         .expect("online");
     w.server.stop().await;
@@ -190,7 +190,7 @@ async fn a_comment_made_offline_arrives_once_after_reconnecting() {
     alice.screenshot("participant-offline").await.expect("shot");
     w.server.resume().await;
     alice
-        .wait_for("#status[data-state=\"online\"][data-synced=\"true\"]")
+        .wait_for("#status[data-state=\"saved\"][data-synced=\"true\"]")
         .await
         .expect("reconnects and syncs");
     let (status, threads) = api(

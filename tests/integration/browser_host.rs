@@ -843,7 +843,7 @@ async fn while_drafting_the_sidebar_still_acts_on_the_summary() {
         .await
         .expect("resolved");
     alice
-        .wait_for("#status[data-state=\"online\"][data-synced=\"true\"]")
+        .wait_for("#status[data-state=\"saved\"][data-synced=\"true\"]")
         .await
         .expect("still connected, everything stored");
     assert_eq!(count(&alice, "#notice").await, 0, "nothing refused");

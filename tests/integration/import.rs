@@ -6,7 +6,7 @@ use model::summary::{MeetingType, Summary};
 use server::import::parse_page;
 
 /// The seed page: `SYNPUNKT_SEED`, or `../shared/seed/…` beside the repo.
-fn seed() -> String {
+pub(crate) fn seed() -> String {
     let name = "seed/000_9a3fe46c59b222e3.txt";
     let candidates = [
         std::env::var("SYNPUNKT_SEED").ok().map(Into::into),

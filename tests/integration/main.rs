@@ -4,11 +4,16 @@
 
 mod abuse;
 mod api_guard;
+mod authoring;
 mod bad_input;
 mod browser;
 mod browser_a11y;
+mod browser_access;
+mod browser_client;
+mod browser_create;
 mod browser_flows;
 mod browser_host;
+mod browser_journey;
 mod browser_live;
 mod browser_offline;
 mod browser_steps;

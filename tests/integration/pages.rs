@@ -424,7 +424,7 @@ async fn the_static_files_are_served_with_their_types() {
         ".diff del",
         ".remote-caret",
         ".toolbar",
-        "#status[data-state=\"online\"]",
+        "#status[data-state=\"saved\"]",
         ":focus-visible",
     ] {
         assert!(css.contains(class), "{class}");

@@ -1,6 +1,11 @@
 //! Access without an external provider, beyond invites: a user's own
 //! sessions (list, end), a workshop's members, and the personal sign-in
 //! link a host issues for a member who lost access.
+//!
+//! What ends or lists sessions is here once, for the API and for the
+//! account page and sign-out form (`pages/account.rs`) alike:
+//! [`own_sessions`], [`end_own_session`], [`end_other_sessions`],
+//! [`end_token_session`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +17,95 @@ use serde_json::json;
 
 use super::{ApiError, identity, user_of, workshop_for};
 use crate::AppState;
-use crate::auth::Role;
+use crate::auth::{Role, Session, User};
 
 /// How long a personal sign-in link stays valid: a day.
 pub const SIGN_IN_LINK_SECONDS: u64 = 24 * 3600;
+
+/// One of a user's live sessions as they are shown to that user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OwnSession {
+    pub id: String,
+    pub created_at: u64,
+    /// The last use recorded (to within a tenth of the idle lifetime).
+    pub last_seen_at: u64,
+    /// The session making the request.
+    pub current: bool,
+}
+
+/// The live sessions of `user`, oldest first, `current` marked.
+pub(crate) fn own_sessions(
+    app: &AppState,
+    current: &Session,
+    user: &User,
+) -> Result<Vec<OwnSession>, ApiError> {
+    Ok(app
+        .auth
+        .sessions_of(&user.id)?
+        .into_iter()
+        .map(|s| OwnSession {
+            current: s.id == current.id,
+            last_seen_at: s.last_seen_at.unwrap_or(s.created_at),
+            created_at: s.created_at,
+            id: s.id,
+        })
+        .collect())
+}
+
+/// Waits until what the auth store wrote is on disk: an ended session
+/// must stay ended across a crash before anyone is told it is.
+async fn durable(app: &AppState) -> Result<(), ApiError> {
+    app.shared
+        .commit
+        .durable()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Ends one of `user`'s own live sessions by id, durably, and closes its
+/// open connections at once. `NotFound` for an unknown id, an ended
+/// session, or anyone else's (the same answer for all three).
+pub(crate) async fn end_own_session(app: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
+    let session = app
+        .auth
+        .end_session_of(&user.id, id)?
+        .ok_or(ApiError::NotFound)?;
+    durable(app).await?;
+    app.close_session(&session.id);
+    Ok(())
+}
+
+/// Ends every live session of `user` except `current` (signing out
+/// everywhere else), durably, closing their connections; returns how many.
+pub(crate) async fn end_other_sessions(
+    app: &AppState,
+    user: &User,
+    current: &Session,
+) -> Result<usize, ApiError> {
+    let ended = app.auth.end_sessions_of_except(&user.id, &current.id)?;
+    if ended.is_empty() {
+        return Ok(0);
+    }
+    durable(app).await?;
+    for session in &ended {
+        app.close_session(&session.id);
+    }
+    Ok(ended.len())
+}
+
+/// Ends the live session behind `token` (signing out), durably, and closes
+/// its connections; `None` if the token is no live session.
+pub(crate) async fn end_token_session(
+    app: &AppState,
+    token: &str,
+) -> Result<Option<Session>, ApiError> {
+    let Some(session) = app.auth.end_session(token)? else {
+        return Ok(None);
+    };
+    durable(app).await?;
+    app.close_session(&session.id);
+    Ok(Some(session))
+}
 
 /// `GET /api/sessions`: the caller's live sessions, oldest first, the one
 /// making the request marked `current`. `lastSeenAt` is recorded to within
@@ -26,16 +116,14 @@ pub async fn sessions(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (current, user) =
         identity(&app, &headers, &HashMap::new())?.ok_or(ApiError::Unauthorized)?;
-    let out: Vec<_> = app
-        .auth
-        .sessions_of(&user.id)?
+    let out: Vec<_> = own_sessions(&app, &current, &user)?
         .into_iter()
         .map(|s| {
             json!({
                 "id": s.id,
                 "createdAt": s.created_at,
-                "lastSeenAt": s.last_seen_at.unwrap_or(s.created_at),
-                "current": s.id == current.id,
+                "lastSeenAt": s.last_seen_at,
+                "current": s.current,
             })
         })
         .collect();
@@ -50,16 +138,7 @@ pub async fn end_session(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let (_, user) = identity(&app, &headers, &HashMap::new())?.ok_or(ApiError::Unauthorized)?;
-    let session = app
-        .auth
-        .end_session_of(&user.id, &id)?
-        .ok_or(ApiError::NotFound)?;
-    app.shared
-        .commit
-        .durable()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    app.close_session(&session.id);
+    end_own_session(&app, &user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,11 +196,7 @@ pub async fn member_sign_in_link(
     let (invite, token) = app
         .auth
         .create_sign_in_link(&doc, &user.id, SIGN_IN_LINK_SECONDS)?;
-    app.shared
-        .commit
-        .durable()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    durable(&app).await?;
     tracing::info!(workshop = %doc, by = %caller.id, user = %user.id, "personal sign-in link issued");
     let host = headers
         .get(header::HOST)

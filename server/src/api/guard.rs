@@ -76,8 +76,9 @@ pub async fn guard(request: Request, next: Next) -> Response {
 }
 
 /// Whether a request changes state with the session cookie from another
-/// site.
-fn forged(method: &Method, headers: &HeaderMap) -> bool {
+/// site. The pages' own forms that change state (`pages/manage.rs`) refuse
+/// by the same rule.
+pub(crate) fn forged(method: &Method, headers: &HeaderMap) -> bool {
     let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     let by_cookie = !headers.contains_key(header::AUTHORIZATION)
         && token_of(headers, &HashMap::new()).is_some();

@@ -28,6 +28,9 @@ pub(crate) mod guard;
 mod history;
 mod review;
 
+pub(crate) use access::{
+    OwnSession, end_other_sessions, end_own_session, end_token_session, own_sessions,
+};
 pub use access::{end_session, member_sign_in_link, members, sessions};
 pub use history::{compare, history, publish_version, version_at};
 pub use review::{accept, contributions, create_draft, drafts, preview, reject};
@@ -56,6 +59,8 @@ pub enum ApiError {
     TooManyAttempts(u64),
     #[error(transparent)]
     Text(#[from] crate::input::TextError),
+    #[error(transparent)]
+    NewWorkshop(#[from] NewWorkshopError),
     #[error("{0}")]
     Auth(AuthError),
     #[error("internal error")]
@@ -80,9 +85,10 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ApiError::BadId | ApiError::BadRequest(_) | ApiError::Text(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::BadId
+            | ApiError::BadRequest(_)
+            | ApiError::Text(_)
+            | ApiError::NewWorkshop(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -335,37 +341,53 @@ pub async fn export_markdown(
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// What a host asks for when creating a workshop: the JSON of `POST
+/// /api/workshops`, and what the page's form (`pages/manage.rs`) reads.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewWorkshop {
+pub(crate) struct NewWorkshop {
     #[serde(default)]
-    summary: Option<Summary>,
+    pub summary: Option<Summary>,
     /// A pasted page, parsed by the importer (`crate::import`).
     #[serde(default)]
-    text: Option<String>,
+    pub text: Option<String>,
     #[serde(default)]
-    title: Option<String>,
+    pub title: Option<String>,
     #[serde(default)]
-    meeting_type: Option<MeetingType>,
+    pub meeting_type: Option<MeetingType>,
     /// "sv", "en" or both ("sv, en").
     #[serde(default)]
-    language: Option<String>,
+    pub language: Option<String>,
     /// Local date and time, `YYYY-MM-DDTHH:MM` (an HTML
     /// `datetime-local` field's value).
     #[serde(default)]
-    starts_at: Option<String>,
+    pub starts_at: Option<String>,
+}
+
+/// Why a new workshop was refused, besides the rules of its texts
+/// (`input.rs`): typed, so that the form can point at the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NewWorkshopError {
+    #[error("send either summary or text, not both")]
+    SummaryAndText,
+    #[error("text must be at most {MAX_PASTED_TEXT} characters")]
+    TextTooLong,
+    #[error("startsAt must be a date and time, YYYY-MM-DDTHH:MM")]
+    StartsAt,
+    #[error("language must be language codes such as \"sv\", \"en\" or \"sv, en\"")]
+    Language,
 }
 
 /// The largest pasted page (characters).
-const MAX_PASTED_TEXT: usize = 500_000;
+pub(crate) const MAX_PASTED_TEXT: usize = 500_000;
 
 /// Checks a `datetime-local` value (`YYYY-MM-DDTHH:MM`, optionally `:SS`);
 /// returns it and the same shown as "YYYY-MM-DD HH:MM".
-fn starts_at(value: &str) -> Result<(String, String), ApiError> {
-    let bad = || ApiError::BadRequest("startsAt must be a date and time, YYYY-MM-DDTHH:MM".into());
+fn starts_at(value: &str) -> Result<(String, String), NewWorkshopError> {
+    let bad = || NewWorkshopError::StartsAt;
     let value = value.trim();
     let (date, time) = value.split_once('T').ok_or_else(bad)?;
-    let number = |s: &str, len: usize, max: u32| -> Result<u32, ApiError> {
+    let number = |s: &str, len: usize, max: u32| -> Result<u32, NewWorkshopError> {
         if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
@@ -391,7 +413,7 @@ fn starts_at(value: &str) -> Result<(String, String), ApiError> {
 }
 
 /// Checks a language value: "sv", "en" or "sv, en" (and the like).
-fn language(value: &str) -> Result<String, ApiError> {
+fn language(value: &str) -> Result<String, NewWorkshopError> {
     let value = value.trim();
     let ok = !value.is_empty()
         && value.len() <= 32
@@ -402,47 +424,67 @@ fn language(value: &str) -> Result<String, ApiError> {
     if ok {
         Ok(value.to_owned())
     } else {
-        Err(ApiError::BadRequest(
-            "language must be language codes such as \"sv\", \"en\" or \"sv, en\"".into(),
-        ))
+        Err(NewWorkshopError::Language)
     }
 }
 
-/// Creates a workshop; admins and hosts may. The creator becomes its host.
+/// Whether a user may create workshops: admins, and whoever hosts a
+/// workshop. The list page offers "New workshop" by the same rule.
+pub(crate) fn may_create(app: &AppState, user: &User) -> Result<bool, ApiError> {
+    Ok(user.admin || app.auth.hosts_anywhere(&user.id)?)
+}
+
+/// A user allowed to create workshops; only [`Creator::check`] makes one,
+/// so [`create_workshop`] cannot be reached without the check.
+pub(crate) struct Creator<'a>(&'a User);
+
+impl<'a> Creator<'a> {
+    /// 401 without a user, 403 for one who may not create workshops.
+    pub(crate) fn check(app: &AppState, user: Option<&'a User>) -> Result<Self, ApiError> {
+        let user = user.ok_or(ApiError::Unauthorized)?;
+        if may_create(app, user)? {
+            Ok(Creator(user))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// A workshop just created, durably.
+pub(crate) struct Created {
+    pub record: WorkshopRecord,
+    /// The pasted page's other workshops, which were not created.
+    pub skipped: usize,
+}
+
+/// Creates a workshop; the creator becomes its host. The one way to
+/// create a workshop over HTTP: the API's [`create`] and the page's form
+/// both come here.
 ///
 /// From `summary` (the whole summary as JSON), from `text` (a pasted page:
 /// its first workshop, as `synpunkt import` reads it; the page's preamble
-/// becomes the series' description; `skipped` says how many more
-/// workshops the page held, which are not created), or from nothing but
-/// `title`, `meetingType`, `language` and `startsAt`. `title`,
-/// `meetingType`, `language` and `startsAt` override what the summary or
-/// text says. A workshop without sections gets one empty section to write
-/// in ("Summary", or "Sammanfattning" in Swedish).
-pub async fn create(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    query: Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let user = user_of(&app, &(headers.clone(), query))?.ok_or(ApiError::Unauthorized)?;
-    if !user.admin && !app.auth.hosts_anywhere(&user.id)? {
-        return Err(ApiError::Forbidden);
-    }
-    let request: NewWorkshop = parse_body(&headers, &body)?;
+/// becomes the series' description; `skipped` counts the page's other
+/// workshops, which are not created), or from nothing but `title`,
+/// `meetingType`, `language` and `startsAt`. `title`, `meetingType`,
+/// `language` and `startsAt` override what the summary or text says. A
+/// workshop without sections gets one empty section to write in
+/// ("Summary", or "Sammanfattning" in Swedish).
+pub(crate) async fn create_workshop(
+    app: &AppState,
+    creator: Creator<'_>,
+    request: NewWorkshop,
+) -> Result<Created, ApiError> {
+    let Creator(user) = creator;
     if request.summary.is_some() && request.text.is_some() {
-        return Err(ApiError::BadRequest(
-            "send either summary or text, not both".into(),
-        ));
+        return Err(NewWorkshopError::SummaryAndText.into());
     }
     let mut preamble = None;
     let mut skipped = 0;
     let mut summary = match (request.summary, request.text) {
         (Some(summary), _) => summary,
         (None, Some(text)) => {
-            if text.chars().count() > MAX_PASTED_TEXT {
-                return Err(ApiError::BadRequest(format!(
-                    "text must be at most {MAX_PASTED_TEXT} characters"
-                )));
+            if text.chars().nth(MAX_PASTED_TEXT).is_some() {
+                return Err(NewWorkshopError::TextTooLong.into());
             }
             let mut page = crate::import::parse_pasted(&text);
             skipped = page.workshops.len().saturating_sub(1);
@@ -486,6 +528,22 @@ pub async fn create(
         .durable()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Created { record, skipped })
+}
+
+/// `POST /api/workshops`: creates a workshop (see [`create_workshop`]);
+/// admins and hosts may.
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let user = user_of(&app, &(headers.clone(), query))?;
+    // Who may, before what they sent is read.
+    let creator = Creator::check(&app, user.as_ref())?;
+    let request: NewWorkshop = parse_body(&headers, &body)?;
+    let Created { record, skipped } = create_workshop(&app, creator, request).await?;
     let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     value["role"] = json!(Role::Host);
     if skipped > 0 {
@@ -494,18 +552,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(value)))
 }
 
-/// `POST /api/workshops/{id}/archive` and `/restore`: hosts hide a
-/// workshop from every list but their own (and admins'), or show it again.
-/// Nothing else changes: it stays on disk, and its page and API answer as
-/// before to whoever may see it.
-async fn set_archived(
-    app: &Arc<AppState>,
-    caller: &Caller,
+/// `POST /api/workshops/{id}/archive` and `/restore` (and the pages'
+/// forms): hosts hide a workshop from every list but their own (and
+/// admins'), or show it again. Nothing else changes: it stays on disk, and
+/// its page and API answer as before to whoever may see it.
+pub(crate) async fn set_archived(
+    app: &AppState,
+    user: Option<&User>,
     id: &str,
     archived: bool,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = user_of(app, caller)?;
-    let (doc, mut record, role) = workshop_for(app, user.as_ref(), id)?;
+) -> Result<(WorkshopRecord, Role), ApiError> {
+    let (doc, mut record, role) = workshop_for(app, user, id)?;
     if role != Role::Host {
         return Err(ApiError::Forbidden);
     }
@@ -518,6 +575,17 @@ async fn set_archived(
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
+    Ok((record, role))
+}
+
+async fn archived_json(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    archived: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = user_of(app, caller)?;
+    let (record, role) = set_archived(app, user.as_ref(), id, archived).await?;
     let mut value = serde_json::to_value(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
     value["role"] = json!(role);
     Ok(Json(value))
@@ -529,7 +597,7 @@ pub async fn archive(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    set_archived(&app, &(headers, query), &id, true).await
+    archived_json(&app, &(headers, query), &id, true).await
 }
 
 pub async fn restore(
@@ -538,7 +606,7 @@ pub async fn restore(
     headers: HeaderMap,
     query: Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    set_archived(&app, &(headers, query), &id, false).await
+    archived_json(&app, &(headers, query), &id, false).await
 }
 
 #[derive(Deserialize)]
@@ -804,16 +872,9 @@ pub async fn sign_out(
 ) -> Result<Response, ApiError> {
     let _ = query;
     let token = token_of(&headers, &HashMap::new()).ok_or(ApiError::Unauthorized)?;
-    let session = app
-        .auth
-        .end_session(&token)?
+    access::end_token_session(&app, &token)
+        .await?
         .ok_or(ApiError::Unauthorized)?;
-    app.shared
-        .commit
-        .durable()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    app.close_session(&session.id);
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

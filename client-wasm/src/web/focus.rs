@@ -3,7 +3,7 @@
 //! Rendering replaces the summary's and the sidebar's elements, which
 //! would drop the focus to `<body>`: a keyboard user would start again at
 //! the top of the page after every action. So the focused field or control
-//! is remembered before a re-render by what tells it apart (a [`Spot`]: its
+//! is remembered before a re-render by what tells it apart (a `Spot`: its
 //! `data-key`, or its `data-action` with the data attributes naming what it
 //! acts on) and focused again afterwards, a field with its selection. When
 //! it is gone (a resolved thread, a reviewed proposal), the focus goes to a
@@ -13,64 +13,26 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
-use crate::dom::document;
+use crate::effect::Spot;
+use crate::web::dom::document;
 
-/// The attributes that identify a field or a control: `data-key` or
-/// `data-action` first, then what it acts on.
-const IDENTIFYING: [&str; 10] = [
-    "data-key",
-    "data-action",
-    "data-section",
-    "data-thread",
-    "data-comment",
-    "data-contribution",
-    "data-tab",
-    "data-filter",
-    "data-heads",
-    "data-draft",
-];
+/// The spot of a field (`data-key`) or control (`data-action`).
+pub fn spot_of(el: &Element) -> Option<Spot> {
+    Spot::from_attrs(|name| el.get_attribute(name))
+}
 
-/// Where the focus can be put: a field or control, by its identifying
-/// attributes (those it has, in [`IDENTIFYING`] order).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spot(Vec<(&'static str, String)>);
+/// The element on the page with exactly these identifying attributes.
+fn find(spot: &Spot) -> Option<Element> {
+    let (first, _) = spot.0.first()?;
+    let candidates = document().query_selector_all(&format!("[{first}]")).ok()?;
+    (0..candidates.length())
+        .filter_map(|i| candidates.item(i)?.dyn_into::<Element>().ok())
+        .find(|el| spot_of(el).as_ref() == Some(spot))
+}
 
-impl Spot {
-    /// The spot of a field (`data-key`) or control (`data-action`).
-    pub fn of(el: &Element) -> Option<Self> {
-        let attrs: Vec<(&'static str, String)> = IDENTIFYING
-            .iter()
-            .filter_map(|&name| el.get_attribute(name).map(|value| (name, value)))
-            .collect();
-        matches!(attrs.first(), Some(("data-key" | "data-action", _))).then_some(Spot(attrs))
-    }
-
-    /// The field with this `data-key`.
-    pub fn field(key: &str) -> Self {
-        Spot(vec![("data-key", key.to_owned())])
-    }
-
-    /// The control with this `data-action` for a section.
-    pub fn section_control(action: &str, section: &str) -> Self {
-        Spot(vec![
-            ("data-action", action.to_owned()),
-            ("data-section", section.to_owned()),
-        ])
-    }
-
-    /// The element on the page with exactly these identifying attributes.
-    fn find(&self) -> Option<Element> {
-        let (first, _) = self.0.first()?;
-        let candidates = document().query_selector_all(&format!("[{first}]")).ok()?;
-        (0..candidates.length())
-            .filter_map(|i| candidates.item(i)?.dyn_into::<Element>().ok())
-            .find(|el| Spot::of(el).as_ref() == Some(self))
-    }
-
-    /// Focuses it; false if it is not on the page.
-    pub fn focus(&self) -> bool {
-        self.find().is_some_and(|el| focus_element(&el))
-    }
+/// Focuses the spot; false if it is not on the page.
+pub fn focus_spot(spot: &Spot) -> bool {
+    find(spot).is_some_and(|el| focus_element(&el))
 }
 
 fn focus_element(el: &Element) -> bool {
@@ -87,7 +49,7 @@ pub struct Saved {
 /// What has the focus now, if it is one of the client's fields or controls.
 pub fn save() -> Option<Saved> {
     let active = document().active_element()?;
-    let spot = Spot::of(&active)?;
+    let spot = spot_of(&active)?;
     let range = if let Some(t) = active.dyn_ref::<HtmlTextAreaElement>() {
         Some((
             t.selection_start().ok().flatten().unwrap_or(0),
@@ -123,7 +85,7 @@ pub fn restore(saved: Option<Saved>) {
     if !lost() {
         return;
     }
-    if let Some(el) = saved.spot.find() {
+    if let Some(el) = find(&saved.spot) {
         focus_element(&el);
         if let Some((start, end)) = saved.range {
             if let Some(t) = el.dyn_ref::<HtmlTextAreaElement>() {
