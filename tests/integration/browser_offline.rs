@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use testkit::{Browser, TIMEOUT, TestServer, http};
 
 use crate::browser_steps::open;
-use crate::common::{api, world};
+use crate::common::world;
 
 /// Waits until `js` (a function body; it may return a promise) returns
 /// `true` in the page.
@@ -176,7 +176,7 @@ async fn a_workshop_page_opened_once_reloads_offline() {
     w.server.resume().await;
     alice.set_offline(false).await.expect("online");
     alice
-        .wait_for("#status[data-state=\"online\"]")
+        .wait_for("#status[data-state=\"saved\"]")
         .await
         .expect("reconnects");
     let cleared = alice
@@ -193,19 +193,41 @@ async fn a_workshop_page_opened_once_reloads_offline() {
     assert_eq!(cached(&alice).await, json!({}));
 }
 
-/// What [`Browser::set_offline`] emulates: the page's network only. Later
-/// tests of offline behaviour rely on each of these facts.
+/// Opens a WebSocket of the page's own to `/sync` (the client's may close
+/// itself when the browser says it is offline) as `window.__probe`, and
+/// records in `window.__probe_log` what happens to it.
+const PROBE_SOCKET: &str = "
+    const log = window.__probe_log = [];
+    const socket = window.__probe = new WebSocket(`ws://${location.host}/sync`);
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => log.push('open');
+    socket.onmessage = () => log.push('message');
+    socket.onerror = () => log.push('error');
+    socket.onclose = () => log.push('close');";
+
+/// Sends `join` on the probe socket: CBOR `{type: 'join', senderId:
+/// 'probe'}` (short text strings only), which the server answers with
+/// `peer`.
+const PROBE_JOIN: &str = "
+    const text = (s) => [0x60 + s.length, ...new TextEncoder().encode(s)];
+    window.__probe.send(new Uint8Array([0xa2, ...text('type'), ...text('join'),
+      ...text('senderId'), ...text('probe')]));";
+
+/// What [`Browser::set_offline`] emulates: the page's new requests only.
+/// Tests of offline behaviour build on each of these facts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_offline_switch_takes_the_page_offline_but_not_open_sockets_or_the_worker() {
     let w = world().await;
-    let ws = w.open.to_string();
-    let alice = open(&w, Some(&w.alice), &ws).await;
-    alice
-        .wait_for("#status[data-state=\"online\"]")
-        .await
-        .expect("online");
+    let alice = open(&w, Some(&w.alice), &w.open.to_string()).await;
     wait_controlled(&alice).await;
     record_network_events(&alice).await;
+    alice.execute(PROBE_SOCKET, vec![]).await.expect("probe");
+    wait_js(
+        &alice,
+        "return window.__probe_log.includes('open')",
+        "the probe socket is open",
+    )
+    .await;
 
     // (a) The page gets an `offline` event and `navigator.onLine` is false.
     alice.set_offline(true).await.expect("offline");
@@ -216,24 +238,25 @@ async fn the_offline_switch_takes_the_page_offline_but_not_open_sockets_or_the_w
     )
     .await;
 
-    // (b) The client's WebSocket, open before, stays open and delivers:
-    // a change made on the server arrives.
-    let (status, reply) = api(
-        &w.server,
-        "PATCH",
-        &format!("/api/workshops/{ws}"),
-        Some(json!({ "title": "Ny titel" })),
-        Some(&w.host),
+    // (b) A WebSocket open before stays open and carries both ways: its
+    // `join` reaches the server, whose `peer` comes back.
+    alice.execute(PROBE_JOIN, vec![]).await.expect("join");
+    wait_js(
+        &alice,
+        "return window.__probe_log.includes('message')",
+        "the server's answer arrives over the open socket",
     )
     .await;
-    assert_eq!(status, 200, "{reply}");
-    alice
-        .wait_for_text("h1#title", "Ny titel")
-        .await
-        .expect("the change arrives over the open socket");
     assert_eq!(
-        alice.attr("#status", "data-state").await.expect("status"),
-        Some("online".to_owned())
+        alice
+            .execute(
+                "return [window.__probe.readyState, window.__probe_log]",
+                vec![]
+            )
+            .await
+            .expect("probe"),
+        json!([1, ["open", "message"]]),
+        "still open, never closed"
     );
 
     // (c) Navigations go through the worker, whose fetches still reach the
@@ -246,20 +269,25 @@ async fn the_offline_switch_takes_the_page_offline_but_not_open_sockets_or_the_w
         .wait_for_text("h1#title", "Stängd workshop")
         .await
         .expect("fetched by the worker");
-    // But the page's own connections fail, also after the navigation.
-    alice
-        .wait_for("#status[data-state=\"offline\"]")
-        .await
-        .expect("the new page's socket cannot connect");
+    // But the page's own new connections fail, also after the navigation.
+    alice.execute(PROBE_SOCKET, vec![]).await.expect("probe");
+    wait_js(
+        &alice,
+        "return window.__probe_log.includes('close')",
+        "a new socket fails",
+    )
+    .await;
     assert_eq!(
         alice
             .execute(
-                "return !!navigator.serviceWorker.controller && !navigator.onLine",
+                "return fetch('/healthz').then(() => 'fetched', () => 'failed')
+                   .then(fetched => [window.__probe_log, fetched, navigator.onLine,
+                                     !!navigator.serviceWorker.controller])",
                 vec![]
             )
             .await
             .expect("state"),
-        json!(true)
+        json!([["error", "close"], "failed", false, true])
     );
 }
 
