@@ -247,9 +247,9 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     let stranger = Browser::start().await.expect("chromium starts");
     stranger.goto(&revoked_url).await.expect("the revoked link");
     stranger
-        .wait_for("body[data-page=\"invite\"]")
+        .wait_for("body[data-page=\"link-gone\"]")
         .await
-        .expect("the invite page");
+        .expect("the page of a link that cannot be used");
     assert_eq!(count(&stranger, "form.join").await, 0, "no form to fill");
     stranger
         .screenshot("journey-revoked-invite")

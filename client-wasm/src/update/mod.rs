@@ -53,7 +53,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Action { action, opener } => on_action(m, &mut fx, action, opener),
         Msg::Input { key, value } => {
-            m.ui.inputs.insert(key, value);
+            // A composer's field without a composer is a late event of a
+            // closed one: what it held was dropped with it.
+            if m.ui.composer.is_some() || !COMPOSER_FIELDS.contains(&key.as_str()) {
+                m.ui.inputs.insert(key, value);
+            }
         }
         Msg::EditSection { section, value } => edit_section(m, &mut fx, &section, &value),
         Msg::EditHeading { section, value } => {

@@ -360,6 +360,9 @@ fn the_composer_takes_the_focus_and_gives_it_back() {
         "what was typed goes"
     );
     assert!(focuses(&effects, &Focus::Spot(opener)));
+    // The removed field's late `change` does not bring it back.
+    type_into(&mut m, "composer-text", "halvfärdigt");
+    assert!(!m.ui.inputs.contains_key("composer-text"));
 }
 
 #[test]

@@ -87,10 +87,17 @@ fn listen() {
         }
     });
     for kind in ["input", "change"] {
-        on(&document, kind, |e| {
+        on(&document, kind, move |e| {
             let Some(target) = e.target().and_then(|t| closest_with(&t, "data-key")) else {
                 return;
             };
+            // Typing arrives as `input`; `change` only matters for a
+            // `select`. (A text field that loses the focus because a
+            // drawing removed it also fires `change`, with what it held:
+            // that must not bring back text a closed form just dropped.)
+            if kind == "change" && target.dyn_ref::<web_sys::HtmlSelectElement>().is_none() {
+                return;
+            }
             let key = data(&target, "key");
             let value = view::value_of(&target);
             let section = data(&target, "section");

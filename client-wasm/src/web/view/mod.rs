@@ -79,3 +79,14 @@ pub fn time_text(ms: i64, a: &Model) -> String {
 }
 
 // ---------------------------------------------------------------- summary
+
+/// A day in the reader's language (for expiry dates).
+pub fn date_text(ms: i64, a: &Model) -> String {
+    if ms <= 0 {
+        return String::new();
+    }
+    let date = js_sys::Date::new(&(ms as f64).into());
+    date.to_locale_date_string(a.page.lang.code(), &wasm_bindgen::JsValue::UNDEFINED)
+        .as_string()
+        .unwrap_or_default()
+}

@@ -9,7 +9,7 @@ use model::history;
 use model::threads::{self, Anchor, ThreadView};
 use serde_json::Value;
 
-use super::{input, labelled, textarea, time_text};
+use super::{date_text, input, labelled, textarea, time_text};
 use crate::state::{Composer, Filter, Model, Tab, VersionView};
 use crate::update::EXPIRY_CHOICES;
 use crate::web::dom::{El, button, by_id, el, replace_children};
@@ -707,7 +707,7 @@ fn share_view(a: &Model) -> El {
             None => i.uses.to_string(),
         };
         let expires = match i.expires_at {
-            Some(ms) => time_text(ms, a),
+            Some(ms) => date_text(ms, a),
             None => a.t("expires-never").to_owned(),
         };
         let state = match i.state.as_str() {
