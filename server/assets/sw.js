@@ -46,7 +46,8 @@ async function keepOpenPages(cache) {
       if (url.origin !== self.location.origin || !isPage(url.pathname)) return;
       try {
         const response = await fetch(url.href, { credentials: "same-origin", cache: "no-cache" });
-        if (response.status === 200 && response.type === "basic") {
+        // A redirected copy cannot answer a navigation: keep none.
+        if (response.status === 200 && response.type === "basic" && !response.redirected) {
           await cache.put(url.href, response);
         }
       } catch (_) {
