@@ -53,3 +53,12 @@ import("/client/client_wasm.js")
       s.dataset.state = "failed";
     }
   });
+
+// The service worker keeps the pages opened here and the client for
+// offline use (see /sw.js). Where there is none (an old browser, an
+// insecure origin) or registering fails, the page works as before.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker
+    .register("/sw.js", { scope: "/" })
+    .catch((e) => console.warn("synpunkt: no offline copy (service worker):", e));
+}

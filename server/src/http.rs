@@ -1,6 +1,6 @@
 //! HTTP routes: the pages (`pages.rs`), the JSON API (`api/`), the sync
-//! socket, health and the embedded web client; and, on a listener of its
-//! own, the metrics.
+//! socket, health, the embedded web client and its service worker; and, on
+//! a listener of its own, the metrics.
 
 use std::sync::Arc;
 
@@ -143,6 +143,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/client/client_wasm_bg.wasm", get(client_wasm))
         .route("/client/boot.js", get(crate::pages::boot_js))
         .route("/client/app.css", get(crate::pages::app_css))
+        .route("/sw.js", get(service_worker))
         .fallback(crate::pages::not_found)
         // The sign-in limit, before any route reads a session.
         .layer(axum::middleware::from_fn_with_state(
@@ -262,4 +263,71 @@ async fn client_wasm() -> impl IntoResponse {
         ],
         CLIENT_WASM,
     )
+}
+
+/// The service worker (`assets/sw.js`), which keeps the client, the
+/// assets and the pages a user opened for offline use.
+const SERVICE_WORKER: &str = include_str!("../assets/sw.js");
+
+/// What `sw.js` says in place of its cache's version.
+const VERSION_PLACEHOLDER: &str = "__SYNPUNKT_VERSION__";
+
+/// `sw.js` with the version of everything it caches: a short hash of the
+/// embedded client, assets and the worker itself. A new build changes the
+/// worker's bytes, so browsers install it, and its new cache name makes it
+/// drop the old build's cache. Computed once, on first use.
+fn service_worker_js() -> &'static str {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JS.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [
+            CLIENT_JS,
+            CLIENT_WASM,
+            crate::pages::BOOT_JS.as_bytes(),
+            crate::pages::APP_CSS.as_bytes(),
+            SERVICE_WORKER.as_bytes(),
+        ] {
+            // Lengths first, so that bytes moving between parts count.
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        let version = hex::encode(&hash.finalize()[..6]);
+        SERVICE_WORKER.replace(VERSION_PLACEHOLDER, &version)
+    })
+}
+
+/// `GET /sw.js`: at the root, so that its scope covers every page. Checked
+/// for a new version on every navigation (`no-cache`).
+async fn service_worker() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        service_worker_js(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_worker_carries_the_version_of_what_it_caches() {
+        assert_eq!(
+            SERVICE_WORKER.matches(VERSION_PLACEHOLDER).count(),
+            1,
+            "sw.js names its version once"
+        );
+        let js = service_worker_js();
+        assert!(!js.contains(VERSION_PLACEHOLDER));
+        let version = js
+            .split("const VERSION = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a version");
+        assert_eq!(version.len(), 12);
+        assert!(version.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
 }

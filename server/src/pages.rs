@@ -76,8 +76,8 @@ pub(crate) async fn security_headers(mut response: Response) -> Response {
 }
 
 const SITE: &str = "Synpunkt";
-const APP_CSS: &str = include_str!("../assets/app.css");
-const BOOT_JS: &str = include_str!("../assets/boot.js");
+pub(crate) const APP_CSS: &str = include_str!("../assets/app.css");
+pub(crate) const BOOT_JS: &str = include_str!("../assets/boot.js");
 
 // ---------------------------------------------------------------------------
 // Language

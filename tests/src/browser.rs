@@ -367,6 +367,39 @@ impl Browser {
         Ok(())
     }
 
+    /// Takes this browser's page offline (`true`) or back online, through
+    /// ChromeDriver's network conditions (Chromium's DevTools emulation).
+    ///
+    /// What it does, as checked in `browser_offline.rs`: the page gets an
+    /// `offline` event and `navigator.onLine` is false; the page's new
+    /// requests and WebSockets fail (`net::ERR_INTERNET_DISCONNECTED`), also
+    /// after a reload; but a WebSocket already open stays open and keeps
+    /// delivering both ways, and the service worker's own `fetch`es still
+    /// reach the network. So a test of real offline behaviour also stops
+    /// the server (`TestServer::stop`).
+    pub async fn set_offline(&self, offline: bool) -> anyhow::Result<()> {
+        // Throughputs of 0 mean "not throttled".
+        let conditions = json!({ "network_conditions": {
+            "offline": offline, "latency": 0, "download_throughput": 0, "upload_throughput": 0,
+        }});
+        self.driver
+            .post(
+                &format!(
+                    "/session/{}/chromium/network_conditions",
+                    self.session_id().await?
+                ),
+                &conditions.to_string(),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "setting the network {}",
+                    if offline { "offline" } else { "online" }
+                )
+            })?;
+        Ok(())
+    }
+
     async fn session_id(&self) -> anyhow::Result<String> {
         self.client
             .session_id()
