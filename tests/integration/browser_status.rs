@@ -73,7 +73,10 @@ async fn offline_shows_within_two_seconds_with_what_waits() {
         .await
         .expect("offline shown");
     let took = went.elapsed();
-    assert!(took < Duration::from_secs(2), "offline shown after {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "offline shown after {took:?}"
+    );
     let (_, text) = status(&alice).await;
     assert!(text.starts_with("Offline — "), "{text}");
 
