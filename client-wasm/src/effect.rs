@@ -13,12 +13,13 @@ pub enum Effect {
     Send(Vec<Message>),
     /// Read a document's local copy (IndexedDB); answers [`Msg::Loaded`].
     Load(DocumentId),
-    /// Keep a document's local copy, with the heads the server is known
-    /// to hold (to count what is still waiting after a reload).
+    /// Keep a document's local copy, with what goes with it ([`crate::state::LocalMeta`]
+    /// as JSON: the heads the server is known to hold, to count what is
+    /// still waiting after a reload; our actors, to know our own changes).
     Store {
         doc: DocumentId,
         bytes: Vec<u8>,
-        acked: Vec<u8>,
+        meta: Vec<u8>,
     },
     /// Drop a document's local copy (the server refused a change in it).
     Forget(DocumentId),

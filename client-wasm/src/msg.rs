@@ -17,7 +17,7 @@ pub enum Msg {
     Loaded {
         doc: DocumentId,
         saved: Option<Vec<u8>>,
-        acked: Option<Vec<u8>>,
+        meta: Option<Vec<u8>>,
     },
     SocketOpened,
     /// The socket closed (or could not open).

@@ -32,6 +32,16 @@ pub const READER_TIMEOUT_MS: f64 = 30_000.0;
 /// Remote changes are saved locally at most this often.
 pub const SAVE_DELAY_MS: u32 = 1_000;
 
+/// What is kept with a document's local copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocalMeta {
+    /// The heads the server last acknowledged (hex).
+    pub acked: Vec<String>,
+    /// The actors this browser wrote the document with (hex): a reload
+    /// gets a new actor, and our earlier changes stay ours.
+    pub actors: Vec<String>,
+}
+
 /// What the server told us about this page (`<body data-…>`).
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -285,6 +295,8 @@ pub struct Model {
     pub unacked_since: Option<f64>,
     /// The documents whose local copies have been read.
     pub loaded: Vec<DocumentId>,
+    /// The actors this browser wrote with (hex), across reloads.
+    pub own_actors: Vec<String>,
 }
 
 impl Model {
@@ -304,6 +316,7 @@ impl Model {
             last_announce: 0.0,
             unacked_since: None,
             loaded: Vec::new(),
+            own_actors: Vec::new(),
         }
     }
 
@@ -357,11 +370,12 @@ impl Model {
     /// The verified name behind an actor (our own actors are us, even
     /// before the server has bound them).
     pub fn author_name(&self, actor: &str) -> String {
-        let own = self
-            .held()
-            .into_iter()
-            .filter_map(|id| self.session.doc(id))
-            .any(|d| d.get_actor().to_hex_string() == actor);
+        let own = self.own_actors.iter().any(|a| a == actor)
+            || self
+                .held()
+                .into_iter()
+                .filter_map(|id| self.session.doc(id))
+                .any(|d| d.get_actor().to_hex_string() == actor);
         if own && !self.page.user_name.is_empty() {
             return self.page.user_name.clone();
         }
@@ -374,9 +388,10 @@ impl Model {
     /// Whether an actor (of a thread, comment or contribution: they are
     /// all in the summary) is the signed-in user's.
     pub fn is_mine(&self, actor: &str) -> bool {
-        let own_actor = self
-            .summary_doc()
-            .is_some_and(|d| d.get_actor().to_hex_string() == actor);
+        let own_actor = self.own_actors.iter().any(|a| a == actor)
+            || self
+                .summary_doc()
+                .is_some_and(|d| d.get_actor().to_hex_string() == actor);
         own_actor
             || matches!((&self.ui.me, self.ui.authors.get(actor)), (Some(me), Some((id, _))) if me == id)
     }

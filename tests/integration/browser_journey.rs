@@ -221,14 +221,14 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     host.wait_for_text("[data-action=\"copy-link\"]", "Copied")
         .await
         .expect("says it copied");
-    host.wait_for_text("#invites tr.invite .uses", "0 / 1")
+    host.wait_for_text("#invites .invite .uses", "0 / 1")
         .await
         .expect("listed with its use limit");
     // A second invite, revoked at once.
     host.click("[data-action=\"invite\"]")
         .await
         .expect("another invite");
-    host.wait_for("#invites tr.invite:nth-child(2)")
+    host.wait_for("#invites .invite:nth-child(2)")
         .await
         .expect("two listed");
     let revoked_url = value(&host, "#invite-url").await;
@@ -239,11 +239,11 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
         .expect("attr")
         .expect("the new invite's id");
     host.click(&format!(
-        "#invites tr[data-invite=\"{newest}\"] [data-action=\"revoke-invite\"]"
+        "#invites .invite[data-invite=\"{newest}\"] [data-action=\"revoke-invite\"]"
     ))
     .await
     .expect("revoke the newest");
-    host.wait_for("#invites tr.invite[data-state=\"revoked\"]")
+    host.wait_for("#invites .invite[data-state=\"revoked\"]")
         .await
         .expect("listed as revoked");
     host.screenshot("journey-share-panel-host")

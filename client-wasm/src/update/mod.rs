@@ -16,7 +16,7 @@ use crate::effect::{Effect, Focus, Region, Spot};
 use crate::msg::{Action, Msg, Reply};
 use crate::state::{
     ACK_TIMEOUT_MS, ANNOUNCE_MS, COMPOSER_FIELDS, Composer, Conn, FIRST_BACKOFF_MS, InviteRow,
-    MAX_BACKOFF_MS, Model, READER_TIMEOUT_MS, SAVE_DELAY_MS, Sel, Tab, VersionView,
+    LocalMeta, MAX_BACKOFF_MS, Model, READER_TIMEOUT_MS, SAVE_DELAY_MS, Sel, Tab, VersionView,
 };
 
 /// Handles one message.
@@ -24,7 +24,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
     let mut fx = Fx(Vec::new());
     match msg {
         Msg::Start => start(m, &mut fx),
-        Msg::Loaded { doc, saved, acked } => loaded(m, &mut fx, doc, saved, acked),
+        Msg::Loaded { doc, saved, meta } => loaded(m, &mut fx, doc, saved, meta),
         Msg::SocketOpened => {
             let join = m.session.join();
             fx.push(Effect::Send(vec![join]));
@@ -144,11 +144,20 @@ fn loaded(
     fx: &mut Fx,
     doc: DocumentId,
     saved: Option<Vec<u8>>,
-    acked: Option<Vec<u8>>,
+    meta: Option<Vec<u8>>,
 ) {
     let out = m.session.open(doc, saved.as_deref());
-    if let Some(heads) = acked.as_deref().and_then(heads_from_bytes) {
+    let meta: LocalMeta = meta
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let acked: Option<Vec<ChangeHash>> = meta.acked.iter().map(|h| h.parse().ok()).collect();
+    if let Some(heads) = acked.filter(|h| !h.is_empty()) {
         m.session.set_acked(doc, heads);
+    }
+    for actor in meta.actors {
+        if !m.own_actors.contains(&actor) {
+            m.own_actors.push(actor);
+        }
     }
     m.loaded.push(doc);
     send(m, fx, out);
@@ -374,33 +383,32 @@ fn presence_message(m: &mut Model, fx: &mut Fx, leaving: bool) {
 
 // ------------------------------------------------------------ local copies
 
-/// The heads the server is known to hold, as bytes (32 per head).
-fn heads_to_bytes(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn heads_from_bytes(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
-    if !bytes.len().is_multiple_of(32) {
-        return None;
-    }
-    bytes
-        .chunks(32)
-        .map(|c| ChangeHash::try_from(c).ok())
-        .collect()
-}
-
 /// Keeps a document's local copy now.
-fn store(m: &Model, fx: &mut Fx, id: DocumentId) {
+fn store(m: &mut Model, fx: &mut Fx, id: DocumentId) {
     // Public readers keep nothing: they cannot change anything.
     if !m.can_take_part() || !m.loaded.contains(&id) {
         return;
     }
+    if let Some(actor) = m.session.doc(id).map(|d| d.get_actor().to_hex_string())
+        && !m.own_actors.contains(&actor)
+    {
+        m.own_actors.push(actor);
+    }
     if let Some(bytes) = m.session.save(id) {
-        let acked = heads_to_bytes(m.session.acked(id).unwrap_or_default());
+        let meta = LocalMeta {
+            acked: m
+                .session
+                .acked(id)
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            actors: m.own_actors.clone(),
+        };
         fx.push(Effect::Store {
             doc: id,
             bytes,
-            acked,
+            meta: serde_json::to_vec(&meta).unwrap_or_default(),
         });
     }
 }

@@ -135,7 +135,7 @@ fn online(server: &mut Server, role: Role) -> Model {
             Msg::Loaded {
                 doc: id,
                 saved: None,
-                acked: None,
+                meta: None,
             },
         );
     }
@@ -277,11 +277,11 @@ fn changes_made_offline_survive_a_reload_and_are_counted_there() {
     update(&mut m, Msg::BrowserOffline);
     update(&mut m, Msg::SocketClosed);
     let effects = comment(&mut m, "Före omladdningen");
-    let (bytes, acked) = effects
+    let (bytes, meta) = effects
         .iter()
         .rev()
         .find_map(|e| match e {
-            Effect::Store { bytes, acked, .. } => Some((bytes.clone(), acked.clone())),
+            Effect::Store { bytes, meta, .. } => Some((bytes.clone(), meta.clone())),
             _ => None,
         })
         .expect("stored");
@@ -295,10 +295,19 @@ fn changes_made_offline_survive_a_reload_and_are_counted_there() {
         Msg::Loaded {
             doc: server.id,
             saved: Some(bytes),
-            acked: Some(acked),
+            meta: Some(meta),
         },
     );
     assert_eq!(reloaded.status().1, "Offline — 1 change waiting");
+    let thread = threads::threads(reloaded.summary_doc().expect("doc"))
+        .pop()
+        .expect("the thread");
+    assert_eq!(
+        reloaded.author_name(&thread.author),
+        "Hanna",
+        "our comment from before the reload is still ours"
+    );
+    assert!(reloaded.is_mine(&thread.author));
     update(&mut reloaded, Msg::BrowserOnline);
     run(&mut reloaded, &mut server, Msg::SocketOpened);
     assert_eq!(reloaded.status().0, "saved");

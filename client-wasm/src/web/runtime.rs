@@ -114,12 +114,12 @@ impl Runtime {
                 }
             }
             Effect::Load(doc) => wasm_bindgen_futures::spawn_local(async move {
-                let (saved, acked) = store::load(doc).await;
-                dispatch(Msg::Loaded { doc, saved, acked });
+                let (saved, meta) = store::load(doc).await;
+                dispatch(Msg::Loaded { doc, saved, meta });
             }),
-            Effect::Store { doc, bytes, acked } => {
+            Effect::Store { doc, bytes, meta } => {
                 wasm_bindgen_futures::spawn_local(async move {
-                    store::save(doc, &bytes, &acked).await;
+                    store::save(doc, &bytes, &meta).await;
                 });
             }
             Effect::Forget(doc) => wasm_bindgen_futures::spawn_local(async move {

@@ -1,6 +1,6 @@
 //! The local copies of documents, for offline work and reloads while
-//! offline: the document's bytes and the heads the server was known to
-//! hold (to count the changes still waiting).
+//! offline: the document's bytes, and what goes with them
+//! (`state::LocalMeta`: the heads the server was known to hold, our actors).
 
 use docsync::DocumentId;
 
@@ -10,8 +10,8 @@ fn doc_key(id: DocumentId) -> String {
     format!("doc:{id}")
 }
 
-fn acked_key(id: DocumentId) -> String {
-    format!("acked:{id}")
+fn meta_key(id: DocumentId) -> String {
+    format!("meta:{id}")
 }
 
 /// A document's local copy and its acknowledged heads, if kept.
@@ -20,24 +20,24 @@ pub async fn load(id: DocumentId) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
         log(&e);
         None
     });
-    let acked = idb::get(&acked_key(id)).await.unwrap_or_else(|e| {
+    let meta = idb::get(&meta_key(id)).await.unwrap_or_else(|e| {
         log(&e);
         None
     });
-    (doc, acked)
+    (doc, meta)
 }
 
-pub async fn save(id: DocumentId, bytes: &[u8], acked: &[u8]) {
+pub async fn save(id: DocumentId, bytes: &[u8], meta: &[u8]) {
     if let Err(e) = idb::put(&doc_key(id), bytes).await {
         log(&e);
     }
-    if let Err(e) = idb::put(&acked_key(id), acked).await {
+    if let Err(e) = idb::put(&meta_key(id), meta).await {
         log(&e);
     }
 }
 
 pub async fn forget(id: DocumentId) {
-    for key in [doc_key(id), acked_key(id)] {
+    for key in [doc_key(id), meta_key(id)] {
         if let Err(e) = idb::delete(&key).await {
             log(&e);
         }

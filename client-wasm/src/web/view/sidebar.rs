@@ -697,18 +697,13 @@ fn share_view(a: &Model) -> El {
     if invites.is_empty() {
         return section.child(el("p").class("empty").text(a.t("no-invites")));
     }
-    let head = el("tr").children(
-        [a.t("role"), a.t("uses"), a.t("expires"), a.t("status"), ""]
-            .into_iter()
-            .map(|h| el("th").attr("scope", "col").text(h)),
-    );
-    let rows = invites.iter().map(|i| {
+    let items = invites.iter().map(|i| {
         let uses = match i.max_uses {
-            Some(max) => format!("{} / {max}", i.uses),
-            None => i.uses.to_string(),
+            Some(max) => format!("{} {} / {max}", a.t("uses"), i.uses),
+            None => format!("{} {}", a.t("uses"), i.uses),
         };
         let expires = match i.expires_at {
-            Some(ms) => date_text(ms, a),
+            Some(ms) => format!("{} {}", a.t("expires"), date_text(ms, a)),
             None => a.t("expires-never").to_owned(),
         };
         let state = match i.state.as_str() {
@@ -723,9 +718,25 @@ fn share_view(a: &Model) -> El {
         } else {
             a.t("participant")
         };
-        let mut tools = el("td");
+        let mut item = el("li")
+            .class("invite")
+            .attr("data-invite", &i.id)
+            .attr("data-state", &i.state)
+            .child(
+                el("p")
+                    .child(el("strong").class("role").text(role))
+                    .text(" ")
+                    .child(el("span").class("badge").text(state)),
+            )
+            .child(
+                el("p")
+                    .class("facts")
+                    .child(el("span").class("uses").text(&uses))
+                    .text(" · ")
+                    .child(el("span").class("expires").text(&expires)),
+            );
         if i.state == "valid" {
-            tools = tools.child(
+            item = item.child(
                 button("revoke-invite", a.t("revoke"))
                     .attr("data-invite", &i.id)
                     .attr(
@@ -734,20 +745,7 @@ fn share_view(a: &Model) -> El {
                     ),
             );
         }
-        el("tr")
-            .class("invite")
-            .attr("data-invite", &i.id)
-            .attr("data-state", &i.state)
-            .child(el("td").text(role))
-            .child(el("td").class("uses").text(&uses))
-            .child(el("td").text(&expires))
-            .child(el("td").child(el("span").class("badge").text(state)))
-            .child(tools)
+        item
     });
-    section.child(
-        el("table")
-            .attr("id", "invites")
-            .child(el("thead").child(head))
-            .child(el("tbody").children(rows)),
-    )
+    section.child(el("ul").attr("id", "invites").children(items))
 }
