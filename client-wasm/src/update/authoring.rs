@@ -53,13 +53,9 @@ pub fn add_section(m: &mut Model, fx: &mut Fx) {
     let after = summary(m).and_then(|s| s.sections.last().map(|x| x.id.clone()));
     let id = format!("s-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let heading = m.t("new-section").to_owned();
-    let mut failed = None;
-    change_summary(m, fx, |tx| {
-        if let Err(e) = authoring::add_section(tx, &id, &heading, after.as_deref()) {
-            failed = Some(e.to_string());
-        }
-    });
-    if let Some(e) = failed {
+    if let Err(e) = change_summary(m, fx, |tx| {
+        authoring::add_section(tx, &id, &heading, after.as_deref())
+    }) {
         fx.notice(m, e);
         return;
     }
@@ -99,9 +95,8 @@ pub fn move_section(m: &mut Model, fx: &mut Fx, section: &str, by: isize) {
     else {
         return;
     };
-    change_summary(m, fx, |tx| {
-        let _ = authoring::move_section(tx, section, to);
-    });
+    let r = change_summary(m, fx, |tx| authoring::move_section(tx, section, to));
+    super::report(m, fx, r);
     let action = if by < 0 { "move-up" } else { "move-down" };
     fx.push(Effect::Focus(Focus::Spot(Spot::section_control(
         action, section,
@@ -114,9 +109,8 @@ pub fn delete_section(m: &mut Model, fx: &mut Fx, section: &str) {
     if !may_author(m) {
         return;
     }
-    change_summary(m, fx, |tx| {
-        let _ = authoring::delete_section(tx, section);
-    });
+    let r = change_summary(m, fx, |tx| authoring::delete_section(tx, section));
+    super::report(m, fx, r);
     if m.ui.editing.as_deref() == Some(section) {
         m.ui.editing = None;
     }
@@ -204,13 +198,7 @@ pub fn save_meta(m: &mut Model, fx: &mut Fx) {
             Reply::Review,
         ));
     }
-    let mut failed = None;
-    change_summary(m, fx, |tx| {
-        if let Err(e) = authoring::set_workshop(tx, &w) {
-            failed = Some(e.to_string());
-        }
-    });
-    if let Some(e) = failed {
+    if let Err(e) = change_summary(m, fx, |tx| authoring::set_workshop(tx, &w)) {
         fx.notice(m, e);
         return;
     }
@@ -287,18 +275,13 @@ pub fn save_action(m: &mut Model, fx: &mut Fx) {
             "open".into()
         },
     };
-    let mut failed = None;
-    change_summary(m, fx, |tx| {
-        let result = if edit.new {
+    if let Err(e) = change_summary(m, fx, |tx| {
+        if edit.new {
             authoring::add_action(tx, &action).map(|()| true)
         } else {
             authoring::set_action(tx, &action)
-        };
-        if let Err(e) = result {
-            failed = Some(e.to_string());
         }
-    });
-    if let Some(e) = failed {
+    }) {
         fx.notice(m, e);
         return;
     }
@@ -321,8 +304,7 @@ pub fn delete_action(m: &mut Model, fx: &mut Fx, id: &str) {
     if !may_author(m) {
         return;
     }
-    change_summary(m, fx, |tx| {
-        let _ = authoring::delete_action(tx, id);
-    });
+    let r = change_summary(m, fx, |tx| authoring::delete_action(tx, id));
+    super::report(m, fx, r);
     close_action(m, fx);
 }

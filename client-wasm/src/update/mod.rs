@@ -41,7 +41,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::BrowserOnline => {
             m.browser_online = true;
             m.backoff_ms = FIRST_BACKOFF_MS;
-            connect(m, &mut fx);
+            if m.socket_open && m.conn != Conn::Online {
+                // A socket opened while offline may hang: start afresh.
+                fx.push(Effect::Disconnect);
+            } else {
+                connect(m, &mut fx);
+            }
         }
         Msg::Frame(bytes) => frame(m, &mut fx, &bytes),
         Msg::Tick => tick(m, &mut fx),
@@ -298,17 +303,22 @@ fn frame(m: &mut Model, fx: &mut Fx, bytes: &[u8]) {
             }
         }
     }
-    if m.waiting() == 0 {
-        m.unacked_since = None;
-    }
+    // The server answered: what still waits is measured from now (a host
+    // typing steadily always has a change in flight).
+    m.unacked_since = (m.waiting() > 0).then_some(m.now);
     if newcomer {
         // Someone new is reading (or we joined): tell them at once that we
         // are too (they would otherwise hear of us at our next announce).
         presence_message(m, fx, false);
     }
     if synced {
-        // Our new actors are bound by now: their names can be shown.
+        // Our new actors are bound by now: their names can be shown. And
+        // the local copy keeps what the server now holds.
         load_authors_if_needed(m, fx);
+        save_soon(m, fx);
+    }
+    if m.ui.unavailable && m.page.doc.is_some_and(|d| m.session.has_content(d)) {
+        m.ui.unavailable = false;
     }
     fx.render(Region::Status);
     if changed {
@@ -442,14 +452,43 @@ fn change(m: &mut Model, fx: &mut Fx, id: DocumentId, f: impl FnOnce(&mut Autome
 /// A change in one transaction on the summary. Threads and contributions
 /// live only there: also while a draft is shown (a draft may not carry
 /// them, the server would refuse the change).
-fn change_summary(m: &mut Model, fx: &mut Fx, f: impl FnOnce(&mut Transaction<'_>)) {
-    let Some(doc) = m.page.doc else { return };
+///
+/// A change that fails part-way is rolled back whole (a half-written
+/// thread must not reach anyone): the error comes back, nothing is sent.
+fn change_summary<T, E: std::fmt::Display>(
+    m: &mut Model,
+    fx: &mut Fx,
+    f: impl FnOnce(&mut Transaction<'_>) -> Result<T, E>,
+) -> Result<(), String> {
+    let Some(doc) = m.page.doc else {
+        return Err(m.t("error").to_owned());
+    };
     let now = m.now;
-    change(m, fx, doc, |d| {
+    let mut failed = None;
+    let ((), out) = m.session.change(doc, |d| {
         let mut tx = d.transaction();
-        f(&mut tx);
-        commit(tx, now);
+        match f(&mut tx) {
+            Ok(_) => commit(tx, now),
+            Err(e) => {
+                tx.rollback();
+                failed = Some(e.to_string());
+            }
+        }
     });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    store(m, fx, doc);
+    send(m, fx, out);
+    fx.render_all();
+    Ok(())
+}
+
+/// Says why a change could not be made.
+fn report(m: &mut Model, fx: &mut Fx, result: Result<(), String>) {
+    if let Err(e) = result {
+        fx.notice(m, e);
+    }
 }
 
 /// The host (or drafter) typed in a section: the change as one splice.
@@ -528,12 +567,18 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         Action::CommentSection { ref section } | Action::ProposeSection { ref section } => {
             let comment = matches!(action, Action::CommentSection { .. });
             let sel = m.shown_doc().and_then(|d| Sel::whole_section(d, section));
-            if comment {
-                m.ui.composer = sel.map(Composer::Comment);
-                m.ui.tab = Some(Tab::Comments);
-            } else {
-                m.ui.composer = sel.map(Composer::Replace);
-                m.ui.tab = Some(Tab::Proposals);
+            // An empty section has nothing to comment on or reword.
+            if let Some(sel) = sel {
+                for key in COMPOSER_FIELDS {
+                    m.ui.inputs.remove(key);
+                }
+                if comment {
+                    m.ui.composer = Some(Composer::Comment(sel));
+                    m.ui.tab = Some(Tab::Comments);
+                } else {
+                    m.ui.composer = Some(Composer::Replace(sel));
+                    m.ui.tab = Some(Tab::Proposals);
+                }
             }
             fx.render_all();
         }
@@ -564,19 +609,23 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             submit(m, fx);
             return_focus(m, fx);
         }
-        Action::DeleteComment { thread, comment } => change_summary(m, fx, |tx| {
-            let _ = threads::delete_comment(tx, &thread, &comment);
-        }),
-        Action::Resolve { thread } => change_summary(m, fx, |tx| {
-            let _ = threads::set_resolved(tx, &thread, true);
-        }),
-        Action::Reopen { thread } => change_summary(m, fx, |tx| {
-            let _ = threads::set_resolved(tx, &thread, false);
-        }),
+        Action::DeleteComment { thread, comment } => {
+            let r = change_summary(m, fx, |tx| threads::delete_comment(tx, &thread, &comment));
+            report(m, fx, r);
+        }
+        Action::Resolve { thread } => {
+            let r = change_summary(m, fx, |tx| threads::set_resolved(tx, &thread, true));
+            report(m, fx, r);
+        }
+        Action::Reopen { thread } => {
+            let r = change_summary(m, fx, |tx| threads::set_resolved(tx, &thread, false));
+            report(m, fx, r);
+        }
         Action::React { thread, comment } => react(m, fx, &thread, &comment),
-        Action::Withdraw { contribution } => change_summary(m, fx, |tx| {
-            let _ = contributions::withdraw(tx, &contribution);
-        }),
+        Action::Withdraw { contribution } => {
+            let r = change_summary(m, fx, |tx| contributions::withdraw(tx, &contribution));
+            report(m, fx, r);
+        }
         Action::EditSection { section } => {
             if m.can_edit_text() {
                 m.ui.editing = Some(section);
@@ -677,8 +726,33 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         Action::DeleteAction { action } => authoring::delete_action(m, fx, &action),
     }
     if opens_composer && m.ui.composer.is_some() {
+        prefill_composer(m);
         m.ui.opener = opener;
         fx.push(Effect::Focus(Focus::Spot(Spot::field("composer-text"))));
+    }
+}
+
+/// A composer that edits text starts from that text, in the model: what
+/// is sent is what the field shows, even untouched.
+fn prefill_composer(m: &mut Model) {
+    let current = match &m.ui.composer {
+        Some(Composer::Replace(sel)) => Some(sel.quote.clone()),
+        Some(Composer::EditComment { thread, comment }) => m
+            .summary_doc()
+            .map(threads::threads)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|t| t.id == *thread)
+            .and_then(|t| t.comments.into_iter().find(|c| c.id == *comment))
+            .map(|c| c.body),
+        Some(Composer::EditAccept { contribution }) => m
+            .summary_doc()
+            .and_then(|d| contributions::contribution(d, contribution))
+            .map(|c| c.text),
+        _ => None,
+    };
+    if let Some(text) = current {
+        m.ui.inputs.insert("composer-text".to_owned(), text);
     }
 }
 
@@ -737,7 +811,9 @@ fn react(m: &mut Model, fx: &mut Fx, thread: &str, comment: &str) {
     });
 }
 
-/// Sends what the composer holds.
+/// Sends what the composer holds. If the change cannot be made (its
+/// passage went meanwhile), the composer stays open with what was typed,
+/// and says why.
 fn submit(m: &mut Model, fx: &mut Fx) {
     let Some(composer) = m.ui.composer.take() else {
         return;
@@ -746,28 +822,16 @@ fn submit(m: &mut Model, fx: &mut Fx) {
     let reason = m.input("composer-reason").trim().to_owned();
     let owner = m.input("composer-owner").trim().to_owned();
     let due = m.input("composer-due").trim().to_owned();
-    for key in COMPOSER_FIELDS {
-        m.ui.inputs.remove(key);
-    }
-    m.ui.selection = None;
     let id = uuid::Uuid::new_v4().to_string();
-    let now = m.now;
+    let now = m.now as i64;
     let propose = |m: &mut Model, fx: &mut Fx, p: Proposal| {
         change_summary(m, fx, |tx| {
-            let _ = contributions::propose(tx, &id, &p, &reason, now as i64);
-        });
+            contributions::propose(tx, &id, &p, &reason, now)
+        })
     };
-    match composer {
+    let result = match composer.clone() {
         Composer::Comment(sel) if !text.is_empty() => change_summary(m, fx, |tx| {
-            let _ = threads::create_thread(
-                tx,
-                &id,
-                &sel.section,
-                sel.start,
-                sel.end,
-                &text,
-                now as i64,
-            );
+            threads::create_thread(tx, &id, &sel.section, sel.start, sel.end, &text, now)
         }),
         Composer::Replace(sel) => propose(
             m,
@@ -776,38 +840,69 @@ fn submit(m: &mut Model, fx: &mut Fx) {
                 section: sel.section,
                 start: sel.start,
                 end: sel.end,
-                text,
+                text: text.clone(),
             },
         ),
-        Composer::Paragraph { section, at } if !text.is_empty() => {
-            propose(m, fx, Proposal::Insert { section, at, text })
-        }
-        Composer::Action if !text.is_empty() => {
-            propose(m, fx, Proposal::Action { text, owner, due })
-        }
+        Composer::Paragraph { section, at } if !text.is_empty() => propose(
+            m,
+            fx,
+            Proposal::Insert {
+                section,
+                at,
+                text: text.clone(),
+            },
+        ),
+        Composer::Action if !text.is_empty() => propose(
+            m,
+            fx,
+            Proposal::Action {
+                text: text.clone(),
+                owner,
+                due,
+            },
+        ),
         Composer::Reply { thread } if !text.is_empty() => change_summary(m, fx, |tx| {
-            let _ = threads::add_comment(tx, &thread, &id, &text, now as i64);
+            threads::add_comment(tx, &thread, &id, &text, now)
         }),
         Composer::EditComment { thread, comment } if !text.is_empty() => {
             change_summary(m, fx, |tx| {
-                let _ = threads::edit_comment(tx, &thread, &comment, &text);
+                threads::edit_comment(tx, &thread, &comment, &text)
             })
         }
-        Composer::EditAccept { contribution } => review(
-            m,
-            fx,
-            &contribution,
-            "accept",
-            json!({ "text": text }).to_string(),
-        ),
-        Composer::Reject { contribution } => review(
-            m,
-            fx,
-            &contribution,
-            "reject",
-            json!({ "reply": text }).to_string(),
-        ),
-        _ => {}
+        Composer::EditAccept { contribution } => {
+            review(
+                m,
+                fx,
+                &contribution,
+                "accept",
+                json!({ "text": text }).to_string(),
+            );
+            Ok(())
+        }
+        Composer::Reject { contribution } => {
+            review(
+                m,
+                fx,
+                &contribution,
+                "reject",
+                json!({ "reply": text }).to_string(),
+            );
+            Ok(())
+        }
+        // Nothing written: nothing to send.
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => {
+            for key in COMPOSER_FIELDS {
+                m.ui.inputs.remove(key);
+            }
+            m.ui.selection = None;
+        }
+        Err(e) => {
+            m.ui.composer = Some(composer);
+            fx.notice(m, e);
+        }
     }
     fx.render_all();
 }
@@ -870,8 +965,8 @@ fn submit_draft(m: &mut Model, fx: &mut Fx) {
     m.ui.tab = Some(Tab::Proposals);
     let id = uuid::Uuid::new_v4().to_string();
     let now = m.now;
-    change_summary(m, fx, |tx| {
-        let _ = contributions::propose(
+    let r = change_summary(m, fx, |tx| {
+        contributions::propose(
             tx,
             &id,
             &Proposal::Draft {
@@ -879,8 +974,9 @@ fn submit_draft(m: &mut Model, fx: &mut Fx) {
             },
             &reason,
             now as i64,
-        );
+        )
     });
+    report(m, fx, r);
 }
 
 fn publish(m: &mut Model, fx: &mut Fx) {

@@ -171,10 +171,7 @@ impl Runtime {
                 }
             }
             Effect::Focus(f) => *self.focus.borrow_mut() = Some(f),
-            Effect::Copy(text) => {
-                let clipboard = crate::web::dom::window().navigator().clipboard();
-                let _ = clipboard.write_text(&text);
-            }
+            Effect::Copy(text) => copy(&text),
             Effect::Navigate(url) => {
                 let _ = crate::web::dom::window().location().set_href(&url);
             }
@@ -209,6 +206,33 @@ impl Runtime {
             }
             Some(Focus::SelectedTab) => focus::selected_tab(),
             None => {}
+        }
+    }
+}
+
+/// Puts text on the clipboard: the Clipboard API where the page is a
+/// secure context, else (a plain-http server) the selected field and the
+/// older `copy` command. Never throws into the runtime.
+fn copy(text: &str) {
+    let navigator = crate::web::dom::window().navigator();
+    let has_clipboard = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))
+        .is_ok_and(|c| !c.is_undefined() && !c.is_null());
+    if has_clipboard {
+        let promise = navigator.clipboard().write_text(text);
+        wasm_bindgen_futures::spawn_local(async move {
+            if wasm_bindgen_futures::JsFuture::from(promise).await.is_err() {
+                web_sys::console::warn_1(&"synpunkt client: the clipboard refused the link".into());
+            }
+        });
+        return;
+    }
+    let document = crate::web::dom::document();
+    if let Some(field) = crate::web::dom::by_id("invite-url")
+        .and_then(|f| f.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        field.select();
+        if let Ok(html) = document.dyn_into::<web_sys::HtmlDocument>() {
+            let _ = html.exec_command("copy");
         }
     }
 }

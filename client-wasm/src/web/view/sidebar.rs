@@ -124,20 +124,13 @@ fn composer(a: &Model, c: &Composer) -> El {
     // Every field with its label in sight (not only for screen readers).
     let area = |key: &str, label: &str, value: &str| labelled(label, textarea(key, label, value));
     let line = |key: &str, label: &str, value: &str| labelled(label, input(key, label, value));
-    let prefill = |quote: &str| {
-        if text.is_empty() {
-            quote.to_owned()
-        } else {
-            text.clone()
-        }
-    };
     form = match c {
         Composer::Comment(sel) => form
             .child(el("blockquote").user().text(&sel.quote))
             .child(area("composer-text", a.t("your-comment"), &text)),
         Composer::Replace(sel) => form
             .child(el("blockquote").user().text(&sel.quote))
-            .child(area("composer-text", a.t("new-text"), &prefill(&sel.quote)))
+            .child(area("composer-text", a.t("new-text"), &text))
             .child(line(
                 "composer-reason",
                 a.t("reason"),
@@ -164,30 +157,8 @@ fn composer(a: &Model, c: &Composer) -> El {
                 &a.input("composer-reason"),
             )),
         Composer::Reply { .. } => form.child(area("composer-text", a.t("reply"), &text)),
-        Composer::EditComment { thread, comment } => {
-            let current = a
-                .summary_doc()
-                .map(threads::threads)
-                .unwrap_or_default()
-                .into_iter()
-                .find(|t| t.id == *thread)
-                .and_then(|t| t.comments.into_iter().find(|c| c.id == *comment))
-                .map(|c| c.body)
-                .unwrap_or_default();
-            form.child(area("composer-text", a.t("edit"), &prefill(&current)))
-        }
-        Composer::EditAccept { contribution } => {
-            let current = a
-                .summary_doc()
-                .and_then(|d| contributions::contribution(d, contribution))
-                .map(|c| c.text)
-                .unwrap_or_default();
-            form.child(area(
-                "composer-text",
-                a.t("edit-accept"),
-                &prefill(&current),
-            ))
-        }
+        Composer::EditComment { .. } => form.child(area("composer-text", a.t("edit"), &text)),
+        Composer::EditAccept { .. } => form.child(area("composer-text", a.t("edit-accept"), &text)),
         Composer::Reject { .. } => form.child(area("composer-text", a.t("reject-reply"), &text)),
     };
     form.child(
