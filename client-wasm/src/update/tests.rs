@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use automerge::sync::{self, SyncDoc};
 use docsync::message::{PeerMetadata, SyncKind, SyncMessage};
 use docsync::{DocumentId, Message, PeerId};
+use model::contributions;
 use model::summary::{MeetingType, Section, Summary, Workshop};
 
 use super::*;
@@ -653,4 +654,118 @@ fn an_invite_is_made_with_its_limits_and_listed() {
             .iter()
             .any(|e| matches!(e, Effect::Copy(url) if url == "http://x/invite/t"))
     );
+}
+
+#[test]
+fn an_untouched_edit_composer_sends_the_text_it_shows() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Host);
+    let t = {
+        let doc = m.summary_doc().expect("doc");
+        Sel {
+            section: "issue".into(),
+            start: 0,
+            end: 9,
+            quote: "Läkemedel".into(),
+            anchor: None,
+        }
+        .anchored(doc)
+    };
+    update(&mut m, Msg::Selected(Some(t)));
+    act(&mut m, Action::Propose);
+    assert_eq!(
+        m.input("composer-text"),
+        "Läkemedel",
+        "starts from the quote"
+    );
+    type_into(&mut m, "composer-text", "Läkemedlen");
+    let proposed = act(&mut m, Action::Submit);
+    for answer in server.answer(&proposed) {
+        run(&mut m, &mut server, answer);
+    }
+    let contribution = contributions::contributions(m.summary_doc().expect("doc"))
+        .pop()
+        .expect("proposed");
+    act(
+        &mut m,
+        Action::EditAccept {
+            contribution: contribution.id.clone(),
+        },
+    );
+    let effects = act(&mut m, Action::Submit);
+    let body = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Fetch {
+                body: Some(b),
+                reply: Reply::Review,
+                ..
+            } => Some(b.clone()),
+            _ => None,
+        })
+        .expect("the review is sent");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        json!({ "text": "Läkemedlen" }),
+        "not an empty text"
+    );
+}
+
+#[test]
+fn a_comment_whose_passage_went_keeps_its_composer_and_sends_nothing() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    let sel = Sel {
+        section: "gone".into(),
+        start: 0,
+        end: 4,
+        quote: "Läke".into(),
+        anchor: None,
+    };
+    update(&mut m, Msg::Selected(Some(sel)));
+    act(&mut m, Action::Comment);
+    type_into(&mut m, "composer-text", "Viktig synpunkt");
+    let before = m.summary_doc().expect("doc").get_heads();
+    let effects = act(&mut m, Action::Submit);
+    assert!(!sends(&effects), "nothing half-written is sent");
+    assert_eq!(m.summary_doc().expect("doc").get_heads(), before);
+    assert!(m.ui.composer.is_some(), "the composer stays open");
+    assert_eq!(m.input("composer-text"), "Viktig synpunkt");
+    assert!(m.ui.notice.is_some(), "and says why");
+}
+
+#[test]
+fn a_server_that_answers_is_alive_while_a_host_types_steadily() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Host);
+    act(
+        &mut m,
+        Action::EditSection {
+            section: "issue".into(),
+        },
+    );
+    let mut text = "Läkemedel 😀 och ATMP".to_owned();
+    let mut in_flight: Vec<Effect> = Vec::new();
+    for key in 0..40 {
+        m.now += 500.0;
+        text.push('x');
+        let typed = update(
+            &mut m,
+            Msg::EditSection {
+                section: "issue".into(),
+                value: text.clone(),
+            },
+        );
+        // The answer to the previous keystroke arrives after this one.
+        for answer in server.answer(&in_flight) {
+            update(&mut m, answer);
+        }
+        in_flight = typed;
+        let ticked = update(&mut m, Msg::Tick);
+        assert!(
+            !ticked.iter().any(|e| matches!(e, Effect::Disconnect)),
+            "offline after {key} keys of steady typing"
+        );
+    }
+    assert_eq!(m.conn, Conn::Online);
 }
