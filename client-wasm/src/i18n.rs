@@ -178,6 +178,14 @@ impl Lang {
             "invite-used-up" => ("Förbrukad", "Used up"),
             "invite-revoked" => ("Återkallad", "Revoked"),
             "revoke" => ("Återkalla", "Revoke"),
+            "draft-not-synced" => (
+                "Utkastets senaste ändringar har inte nått servern än: skicka in det när du är ansluten",
+                "The draft's latest changes have not reached the server yet: submit it once you are connected",
+            ),
+            "store-failed" => (
+                "Webbläsaren kunde inte spara en lokal kopia: ändringar gjorda offline kan gå förlorade om sidan laddas om",
+                "The browser could not keep a local copy: changes made offline may be lost if the page reloads",
+            ),
             "new-section" => ("Nytt avsnitt", "New section"),
             "add-section" => ("Lägg till avsnitt", "Add section"),
             "heading" => ("Rubrik", "Heading"),

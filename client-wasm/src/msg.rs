@@ -59,6 +59,14 @@ pub enum Msg {
     Escape,
     /// The page is going away.
     PageHide,
+    /// The local store could not keep a copy.
+    StoreFailed(String),
+    /// The local store could not be read: the document comes from the
+    /// server, and its copy (which may hold unsent changes) is left alone.
+    LoadFailed {
+        doc: DocumentId,
+        error: String,
+    },
     /// An API reply: status (0 if the request failed) and JSON body.
     Fetched {
         reply: Reply,

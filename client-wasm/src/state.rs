@@ -25,6 +25,9 @@ pub const TICK_MS: u32 = 1_000;
 /// the connection counts as dead (the server pings every 5 s and drops a
 /// silent peer after 10 s; a live server acknowledges within milliseconds).
 pub const ACK_TIMEOUT_MS: f64 = 5_000.0;
+/// How long a socket may take from opening to joining before it is
+/// given up and made again.
+pub const JOIN_TIMEOUT_MS: f64 = 10_000.0;
 /// How often we tell the others we are still reading.
 pub const ANNOUNCE_MS: f64 = 5_000.0;
 /// Readers we have not heard from for this long have gone.
@@ -291,6 +294,8 @@ pub struct Model {
     pub last_heard: f64,
     /// When we last sent a presence announcement (ms).
     pub last_announce: f64,
+    /// When the current socket was asked for, until it joins.
+    pub connect_started: Option<f64>,
     /// Since when sent changes wait for the server's acknowledgement.
     pub unacked_since: Option<f64>,
     /// The documents whose local copies have been read.
@@ -314,6 +319,7 @@ impl Model {
             save_pending: false,
             last_heard: 0.0,
             last_announce: 0.0,
+            connect_started: None,
             unacked_since: None,
             loaded: Vec::new(),
             own_actors: Vec::new(),
@@ -355,9 +361,11 @@ impl Model {
         self.page.doc.into_iter().chain(self.ui.draft).collect()
     }
 
-    /// Our changes the server is not known to hold, over every document.
+    /// Our changes the server is not known to hold, over every document
+    /// the page holds (a draft closed or submitted offline too).
     pub fn waiting(&self) -> usize {
-        self.held()
+        self.session
+            .ids()
             .into_iter()
             .map(|id| self.session.waiting(id))
             .sum()

@@ -126,6 +126,11 @@ impl Session {
         self.server.is_some()
     }
 
+    /// Every document the session holds.
+    pub fn ids(&self) -> Vec<DocumentId> {
+        self.docs.keys().copied().collect()
+    }
+
     pub fn doc(&self, id: DocumentId) -> Option<&Automerge> {
         self.docs.get(&id).map(|s| &s.doc)
     }

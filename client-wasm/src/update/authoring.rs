@@ -97,7 +97,14 @@ pub fn move_section(m: &mut Model, fx: &mut Fx, section: &str, by: isize) {
     };
     let r = change_summary(m, fx, |tx| authoring::move_section(tx, section, to));
     super::report(m, fx, r);
-    let action = if by < 0 { "move-up" } else { "move-down" };
+    // The focus stays on the button pressed, unless the section is now at
+    // the end it moved to (that button is disabled there).
+    let action = match (by < 0, to) {
+        (true, 0) => "move-down",
+        (true, _) => "move-up",
+        (false, to) if to + 1 == s.sections.len() => "move-up",
+        (false, _) => "move-down",
+    };
     fx.push(Effect::Focus(Focus::Spot(Spot::section_control(
         action, section,
     ))));

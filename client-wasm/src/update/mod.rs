@@ -16,7 +16,8 @@ use crate::effect::{Effect, Focus, Region, Spot};
 use crate::msg::{Action, Msg, Reply};
 use crate::state::{
     ACK_TIMEOUT_MS, ANNOUNCE_MS, COMPOSER_FIELDS, Composer, Conn, FIRST_BACKOFF_MS, InviteRow,
-    LocalMeta, MAX_BACKOFF_MS, Model, READER_TIMEOUT_MS, SAVE_DELAY_MS, Sel, Tab, VersionView,
+    JOIN_TIMEOUT_MS, LocalMeta, MAX_BACKOFF_MS, Model, READER_TIMEOUT_MS, SAVE_DELAY_MS, Sel, Tab,
+    VersionView,
 };
 
 /// Handles one message.
@@ -83,6 +84,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::PageHide => presence_message(m, &mut fx, true),
+        Msg::LoadFailed { doc, error } => {
+            let out = m.session.open(doc, None);
+            send(m, &mut fx, out);
+            fx.render_all();
+            fx.push(Effect::Log(format!("local store: {error}")));
+            let text = m.t("store-failed").to_owned();
+            fx.notice(m, text);
+        }
+        Msg::StoreFailed(error) => {
+            fx.push(Effect::Log(format!("local store: {error}")));
+            let text = m.t("store-failed").to_owned();
+            fx.notice(m, text);
+        }
         Msg::Fetched {
             reply,
             status,
@@ -174,6 +188,7 @@ fn loaded(
 fn connect(m: &mut Model, fx: &mut Fx) {
     if !m.socket_open {
         m.socket_open = true;
+        m.connect_started = Some(m.now);
         fx.push(Effect::Connect);
     }
 }
@@ -219,6 +234,16 @@ fn tick(m: &mut Model, fx: &mut Fx) {
         fx.render(Region::Summary);
         fx.render(Region::Sidebar);
     }
+    let stuck_joining = m.socket_open
+        && m.conn != Conn::Online
+        && m.connect_started
+            .is_some_and(|since| now - since > JOIN_TIMEOUT_MS);
+    if stuck_joining {
+        // Opened (or opening) but never joined: try again.
+        m.connect_started = None;
+        fx.push(Effect::Disconnect);
+        return;
+    }
     if m.conn == Conn::Online
         && m.unacked_since
             .is_some_and(|since| now - since > ACK_TIMEOUT_MS)
@@ -259,6 +284,7 @@ fn frame(m: &mut Model, fx: &mut Fx, bytes: &[u8]) {
     for event in events {
         match event {
             Event::Joined => {
+                m.connect_started = None;
                 m.conn = Conn::Online;
                 m.backoff_ms = FIRST_BACKOFF_MS;
                 newcomer = true;
@@ -495,7 +521,10 @@ fn report(m: &mut Model, fx: &mut Fx, result: Result<(), String>) {
 /// The editor already shows it: only the status is redrawn.
 fn edit_section(m: &mut Model, fx: &mut Fx, section: &str, value: &str) {
     let Some(doc) = m.shown() else { return };
-    if !m.can_edit_text() {
+    // Only the open editor's section, in a document that has arrived (a
+    // late event of an editor that was just replaced changes nothing).
+    if !m.can_edit_text() || m.ui.editing.as_deref() != Some(section) || !m.session.has_content(doc)
+    {
         return;
     }
     let now = m.now;
@@ -958,6 +987,12 @@ fn submit_draft(m: &mut Model, fx: &mut Fx) {
     let (Some(draft), Some(_)) = (m.ui.draft, m.page.doc) else {
         return;
     };
+    if m.session.waiting(draft) > 0 {
+        // The host would review a draft without its latest changes.
+        let text = m.t("draft-not-synced").to_owned();
+        fx.notice(m, text);
+        return;
+    }
     let reason = m.input("draft-reason");
     m.ui.inputs.remove("draft-reason");
     m.ui.draft = None;

@@ -12,7 +12,7 @@ use model::summary::{MeetingType, Section, Summary, Workshop};
 
 use super::*;
 use crate::i18n::Lang;
-use crate::state::{Page, Role};
+use crate::state::{JOIN_TIMEOUT_MS, Page, Role};
 
 /// The server: one summary, a sync state per client; it answers joins and
 /// sync messages, and can stop answering.
@@ -768,4 +768,58 @@ fn a_server_that_answers_is_alive_while_a_host_types_steadily() {
         );
     }
     assert_eq!(m.conn, Conn::Online);
+}
+
+#[test]
+fn a_socket_that_never_joins_is_made_again() {
+    let mut server = Server::new();
+    let mut m = model(&server, Role::Participant);
+    m.now = 1_000.0;
+    update(&mut m, Msg::Start);
+    let id = server.id;
+    run(
+        &mut m,
+        &mut server,
+        Msg::Loaded {
+            doc: id,
+            saved: None,
+            meta: None,
+        },
+    );
+    // The socket never opens (a network that swallows it).
+    m.now += JOIN_TIMEOUT_MS / 2.0;
+    assert!(
+        !update(&mut m, Msg::Tick)
+            .iter()
+            .any(|e| matches!(e, Effect::Disconnect))
+    );
+    m.now += JOIN_TIMEOUT_MS;
+    assert!(
+        update(&mut m, Msg::Tick)
+            .iter()
+            .any(|e| matches!(e, Effect::Disconnect))
+    );
+}
+
+#[test]
+fn a_local_copy_that_cannot_be_read_is_never_overwritten() {
+    let mut server = Server::new();
+    let mut m = model(&server, Role::Participant);
+    update(&mut m, Msg::Start);
+    let effects = update(
+        &mut m,
+        Msg::LoadFailed {
+            doc: server.id,
+            error: "quota".into(),
+        },
+    );
+    assert!(m.ui.notice.is_some(), "the user is told");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Store { .. })));
+    run(&mut m, &mut server, Msg::SocketOpened);
+    let effects = comment(&mut m, "Ändå skickad");
+    assert!(sends(&effects), "the change still goes to the server");
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Store { .. })),
+        "but the unreadable copy is left alone"
+    );
 }

@@ -114,12 +114,16 @@ impl Runtime {
                 }
             }
             Effect::Load(doc) => wasm_bindgen_futures::spawn_local(async move {
-                let (saved, meta) = store::load(doc).await;
-                dispatch(Msg::Loaded { doc, saved, meta });
+                dispatch(match store::load(doc).await {
+                    Ok((saved, meta)) => Msg::Loaded { doc, saved, meta },
+                    Err(error) => Msg::LoadFailed { doc, error },
+                });
             }),
             Effect::Store { doc, bytes, meta } => {
                 wasm_bindgen_futures::spawn_local(async move {
-                    store::save(doc, &bytes, &meta).await;
+                    if let Err(error) = store::save(doc, &bytes, &meta).await {
+                        dispatch(Msg::StoreFailed(error));
+                    }
                 });
             }
             Effect::Forget(doc) => wasm_bindgen_futures::spawn_local(async move {

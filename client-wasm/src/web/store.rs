@@ -14,26 +14,17 @@ fn meta_key(id: DocumentId) -> String {
     format!("meta:{id}")
 }
 
-/// A document's local copy and its acknowledged heads, if kept.
-pub async fn load(id: DocumentId) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-    let doc = idb::get(&doc_key(id)).await.unwrap_or_else(|e| {
-        log(&e);
-        None
-    });
-    let meta = idb::get(&meta_key(id)).await.unwrap_or_else(|e| {
-        log(&e);
-        None
-    });
-    (doc, meta)
+/// A document's local copy and what goes with it, if kept; an error if
+/// the store could not be read (the copy may exist: do not overwrite it).
+pub async fn load(id: DocumentId) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), String> {
+    let doc = idb::get(&doc_key(id)).await?;
+    let meta = idb::get(&meta_key(id)).await?;
+    Ok((doc, meta))
 }
 
-pub async fn save(id: DocumentId, bytes: &[u8], meta: &[u8]) {
-    if let Err(e) = idb::put(&doc_key(id), bytes).await {
-        log(&e);
-    }
-    if let Err(e) = idb::put(&meta_key(id), meta).await {
-        log(&e);
-    }
+pub async fn save(id: DocumentId, bytes: &[u8], meta: &[u8]) -> Result<(), String> {
+    idb::put(&doc_key(id), bytes).await?;
+    idb::put(&meta_key(id), meta).await
 }
 
 pub async fn forget(id: DocumentId) {
