@@ -443,7 +443,11 @@ mod tests {
         pump(&mut server, &mut reloaded, id, vec![join]);
         assert!(reloaded.is_synced(id));
         assert_eq!(reloaded.waiting(id), 0, "acknowledged");
-        // The first session reconnects too: nothing arrives twice.
+        // The first session reconnects too (a new connection: the server
+        // starts its sync state afresh): nothing arrives twice.
+        server
+            .states
+            .remove(&PeerId::new("browser").expect("peer id"));
         let join = client.join();
         pump(&mut server, &mut client, id, vec![join]);
         assert_eq!(server.doc.text(&text).expect("text"), "ÄÅ Hej 😀");
