@@ -1,12 +1,18 @@
 //! One document's whole behaviour on the server, as a value without IO.
 //!
 //! [`DocState`] takes [`Input`]s (a peer's sync or ephemeral message, a
-//! peer leaving, an edit made for a user, "these chunks are durable", "the
-//! document has been quiet") and returns [`Effect`]s (messages to send,
-//! connections to close, a chunk to store, a snapshot to compact to,
-//! replies to edits). The server's document actor is a thin loop that
-//! feeds it and executes what it returns; the test harness and the fuzz
-//! target drive the very same value with in-memory stand-ins.
+//! peer leaving, an edit made for a user, the time) and returns
+//! [`Effect`]s (messages to send, connections to close, a chunk to store, a
+//! snapshot to compact to, replies to edits). The server's document actor
+//! is a thin loop that feeds it and executes what it returns; the test
+//! harness and the fuzz target drive the very same value with in-memory
+//! stand-ins.
+//!
+//! **Time is an input.** The state reads no clock: [`Input::Tick`] tells it
+//! the time (milliseconds on any monotonic clock of the owner's), every
+//! decision that depends on time (applying pending changes once the
+//! document is quiet) is taken on a tick, and [`DocState::next_tick_ms`]
+//! says when the owner should tick next.
 //!
 //! **Persist before acknowledging** is the shape of the API: a turn
 //! ([`DocState::turn`]) that brought new changes returns them as one chunk
@@ -37,6 +43,9 @@ pub struct Limits {
     pub compact_after_chunks: u64,
     /// Live changes waiting to be applied before they are applied at once.
     pub max_pending: usize,
+    /// Pending live changes are applied once no input but ticks has come
+    /// for this long (one batch, off the keystroke path).
+    pub apply_when_quiet_ms: u64,
 }
 
 /// Who sent an input, as the connection established it.
@@ -78,6 +87,12 @@ pub enum Input<R> {
         user: std::sync::Arc<str>,
         edit: Box<EditFn<R>>,
     },
+    /// The time is `now_ms` (the owner's monotonic clock, in milliseconds).
+    /// The owner starts every turn with one (so the state knows when the
+    /// document was last used), and takes a turn of a tick alone when
+    /// [`DocState::next_tick_ms`] has come. A tick earlier than the last
+    /// is taken as the last.
+    Tick { now_ms: u64 },
 }
 
 impl<R> std::fmt::Debug for Input<R> {
@@ -103,6 +118,7 @@ impl<R> std::fmt::Debug for Input<R> {
                 .field("id", id)
                 .field("user", user)
                 .finish(),
+            Input::Tick { now_ms } => f.debug_struct("Tick").field("now_ms", now_ms).finish(),
         }
     }
 }
@@ -204,6 +220,10 @@ pub struct DocState<R> {
     /// Highest ephemeral `count` relayed per (sender, session).
     ephemeral_seen: HashMap<(PeerId, String), u64>,
     held: Option<Held<R>>,
+    /// The latest time a tick told.
+    now_ms: u64,
+    /// When the last input other than a tick came (by the ticks' clock).
+    active_ms: u64,
 }
 
 impl<R> std::fmt::Debug for DocState<R> {
@@ -249,6 +269,8 @@ impl<R> DocState<R> {
             peers: HashMap::new(),
             ephemeral_seen: HashMap::new(),
             held: None,
+            now_ms: 0,
+            active_ms: 0,
         }
     }
 
@@ -305,9 +327,24 @@ impl<R> DocState<R> {
         self.doc.pending_len()
     }
 
-    /// The document has been quiet: apply what is pending (one batch).
-    pub fn quiet(&mut self) -> Result<(), DocError> {
-        Ok(self.doc.flush()?)
+    /// When the owner should next give a tick ([`Input::Tick`]) on its
+    /// clock, if any time-based decision is waiting: until then a tick
+    /// alone changes nothing.
+    pub fn next_tick_ms(&self) -> Option<u64> {
+        (self.doc.pending_len() > 0).then(|| {
+            self.active_ms
+                .saturating_add(self.limits.apply_when_quiet_ms)
+        })
+    }
+
+    /// What time decides, after a turn's inputs: pending changes are
+    /// applied once the document has been quiet.
+    fn on_time(&mut self) -> Result<(), DocError> {
+        let quiet_for = self.now_ms.saturating_sub(self.active_ms);
+        if self.doc.pending_len() > 0 && quiet_for >= self.limits.apply_when_quiet_ms {
+            self.doc.flush()?;
+        }
+        Ok(())
     }
 
     /// Handles one batch of inputs. If they changed the document, the
@@ -328,7 +365,9 @@ impl<R> DocState<R> {
         let mut to_answer = HashSet::new();
         let mut contributors = HashSet::new();
         let mut edits = Vec::new();
+        let mut active = false;
         for input in inputs {
+            active |= !matches!(input, Input::Tick { .. });
             match input {
                 Input::Sync { from, kind, data } => {
                     to_answer.insert(from.peer_id.clone());
@@ -346,8 +385,13 @@ impl<R> DocState<R> {
                     Ok(value) => edits.push((id, value)),
                     Err(e) => out.push(Effect::EditDone { id, result: Err(e) }),
                 },
+                Input::Tick { now_ms } => self.now_ms = self.now_ms.max(now_ms),
             }
         }
+        if active {
+            self.active_ms = self.now_ms;
+        }
+        self.on_time()?;
         if self.doc.is_poisoned() {
             // Whatever failed to apply is stored: loading again skips it.
             return Err(DocError::Poisoned);

@@ -154,6 +154,8 @@ pub struct Harness {
     /// Actors of peers whose changes the server must refuse.
     refused_actors: HashSet<ActorId>,
     next_edit: u64,
+    /// The server's clock (milliseconds), moved on by [`Harness::wait`].
+    now_ms: u64,
 }
 
 impl std::fmt::Debug for Harness {
@@ -193,6 +195,7 @@ impl Harness {
             advertised: HashSet::new(),
             refused_actors: HashSet::new(),
             next_edit: 0,
+            now_ms: 0,
         };
         for i in 0..writers + readers {
             let actor = ActorId::from([i as u8 + 1; 16]);
@@ -349,7 +352,12 @@ impl Harness {
         let Some(mut state) = self.state.take() else {
             return false;
         };
-        let inputs: Vec<Input<()>> = self.inputs.drain(..).collect();
+        // Like the actor: every turn starts with the time.
+        let inputs: Vec<Input<()>> = std::iter::once(Input::Tick {
+            now_ms: self.now_ms,
+        })
+        .chain(self.inputs.drain(..))
+        .collect();
         let effects = state
             .turn(inputs, &self.bindings, &AnyChange)
             .expect("a turn of good inputs succeeds");
@@ -404,11 +412,39 @@ impl Harness {
         false
     }
 
-    /// The document has been quiet: apply what is pending.
-    pub fn quiet(&mut self) {
-        if let Some(state) = self.state.as_mut() {
-            state.quiet().expect("quiet");
+    /// `ms` pass. If the server is idle (nothing queued, no turn waiting
+    /// for a flush), its timer gives it a tick alone, as the actor's does
+    /// once [`DocState::next_tick_ms`] has come (here also before: a
+    /// tick that is not due must change nothing).
+    pub fn wait(&mut self, ms: u64) {
+        self.now_ms += ms;
+        if !self.inputs.is_empty() || self.unflushed.is_some() {
+            return;
         }
+        let Some(mut state) = self.state.take() else {
+            return;
+        };
+        let due = state.next_tick_ms().is_some_and(|at| at <= self.now_ms);
+        let pending = state.pending_len();
+        let effects = state
+            .turn(
+                vec![Input::Tick {
+                    now_ms: self.now_ms,
+                }],
+                &self.bindings,
+                &AnyChange,
+            )
+            .expect("a tick succeeds");
+        assert!(
+            due || state.pending_len() == pending,
+            "a tick before next_tick_ms changed nothing"
+        );
+        assert!(
+            !due || state.pending_len() == 0,
+            "a due tick applied the pending changes"
+        );
+        self.execute(&mut state, effects);
+        self.state = Some(state);
     }
 
     fn execute(&mut self, state: &mut DocState<()>, effects: Vec<Effect<()>>) {
@@ -549,7 +585,7 @@ mod tests {
         Reconnect(usize),
         Crash,
         Evict,
-        Quiet,
+        Wait(u64),
         ServerEdit,
         FlushThenCrash,
     }
@@ -567,7 +603,7 @@ mod tests {
                 1 => (0..PEERS).prop_map(Step::Reconnect),
                 1 => Just(Step::Crash),
                 1 => Just(Step::Evict),
-                1 => Just(Step::Quiet),
+                2 => (0..4000u64).prop_map(Step::Wait),
                 1 => Just(Step::ServerEdit),
                 1 => Just(Step::FlushThenCrash),
             ],
@@ -581,7 +617,28 @@ mod tests {
             // Small, so that compaction happens in most runs.
             compact_after_chunks: 4,
             max_pending: 8,
+            apply_when_quiet_ms: 2000,
         }
+    }
+
+    /// Live changes wait as pending until the document has been quiet for
+    /// `apply_when_quiet_ms` by the ticks' clock, then are applied on a tick.
+    #[test]
+    fn pending_changes_are_applied_on_the_tick_after_the_quiet_time() {
+        let mut world = Harness::new(2, 0, limits());
+        world.run_until_quiet();
+        world.edit(0, 0, "ä");
+        world.run_until_quiet();
+        let pending = |w: &Harness| w.state.as_ref().map_or(0, DocState::pending_len);
+        assert_eq!(pending(&world), 1, "the live change is pending");
+        let at = world.state.as_ref().and_then(DocState::next_tick_ms);
+        assert_eq!(at, Some(2000), "a tick is asked for after the quiet time");
+        world.wait(1999);
+        assert_eq!(pending(&world), 1, "not quiet for long enough yet");
+        world.wait(1);
+        assert_eq!(pending(&world), 0, "applied on the tick");
+        assert_eq!(world.state.as_ref().and_then(DocState::next_tick_ms), None);
+        world.assert_converged();
     }
 
     proptest! {
@@ -605,7 +662,7 @@ mod tests {
                     Step::Reconnect(i) => world.reconnect(i),
                     Step::Crash => world.crash(),
                     Step::Evict => { world.evict(); }
-                    Step::Quiet => world.quiet(),
+                    Step::Wait(ms) => world.wait(ms),
                     Step::ServerEdit => world.server_edit("!"),
                     Step::FlushThenCrash => world.flush_then_crash(),
                 }
@@ -617,6 +674,9 @@ mod tests {
                 }
             }
             world.run_until_quiet();
+            // Quiet for long: whatever is pending is applied on the tick
+            // (checked before anything reads the document, which applies).
+            world.wait(10_000);
             world.assert_converged();
             world.crash();
             world.run_until_quiet();
