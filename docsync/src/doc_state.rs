@@ -11,8 +11,9 @@
 //! **Time is an input.** The state reads no clock: [`Input::Tick`] tells it
 //! the time (milliseconds on any monotonic clock of the owner's), every
 //! decision that depends on time (applying pending changes once the
-//! document is quiet) is taken on a tick, and [`DocState::next_tick_ms`]
-//! says when the owner should tick next.
+//! document is quiet, and [`Effect::Evict`] once it is idle) is taken on a
+//! tick, and [`DocState::next_tick_ms`] says when the owner should tick
+//! next.
 //!
 //! **Persist before acknowledging** is the shape of the API: a turn
 //! ([`DocState::turn`]) that brought new changes returns them as one chunk
@@ -46,6 +47,9 @@ pub struct Limits {
     /// Pending live changes are applied once no input but ticks has come
     /// for this long (one batch, off the keystroke path).
     pub apply_when_quiet_ms: u64,
+    /// A document nobody follows, with nothing pending or held, may be
+    /// evicted ([`Effect::Evict`]) after no input but ticks for this long.
+    pub idle_evict_ms: u64,
 }
 
 /// Who sent an input, as the connection established it.
@@ -162,6 +166,14 @@ pub enum Effect<R> {
     /// A change or edit was refused because the document is full (for the
     /// metrics; the refusal itself is a `Close` or an `EditDone`).
     DocumentFull,
+    /// The document has been idle for [`Limits::idle_evict_ms`]: no peer
+    /// follows it (peers waiting for a document that does not exist do not
+    /// count), no reply is held for a chunk that is not durable, no live
+    /// change is pending. The owner may drop the state (everything is in
+    /// the store) and load it again on the next use; if it cannot (an
+    /// input is on its way), it goes on, and is told again after as long
+    /// again. Only a turn of a tick alone returns it, as its last effect.
+    Evict,
 }
 
 /// A failure of the document itself: the owner stops serving it (and
@@ -222,8 +234,11 @@ pub struct DocState<R> {
     held: Option<Held<R>>,
     /// The latest time a tick told.
     now_ms: u64,
-    /// When the last input other than a tick came (by the ticks' clock).
+    /// When the last input other than a tick came (by the ticks' clock),
+    /// or the first tick, if none has come since.
     active_ms: u64,
+    /// A tick has come (the clock is known).
+    ticked: bool,
 }
 
 impl<R> std::fmt::Debug for DocState<R> {
@@ -271,6 +286,7 @@ impl<R> DocState<R> {
             held: None,
             now_ms: 0,
             active_ms: 0,
+            ticked: false,
         }
     }
 
@@ -317,9 +333,12 @@ impl<R> DocState<R> {
         self.held.is_some()
     }
 
-    /// Whether no peer is following the document (it may be evicted).
-    pub fn is_idle(&self) -> bool {
-        self.held.is_none() && self.peers.values().all(|p| p.awaiting_doc)
+    /// Whether the document may be evicted, time aside: no peer follows
+    /// it, nothing is held or pending (see [`Effect::Evict`]).
+    fn evictable(&self) -> bool {
+        self.held.is_none()
+            && self.doc.pending_len() == 0
+            && self.peers.values().all(|p| p.awaiting_doc)
     }
 
     /// How many live changes wait to be applied.
@@ -331,10 +350,14 @@ impl<R> DocState<R> {
     /// clock, if any time-based decision is waiting: until then a tick
     /// alone changes nothing.
     pub fn next_tick_ms(&self) -> Option<u64> {
-        (self.doc.pending_len() > 0).then(|| {
-            self.active_ms
-                .saturating_add(self.limits.apply_when_quiet_ms)
-        })
+        let after = |ms: u64| self.active_ms.saturating_add(ms);
+        if self.doc.pending_len() > 0 {
+            Some(after(self.limits.apply_when_quiet_ms))
+        } else if self.evictable() {
+            Some(after(self.limits.idle_evict_ms))
+        } else {
+            None
+        }
     }
 
     /// What time decides, after a turn's inputs: pending changes are
@@ -345,6 +368,18 @@ impl<R> DocState<R> {
             self.doc.flush()?;
         }
         Ok(())
+    }
+
+    /// What time decides at the end of a turn that stored nothing: an idle
+    /// document may be evicted ([`Effect::Evict`]).
+    fn evict_when_idle(&mut self, out: &mut Vec<Effect<R>>) {
+        let idle_for = self.now_ms.saturating_sub(self.active_ms);
+        if self.evictable() && idle_for >= self.limits.idle_evict_ms {
+            // Told again only after as long again, should the owner not
+            // evict now.
+            self.active_ms = self.now_ms;
+            out.push(Effect::Evict);
+        }
     }
 
     /// Handles one batch of inputs. If they changed the document, the
@@ -385,7 +420,13 @@ impl<R> DocState<R> {
                     Ok(value) => edits.push((id, value)),
                     Err(e) => out.push(Effect::EditDone { id, result: Err(e) }),
                 },
-                Input::Tick { now_ms } => self.now_ms = self.now_ms.max(now_ms),
+                Input::Tick { now_ms } => {
+                    self.now_ms = self.now_ms.max(now_ms);
+                    if !std::mem::replace(&mut self.ticked, true) {
+                        // Idle time counts from the first moment known.
+                        self.active_ms = self.now_ms;
+                    }
+                }
             }
         }
         if active {
@@ -419,6 +460,7 @@ impl<R> DocState<R> {
         }
         self.send_sync_messages(true, &to_answer, &contributors, &mut out)?;
         self.after_turn(&mut out)?;
+        self.evict_when_idle(&mut out);
         Ok(out)
     }
 

@@ -10,7 +10,9 @@
 //! What it checks as it goes (panicking, as a test does):
 //! - no server message advertises heads that are not durable;
 //! - nothing a refused peer (a public reader) wrote is stored or relayed;
-//! - after a restart, everything the server ever advertised is still there.
+//! - after a restart, everything the server ever advertised is still there;
+//! - the document is evicted ([`Effect::Evict`]) only with no peer joined,
+//!   no reply held for a chunk that is not durable and nothing pending.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -133,6 +135,10 @@ pub struct SimPeer {
     rules: Rules,
     user: Option<Arc<str>>,
     inbox: VecDeque<Message>,
+    /// It sent a sync message on its current connection and was not
+    /// closed: the server follows it (the harness's own account, checked
+    /// against the state's eviction).
+    joined: bool,
 }
 
 /// One document on a simulated server, and its peers.
@@ -156,6 +162,10 @@ pub struct Harness {
     next_edit: u64,
     /// The server's clock (milliseconds), moved on by [`Harness::wait`].
     now_ms: u64,
+    /// The last turn returned [`Effect::Evict`].
+    evict: bool,
+    /// How many times the document was evicted.
+    pub evictions: u64,
 }
 
 impl std::fmt::Debug for Harness {
@@ -196,6 +206,8 @@ impl Harness {
             refused_actors: HashSet::new(),
             next_edit: 0,
             now_ms: 0,
+            evict: false,
+            evictions: 0,
         };
         for i in 0..writers + readers {
             let actor = ActorId::from([i as u8 + 1; 16]);
@@ -216,6 +228,7 @@ impl Harness {
                 },
                 user: (!reader).then(|| Arc::from(format!("user-{i}"))),
                 inbox: VecDeque::new(),
+                joined: false,
             });
         }
         harness.start();
@@ -252,6 +265,7 @@ impl Harness {
         peer.connected = true;
         peer.sync = sync::State::new();
         peer.inbox.clear();
+        peer.joined = false;
     }
 
     fn peer_ref(&self, i: usize) -> PeerRef {
@@ -285,6 +299,7 @@ impl Harness {
         let Some(message) = peer.doc.generate_sync_message(&mut peer.sync) else {
             return false;
         };
+        peer.joined = true;
         let input = Input::Sync {
             from: self.peer_ref(i),
             kind: SyncKind::Sync,
@@ -318,6 +333,19 @@ impl Harness {
             conn_id: peer.conn_id,
         });
         self.connect(i);
+    }
+
+    /// Peer `i` goes away (its connection ends; it stays away until it
+    /// connects again).
+    pub fn leave(&mut self, i: usize) {
+        let peer = &mut self.peers[i];
+        self.inputs.push_back(Input::Leave {
+            peer_id: peer.peer_id.clone(),
+            conn_id: peer.conn_id,
+        });
+        peer.connected = false;
+        peer.joined = false;
+        peer.inbox.clear();
     }
 
     /// A host's server edit (appends to the text), as the API makes them.
@@ -363,6 +391,7 @@ impl Harness {
             .expect("a turn of good inputs succeeds");
         self.execute(&mut state, effects);
         self.state = Some(state);
+        self.evict_if_told();
         true
     }
 
@@ -385,6 +414,7 @@ impl Harness {
         let effects = state.durable(seq).expect("durable");
         self.execute(&mut state, effects);
         self.state = Some(state);
+        self.evict_if_told();
         true
     }
 
@@ -402,14 +432,26 @@ impl Harness {
         self.check_nothing_advertised_was_lost();
     }
 
-    /// The document is evicted when idle (and loaded again on next use).
-    pub fn evict(&mut self) -> bool {
-        if self.state.as_ref().is_some_and(DocState::is_idle) && self.inputs.is_empty() {
-            self.state = None;
-            self.start();
-            return true;
+    /// The state said the document may be evicted: check that it may,
+    /// then evict it (it is loaded again from the store, as on the next
+    /// use).
+    fn evict_if_told(&mut self) {
+        if !std::mem::take(&mut self.evict) {
+            return;
         }
-        false
+        let state = self.state.as_ref().expect("the state that said so");
+        if let Some(peer) = self.peers.iter().find(|p| p.joined) {
+            panic!("evicted with {} joined", peer.peer_id);
+        }
+        assert!(
+            self.unflushed.is_none() && !state.awaiting_durability(),
+            "evicted with replies held for a chunk that is not durable"
+        );
+        assert_eq!(state.pending_len(), 0, "evicted with pending changes");
+        assert!(self.inputs.is_empty(), "evicted with inputs queued");
+        self.state = None;
+        self.evictions += 1;
+        self.start();
     }
 
     /// `ms` pass. If the server is idle (nothing queued, no turn waiting
@@ -445,6 +487,7 @@ impl Harness {
         );
         self.execute(&mut state, effects);
         self.state = Some(state);
+        self.evict_if_told();
     }
 
     fn execute(&mut self, state: &mut DocState<()>, effects: Vec<Effect<()>>) {
@@ -472,6 +515,7 @@ impl Harness {
                         .find(|p| p.peer_id == to && p.conn_id == conn_id)
                     {
                         p.connected = false;
+                        p.joined = false;
                         p.inbox.clear();
                     }
                 }
@@ -483,6 +527,7 @@ impl Harness {
                     self.store.compact(snapshot, upto);
                     state.compacted();
                 }
+                Effect::Evict => self.evict = true,
                 Effect::EditDone { .. } | Effect::DocumentFull => {}
             }
         }
@@ -584,7 +629,7 @@ mod tests {
         Flush,
         Reconnect(usize),
         Crash,
-        Evict,
+        Leave(usize),
         Wait(u64),
         ServerEdit,
         FlushThenCrash,
@@ -602,7 +647,7 @@ mod tests {
                 3 => Just(Step::Flush),
                 1 => (0..PEERS).prop_map(Step::Reconnect),
                 1 => Just(Step::Crash),
-                1 => Just(Step::Evict),
+                1 => (0..PEERS).prop_map(Step::Leave),
                 2 => (0..4000u64).prop_map(Step::Wait),
                 1 => Just(Step::ServerEdit),
                 1 => Just(Step::FlushThenCrash),
@@ -618,6 +663,7 @@ mod tests {
             compact_after_chunks: 4,
             max_pending: 8,
             apply_when_quiet_ms: 2000,
+            idle_evict_ms: 3000,
         }
     }
 
@@ -641,6 +687,36 @@ mod tests {
         world.assert_converged();
     }
 
+    /// The state asks for eviction only once no peer follows the document
+    /// and it has been idle for `idle_evict_ms`; peers then find it again.
+    #[test]
+    fn an_idle_document_is_evicted_only_once_nobody_follows_it() {
+        let mut world = Harness::new(2, 0, limits());
+        world.run_until_quiet();
+        world.wait(10_000);
+        world.wait(10_000);
+        assert_eq!(world.evictions, 0, "peers follow it");
+        world.leave(0);
+        world.run_until_quiet();
+        world.wait(10_000);
+        assert_eq!(world.evictions, 0, "one peer still follows it");
+        world.leave(1);
+        world.run_until_quiet();
+        world.wait(2999);
+        assert_eq!(world.evictions, 0, "not idle for long enough yet");
+        world.wait(1);
+        assert_eq!(world.evictions, 1, "evicted on the tick");
+        world.wait(3000);
+        assert_eq!(world.evictions, 1, "idle time counts from its first tick");
+        world.wait(3000);
+        assert_eq!(world.evictions, 2, "a reloaded idle document too");
+        world.edit(0, 0, "å");
+        world.connect(0);
+        world.connect(1);
+        world.run_until_quiet();
+        world.assert_converged();
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -661,7 +737,7 @@ mod tests {
                     Step::Flush => { world.flush(); }
                     Step::Reconnect(i) => world.reconnect(i),
                     Step::Crash => world.crash(),
-                    Step::Evict => { world.evict(); }
+                    Step::Leave(i) => world.leave(i),
                     Step::Wait(ms) => world.wait(ms),
                     Step::ServerEdit => world.server_edit("!"),
                     Step::FlushThenCrash => world.flush_then_crash(),
@@ -677,6 +753,19 @@ mod tests {
             // Quiet for long: whatever is pending is applied on the tick
             // (checked before anything reads the document, which applies).
             world.wait(10_000);
+            world.assert_converged();
+            // Everyone leaves: the idle document is evicted, and found again.
+            for i in 0..PEERS {
+                world.leave(i);
+            }
+            world.run_until_quiet();
+            let evictions = world.evictions;
+            world.wait(10_000);
+            prop_assert_eq!(world.evictions, evictions + 1);
+            for i in 0..PEERS {
+                world.connect(i);
+            }
+            world.run_until_quiet();
             world.assert_converged();
             world.crash();
             world.run_until_quiet();

@@ -58,6 +58,8 @@ pub(super) struct DocActor {
     /// Edits waiting for their answer, by id.
     edits: HashMap<u64, EditReply>,
     next_edit: u64,
+    /// The last turn returned [`Effect::Evict`].
+    evict: bool,
 }
 
 impl DocActor {
@@ -75,6 +77,7 @@ impl DocActor {
             links: HashMap::new(),
             edits: HashMap::new(),
             next_edit: 0,
+            evict: false,
         }
     }
 
@@ -84,6 +87,8 @@ impl DocActor {
             compact_after_chunks: self.shared.config.compact_after_chunks,
             max_pending: MAX_PENDING,
             apply_when_quiet_ms: APPLY_WHEN_QUIET_MS,
+            idle_evict_ms: u64::try_from(self.shared.config.idle_evict.as_millis())
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -160,13 +165,13 @@ impl DocActor {
         Ok(DocState::loaded(id, server, self.limits(), loaded))
     }
 
-    /// Serves commands until shutdown or idle eviction.
+    /// Serves commands until shutdown or idle eviction (when the state says
+    /// so, and nothing can still reach this actor).
     async fn serve(
         &mut self,
         state: &mut DocState<serde_json::Value>,
         rx: &mut mpsc::Receiver<DocCommand>,
     ) -> Result<(), String> {
-        let idle = self.shared.config.idle_evict;
         let shutdown = self.docs.shutdown.clone();
         // The state's clock: milliseconds since the actor started (tokio's,
         // so tests with paused time move it too).
@@ -175,24 +180,23 @@ impl DocActor {
             now_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         loop {
+            // (A time past what the clock can hold is never.)
             let tick_at = state
                 .next_tick_ms()
-                .map(|ms| start + std::time::Duration::from_millis(ms));
+                .and_then(|ms| start.checked_add(std::time::Duration::from_millis(ms)));
             let first = tokio::select! {
                 biased;
                 command = rx.recv() => command,
                 () = shutdown.cancelled() => None,
                 () = sleep_until(tick_at), if tick_at.is_some() => {
                     self.step(state, vec![now()]).await?;
-                    continue;
-                }
-                () = tokio::time::sleep(idle), if state.is_idle() => {
-                    if self.docs.evict(self.id, self.generation, rx) {
+                    if std::mem::take(&mut self.evict)
+                        && self.docs.evict(self.id, self.generation, rx)
+                    {
                         tracing::debug!("evicted idle document");
-                        None
-                    } else {
-                        continue;
+                        return Ok(());
                     }
+                    continue;
                 }
             };
             let Some(first) = first else { return Ok(()) };
@@ -412,6 +416,7 @@ impl DocActor {
             Effect::DocumentFull => {
                 self.shared.metrics.document_size_refusals.inc();
             }
+            Effect::Evict => self.evict = true,
         }
         Ok(None)
     }
