@@ -1,7 +1,8 @@
 //! One document's whole behaviour on the server, as a value without IO.
 //!
 //! [`DocState`] takes [`Input`]s (a peer's sync or ephemeral message, a
-//! peer leaving, an edit made for a user, the time) and returns
+//! peer leaving, an edit made for a user, changes that arrived from
+//! elsewhere, the time) and returns
 //! [`Effect`]s (messages to send, connections to close, a chunk to store, a
 //! snapshot to compact to, replies to edits). The server's document actor
 //! is a thin loop that feeds it and executes what it returns; the test
@@ -97,6 +98,16 @@ pub enum Input<R> {
     /// [`DocState::next_tick_ms`] has come. A tick earlier than the last
     /// is taken as the last.
     Tick { now_ms: u64 },
+    /// Chunks of changes already durable elsewhere (written by another
+    /// server of a cluster, or another process, to where this document is
+    /// loaded from). They are loaded as stored chunks are ([`load_chunks`]'s
+    /// rules: one automerge cannot load is skipped, and reported by
+    /// [`Effect::Unreadable`]) and relayed to the peers like any change,
+    /// but never stored again (no [`Effect::Store`] for them): a reply
+    /// advertising them waits only for the turn's own chunk, if any.
+    ///
+    /// No server caller yet: the cluster issue will feed it.
+    Arrived { chunks: Vec<Vec<u8>> },
 }
 
 impl<R> std::fmt::Debug for Input<R> {
@@ -123,6 +134,10 @@ impl<R> std::fmt::Debug for Input<R> {
                 .field("user", user)
                 .finish(),
             Input::Tick { now_ms } => f.debug_struct("Tick").field("now_ms", now_ms).finish(),
+            Input::Arrived { chunks } => f
+                .debug_struct("Arrived")
+                .field("chunks", &chunks.len())
+                .finish(),
         }
     }
 }
@@ -174,6 +189,10 @@ pub enum Effect<R> {
     /// input is on its way), it goes on, and is told again after as long
     /// again. Only a turn of a tick alone returns it, as its last effect.
     Evict,
+    /// Chunks of an [`Input::Arrived`] that automerge could not load: they
+    /// were skipped (the owner reports them; they are stored elsewhere, so
+    /// they are not its to keep aside).
+    Unreadable { chunks: Vec<Vec<u8>> },
 }
 
 /// A failure of the document itself: the owner stops serving it (and
@@ -396,6 +415,8 @@ impl<R> DocState<R> {
         }
         let mut out = Vec::new();
         let before = self.doc.heads().to_vec();
+        // This turn's own changes, to store (never those that arrived).
+        let mut chunk = Vec::new();
         self.pending_bytes = 0;
         let mut to_answer = HashSet::new();
         let mut contributors = HashSet::new();
@@ -420,6 +441,10 @@ impl<R> DocState<R> {
                     Ok(value) => edits.push((id, value)),
                     Err(e) => out.push(Effect::EditDone { id, result: Err(e) }),
                 },
+                Input::Arrived { chunks } => {
+                    chunk.extend(self.doc.take_unsaved());
+                    self.receive_arrived(&chunks, &mut out)?;
+                }
                 Input::Tick { now_ms } => {
                     self.now_ms = self.now_ms.max(now_ms);
                     if !std::mem::replace(&mut self.ticked, true) {
@@ -437,8 +462,8 @@ impl<R> DocState<R> {
             // Whatever failed to apply is stored: loading again skips it.
             return Err(DocError::Poisoned);
         }
-        if self.doc.heads() != before {
-            let chunk = self.doc.take_unsaved();
+        chunk.extend(self.doc.take_unsaved());
+        if !chunk.is_empty() {
             let seq = self.next_seq;
             self.next_seq += 1;
             self.stored_bytes += chunk.len() as u64;
@@ -458,7 +483,9 @@ impl<R> DocState<R> {
                 result: Ok(value),
             });
         }
-        self.send_sync_messages(true, &to_answer, &contributors, &mut out)?;
+        // Only changes durable elsewhere came: every peer may need them now.
+        let arrived = self.doc.heads() != before;
+        self.send_sync_messages(!arrived, &to_answer, &contributors, &mut out)?;
         self.after_turn(&mut out)?;
         self.evict_when_idle(&mut out);
         Ok(out)
@@ -505,6 +532,34 @@ impl<R> DocState<R> {
         }
         if self.chunks_since_snapshot >= self.limits.compact_after_chunks {
             self.compact(out)?;
+        }
+        Ok(())
+    }
+
+    /// Loads chunks durable elsewhere onto the document (see
+    /// [`Input::Arrived`]); what they add is not this state's to store.
+    fn receive_arrived(
+        &mut self,
+        chunks: &[Vec<u8>],
+        out: &mut Vec<Effect<R>>,
+    ) -> Result<(), DocError> {
+        let skipped = self.doc.edit(|doc| {
+            // automerge loads what it can parse of data for a document
+            // that has changes, and ignores the rest without an error: so
+            // each chunk is read first, and one that cannot be is skipped.
+            let (readable, mut skipped): (Vec<_>, Vec<_>) = chunks
+                .iter()
+                .cloned()
+                .partition(|chunk| readable(doc, chunk));
+            skipped.extend(load_onto(doc, &readable));
+            skipped
+        })?;
+        // Stored where they came from.
+        drop(self.doc.take_unsaved());
+        // Stored elsewhere is stored: peers waiting for it hear now.
+        self.exists |= !self.doc.heads().is_empty();
+        if !skipped.is_empty() {
+            out.push(Effect::Unreadable { chunks: skipped });
         }
         Ok(())
     }
@@ -759,25 +814,44 @@ impl<R> DocState<R> {
 /// Every read of stored chunks goes through here (the document actor, and
 /// anything that reads a document the actor does not hold).
 pub fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, Vec<Vec<u8>>) {
+    let mut doc = Automerge::new();
+    let skipped = load_onto(&mut doc, chunks);
+    (doc, skipped)
+}
+
+/// Whether every change in `chunk` can be read (on its own, or, for a
+/// document chunk that continues history, onto `doc`).
+fn readable(doc: &Automerge, chunk: &[u8]) -> bool {
+    match crate::chunks::decode_standalone(chunk) {
+        Ok(Some(_)) => true,
+        Ok(None) => crate::chunks::decode_onto(doc, chunk).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// [`load_chunks`] onto a document that holds changes already (chunks that
+/// arrived from elsewhere, [`Input::Arrived`]); returns the chunks skipped.
+/// `doc` is changed only by chunks that load: the loads run on copies.
+fn load_onto(doc: &mut Automerge, chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     let all = chunks.concat();
-    let batch = catch_unwind(|| {
-        let mut doc = Automerge::new();
-        doc.load_incremental(&all).map(|_| doc)
-    });
-    if let Ok(Ok(doc)) = batch {
-        return (doc, Vec::new());
+    let batch = catch_unwind(AssertUnwindSafe(|| {
+        let mut next = doc.clone();
+        next.load_incremental(&all).map(|_| next)
+    }));
+    if let Ok(Ok(next)) = batch {
+        *doc = next;
+        return Vec::new();
     }
-    let mut doc = Automerge::new();
     let mut skipped = Vec::new();
     for chunk in chunks {
         let mut next = doc.clone();
         match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
-            Ok(Ok(_)) => doc = next,
+            Ok(Ok(_)) => *doc = next,
             Ok(Err(_)) | Err(_) => skipped.push(chunk.clone()),
         }
     }
-    (doc, skipped)
+    skipped
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new

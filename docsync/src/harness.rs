@@ -11,6 +11,8 @@
 //! - no server message advertises heads that are not durable;
 //! - nothing a refused peer (a public reader) wrote is stored or relayed;
 //! - after a restart, everything the server ever advertised is still there;
+//! - changes that arrived from elsewhere (another writer of the store) are
+//!   relayed and never stored again;
 //! - the document is evicted ([`Effect::Evict`]) only with no peer joined,
 //!   no reply held for a chunk that is not durable and nothing pending.
 
@@ -22,6 +24,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
 
+use crate::chunks;
 use crate::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
 use crate::id::{DocumentId, PeerId};
 use crate::incoming::{ActorBindings, AnyChange, Rules};
@@ -77,6 +80,9 @@ impl ActorBindings for MemoryBindings {
 pub struct MemoryStore {
     durable: BTreeMap<u64, Vec<u8>>,
     written: BTreeMap<u64, Vec<u8>>,
+    /// Durable chunks a second writer (another server) put in the store,
+    /// under keys of its own.
+    elsewhere: Vec<Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -105,13 +111,23 @@ impl MemoryStore {
     fn chunks(&self) -> Vec<Vec<u8>> {
         let mut all = self.durable.clone();
         all.extend(self.written.clone());
-        all.into_values().collect()
+        all.into_values().chain(self.elsewhere.clone()).collect()
+    }
+
+    /// The durable document.
+    fn durable_doc(&self) -> Automerge {
+        let chunks: Vec<Vec<u8>> = self
+            .durable
+            .values()
+            .chain(&self.elsewhere)
+            .cloned()
+            .collect();
+        doc_state::load_chunks(&chunks).0
     }
 
     /// The durable document's changes.
     fn durable_hashes(&self) -> HashSet<ChangeHash> {
-        let chunks: Vec<Vec<u8>> = self.durable.values().cloned().collect();
-        let (doc, _) = doc_state::load_chunks(&chunks);
+        let doc = self.durable_doc();
         doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
     }
 
@@ -166,6 +182,10 @@ pub struct Harness {
     evict: bool,
     /// How many times the document was evicted.
     pub evictions: u64,
+    /// Changes the second writer put in the store (sent as arrived).
+    arrived: HashSet<ChangeHash>,
+    /// Chunks the state reported unreadable.
+    pub unreadable: usize,
 }
 
 impl std::fmt::Debug for Harness {
@@ -208,6 +228,8 @@ impl Harness {
             now_ms: 0,
             evict: false,
             evictions: 0,
+            arrived: HashSet::new(),
+            unreadable: 0,
         };
         for i in 0..writers + readers {
             let actor = ActorId::from([i as u8 + 1; 16]);
@@ -346,6 +368,32 @@ impl Harness {
         peer.connected = false;
         peer.joined = false;
         peer.inbox.clear();
+    }
+
+    /// A second writer of the store (another server of a cluster) edits
+    /// what is durable and stores its change; the server hears that the
+    /// chunk arrived, with `junk` (unreadable chunks) beside it.
+    pub fn arrive(&mut self, at: usize, s: &str, junk: &[&[u8]]) {
+        let base = self.store.durable_doc();
+        let mut other = base.fork().with_actor(ActorId::from([0xbb; 16]));
+        let Some((_, text)) = other.get(ROOT, "text").expect("get") else {
+            return;
+        };
+        let len = other.length(&text);
+        let mut tx = other.transaction();
+        tx.splice_text(&text, at % (len + 1), 0, s).expect("splice");
+        tx.commit();
+        let chunk = other.save_after(&base.get_heads());
+        self.arrived.extend(
+            other
+                .get_changes(&base.get_heads())
+                .iter()
+                .map(|c| c.hash()),
+        );
+        self.store.elsewhere.push(chunk.clone());
+        let mut chunks: Vec<Vec<u8>> = junk.iter().map(|j| j.to_vec()).collect();
+        chunks.push(chunk);
+        self.inputs.push_back(Input::Arrived { chunks });
     }
 
     /// A host's server edit (appends to the text), as the API makes them.
@@ -520,6 +568,15 @@ impl Harness {
                     }
                 }
                 Effect::Store { seq, chunk } => {
+                    let changes = chunks::decode_standalone(&chunk)
+                        .expect("a stored chunk reads")
+                        .expect("a stored chunk holds changes");
+                    for change in changes {
+                        assert!(
+                            !self.arrived.contains(&change.hash()),
+                            "a change that arrived from elsewhere was stored again"
+                        );
+                    }
                     self.store.append(seq, chunk);
                     self.unflushed = Some(seq);
                 }
@@ -528,6 +585,7 @@ impl Harness {
                     state.compacted();
                 }
                 Effect::Evict => self.evict = true,
+                Effect::Unreadable { chunks } => self.unreadable += chunks.len(),
                 Effect::EditDone { .. } | Effect::DocumentFull => {}
             }
         }
@@ -557,7 +615,14 @@ impl Harness {
     /// and the server has everything they wrote.
     pub fn assert_converged(&mut self) {
         let state = self.state.as_mut().expect("server up");
-        let server_heads = state.doc().expect("doc").get_heads();
+        let doc = state.doc().expect("doc");
+        for hash in &self.arrived {
+            assert!(
+                doc.get_change_by_hash(hash).is_some(),
+                "the server has what arrived"
+            );
+        }
+        let server_heads = doc.get_heads();
         for peer in &self.peers {
             if peer.rules == Rules::ReadOnly {
                 // Its own edits were refused; it is not expected to match.
@@ -633,6 +698,7 @@ mod tests {
         Wait(u64),
         ServerEdit,
         FlushThenCrash,
+        Arrive(usize),
     }
 
     const PEERS: usize = 4;
@@ -651,6 +717,7 @@ mod tests {
                 2 => (0..4000u64).prop_map(Step::Wait),
                 1 => Just(Step::ServerEdit),
                 1 => Just(Step::FlushThenCrash),
+                1 => (0..40usize).prop_map(Step::Arrive),
             ],
             1..150,
         )
@@ -717,6 +784,46 @@ mod tests {
         world.assert_converged();
     }
 
+    /// Changes durable elsewhere reach every peer at once (no flush
+    /// awaited), are not stored again, and an unreadable chunk beside them
+    /// is skipped and reported.
+    #[test]
+    fn arrived_changes_are_relayed_without_storing_them_again() {
+        let mut world = Harness::new(2, 1, limits());
+        world.run_until_quiet();
+        let stored = world.store.chunks().len();
+        world.arrive(3, "från kluster", &[b"not a chunk"]);
+        assert!(world.turn());
+        assert_eq!(
+            world.unflushed, None,
+            "nothing to store, nothing to wait for"
+        );
+        assert_eq!(world.unreadable, 1, "the junk is reported");
+        assert_eq!(
+            world.store.chunks().len(),
+            stored + 1,
+            "only the writer's own"
+        );
+        for i in 0..world.peers.len() {
+            assert!(!world.peers[i].inbox.is_empty(), "peer {i} hears at once");
+        }
+        world.run_until_quiet();
+        world.assert_converged();
+        // The readers too (they wrote nothing).
+        let text = |d: &Automerge| {
+            let t = d.get(ROOT, "text").expect("get").expect("text").1;
+            d.text(&t).expect("text")
+        };
+        assert!(text(&world.peers[2].doc).contains("från kluster"));
+        // Peers build on it; the server stores only their changes.
+        world.edit(0, 0, "ny ");
+        world.run_until_quiet();
+        world.assert_converged();
+        world.crash();
+        world.run_until_quiet();
+        world.assert_converged();
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -741,6 +848,7 @@ mod tests {
                     Step::Wait(ms) => world.wait(ms),
                     Step::ServerEdit => world.server_edit("!"),
                     Step::FlushThenCrash => world.flush_then_crash(),
+                    Step::Arrive(at) => world.arrive(at, "ü", &[]),
                 }
             }
             // Closed peers (refused, or behind a crash) come back.

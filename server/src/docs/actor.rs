@@ -417,6 +417,12 @@ impl DocActor {
                 self.shared.metrics.document_size_refusals.inc();
             }
             Effect::Evict => self.evict = true,
+            Effect::Unreadable { chunks } => {
+                tracing::error!(
+                    chunks = chunks.len(),
+                    "skipped arrived chunks that automerge cannot load"
+                );
+            }
         }
         Ok(None)
     }
