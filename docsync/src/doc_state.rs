@@ -2,12 +2,11 @@
 //!
 //! [`DocState`] takes [`Input`]s (a peer's sync or ephemeral message, a
 //! peer leaving, an edit made for a user, changes that arrived from
-//! elsewhere, the time) and returns
-//! [`Effect`]s (messages to send, connections to close, a chunk to store, a
-//! snapshot to compact to, replies to edits). The server's document actor
-//! is a thin loop that feeds it and executes what it returns; the test
-//! harness and the fuzz target drive the very same value with in-memory
-//! stand-ins.
+//! elsewhere, the time) and returns [`Effect`]s (messages to send,
+//! connections to close, a chunk to store, a snapshot to compact to,
+//! replies to edits, "you may evict me"). The server's document actor is a
+//! thin loop that feeds it and executes what it returns; the test harness
+//! and the fuzz target drive the very same value with in-memory stand-ins.
 //!
 //! **Time is an input.** The state reads no clock: [`Input::Tick`] tells it
 //! the time (milliseconds on any monotonic clock of the owner's), every
