@@ -1,12 +1,19 @@
 //! One document's whole behaviour on the server, as a value without IO.
 //!
 //! [`DocState`] takes [`Input`]s (a peer's sync or ephemeral message, a
-//! peer leaving, an edit made for a user, "these chunks are durable", "the
-//! document has been quiet") and returns [`Effect`]s (messages to send,
+//! peer leaving, an edit made for a user, changes that arrived from
+//! elsewhere, the time) and returns [`Effect`]s (messages to send,
 //! connections to close, a chunk to store, a snapshot to compact to,
-//! replies to edits). The server's document actor is a thin loop that
-//! feeds it and executes what it returns; the test harness and the fuzz
-//! target drive the very same value with in-memory stand-ins.
+//! replies to edits, "you may evict me"). The server's document actor is a
+//! thin loop that feeds it and executes what it returns; the test harness
+//! and the fuzz target drive the very same value with in-memory stand-ins.
+//!
+//! **Time is an input.** The state reads no clock: [`Input::Tick`] tells it
+//! the time (milliseconds on any monotonic clock of the owner's), every
+//! decision that depends on time (applying pending changes once the
+//! document is quiet, and [`Effect::Evict`] once it is idle) is taken on a
+//! tick, and [`DocState::next_tick_ms`] says when the owner should tick
+//! next.
 //!
 //! **Persist before acknowledging** is the shape of the API: a turn
 //! ([`DocState::turn`]) that brought new changes returns them as one chunk
@@ -37,6 +44,12 @@ pub struct Limits {
     pub compact_after_chunks: u64,
     /// Live changes waiting to be applied before they are applied at once.
     pub max_pending: usize,
+    /// Pending live changes are applied once no input but ticks has come
+    /// for this long (one batch, off the keystroke path).
+    pub apply_when_quiet_ms: u64,
+    /// A document nobody follows, with nothing pending or held, may be
+    /// evicted ([`Effect::Evict`]) after no input but ticks for this long.
+    pub idle_evict_ms: u64,
 }
 
 /// Who sent an input, as the connection established it.
@@ -78,6 +91,22 @@ pub enum Input<R> {
         user: std::sync::Arc<str>,
         edit: Box<EditFn<R>>,
     },
+    /// The time is `now_ms` (the owner's monotonic clock, in milliseconds).
+    /// The owner starts every turn with one (so the state knows when the
+    /// document was last used), and takes a turn of a tick alone when
+    /// [`DocState::next_tick_ms`] has come. A tick earlier than the last
+    /// is taken as the last.
+    Tick { now_ms: u64 },
+    /// Chunks of changes already durable elsewhere (written by another
+    /// server of a cluster, or another process, to where this document is
+    /// loaded from). They are loaded as stored chunks are ([`load_chunks`]'s
+    /// rules: one automerge cannot load is skipped, and reported by
+    /// [`Effect::Unreadable`]) and relayed to the peers like any change,
+    /// but never stored again (no [`Effect::Store`] for them): a reply
+    /// advertising them waits only for the turn's own chunk, if any.
+    ///
+    /// No server caller yet: the cluster issue will feed it.
+    Arrived { chunks: Vec<Vec<u8>> },
 }
 
 impl<R> std::fmt::Debug for Input<R> {
@@ -102,6 +131,11 @@ impl<R> std::fmt::Debug for Input<R> {
                 .debug_struct("Edit")
                 .field("id", id)
                 .field("user", user)
+                .finish(),
+            Input::Tick { now_ms } => f.debug_struct("Tick").field("now_ms", now_ms).finish(),
+            Input::Arrived { chunks } => f
+                .debug_struct("Arrived")
+                .field("chunks", &chunks.len())
                 .finish(),
         }
     }
@@ -146,6 +180,18 @@ pub enum Effect<R> {
     /// A change or edit was refused because the document is full (for the
     /// metrics; the refusal itself is a `Close` or an `EditDone`).
     DocumentFull,
+    /// The document has been idle for [`Limits::idle_evict_ms`]: no peer
+    /// follows it (peers waiting for a document that does not exist do not
+    /// count), no reply is held for a chunk that is not durable, no live
+    /// change is pending. The owner may drop the state (everything is in
+    /// the store) and load it again on the next use; if it cannot (an
+    /// input is on its way), it goes on, and is told again after as long
+    /// again. Only a turn of a tick alone returns it, as its last effect.
+    Evict,
+    /// Chunks of an [`Input::Arrived`] that automerge could not load: they
+    /// were skipped (the owner reports them; they are stored elsewhere, so
+    /// they are not its to keep aside).
+    Unreadable { chunks: Vec<Vec<u8>> },
 }
 
 /// A failure of the document itself: the owner stops serving it (and
@@ -204,6 +250,13 @@ pub struct DocState<R> {
     /// Highest ephemeral `count` relayed per (sender, session).
     ephemeral_seen: HashMap<(PeerId, String), u64>,
     held: Option<Held<R>>,
+    /// The latest time a tick told.
+    now_ms: u64,
+    /// When the last input other than a tick came (by the ticks' clock),
+    /// or the first tick, if none has come since.
+    active_ms: u64,
+    /// A tick has come (the clock is known).
+    ticked: bool,
 }
 
 impl<R> std::fmt::Debug for DocState<R> {
@@ -249,6 +302,9 @@ impl<R> DocState<R> {
             peers: HashMap::new(),
             ephemeral_seen: HashMap::new(),
             held: None,
+            now_ms: 0,
+            active_ms: 0,
+            ticked: false,
         }
     }
 
@@ -295,9 +351,12 @@ impl<R> DocState<R> {
         self.held.is_some()
     }
 
-    /// Whether no peer is following the document (it may be evicted).
-    pub fn is_idle(&self) -> bool {
-        self.held.is_none() && self.peers.values().all(|p| p.awaiting_doc)
+    /// Whether the document may be evicted, time aside: no peer follows
+    /// it, nothing is held or pending (see [`Effect::Evict`]).
+    fn evictable(&self) -> bool {
+        self.held.is_none()
+            && self.doc.pending_len() == 0
+            && self.peers.values().all(|p| p.awaiting_doc)
     }
 
     /// How many live changes wait to be applied.
@@ -305,9 +364,40 @@ impl<R> DocState<R> {
         self.doc.pending_len()
     }
 
-    /// The document has been quiet: apply what is pending (one batch).
-    pub fn quiet(&mut self) -> Result<(), DocError> {
-        Ok(self.doc.flush()?)
+    /// When the owner should next give a tick ([`Input::Tick`]) on its
+    /// clock, if any time-based decision is waiting: until then a tick
+    /// alone changes nothing.
+    pub fn next_tick_ms(&self) -> Option<u64> {
+        let after = |ms: u64| self.active_ms.saturating_add(ms);
+        if self.doc.pending_len() > 0 {
+            Some(after(self.limits.apply_when_quiet_ms))
+        } else if self.evictable() {
+            Some(after(self.limits.idle_evict_ms))
+        } else {
+            None
+        }
+    }
+
+    /// What time decides, after a turn's inputs: pending changes are
+    /// applied once the document has been quiet.
+    fn on_time(&mut self) -> Result<(), DocError> {
+        let quiet_for = self.now_ms.saturating_sub(self.active_ms);
+        if self.doc.pending_len() > 0 && quiet_for >= self.limits.apply_when_quiet_ms {
+            self.doc.flush()?;
+        }
+        Ok(())
+    }
+
+    /// What time decides at the end of a turn that stored nothing: an idle
+    /// document may be evicted ([`Effect::Evict`]).
+    fn evict_when_idle(&mut self, out: &mut Vec<Effect<R>>) {
+        let idle_for = self.now_ms.saturating_sub(self.active_ms);
+        if self.evictable() && idle_for >= self.limits.idle_evict_ms {
+            // Told again only after as long again, should the owner not
+            // evict now.
+            self.active_ms = self.now_ms;
+            out.push(Effect::Evict);
+        }
     }
 
     /// Handles one batch of inputs. If they changed the document, the
@@ -324,11 +414,15 @@ impl<R> DocState<R> {
         }
         let mut out = Vec::new();
         let before = self.doc.heads().to_vec();
+        // This turn's own changes, to store (never those that arrived).
+        let mut chunk = Vec::new();
         self.pending_bytes = 0;
         let mut to_answer = HashSet::new();
         let mut contributors = HashSet::new();
         let mut edits = Vec::new();
+        let mut active = false;
         for input in inputs {
+            active |= !matches!(input, Input::Tick { .. });
             match input {
                 Input::Sync { from, kind, data } => {
                     to_answer.insert(from.peer_id.clone());
@@ -346,14 +440,29 @@ impl<R> DocState<R> {
                     Ok(value) => edits.push((id, value)),
                     Err(e) => out.push(Effect::EditDone { id, result: Err(e) }),
                 },
+                Input::Arrived { chunks } => {
+                    chunk.extend(self.doc.take_unsaved());
+                    self.receive_arrived(&chunks, &mut out)?;
+                }
+                Input::Tick { now_ms } => {
+                    self.now_ms = self.now_ms.max(now_ms);
+                    if !std::mem::replace(&mut self.ticked, true) {
+                        // Idle time counts from the first moment known.
+                        self.active_ms = self.now_ms;
+                    }
+                }
             }
         }
+        if active {
+            self.active_ms = self.now_ms;
+        }
+        self.on_time()?;
         if self.doc.is_poisoned() {
             // Whatever failed to apply is stored: loading again skips it.
             return Err(DocError::Poisoned);
         }
-        if self.doc.heads() != before {
-            let chunk = self.doc.take_unsaved();
+        chunk.extend(self.doc.take_unsaved());
+        if !chunk.is_empty() {
             let seq = self.next_seq;
             self.next_seq += 1;
             self.stored_bytes += chunk.len() as u64;
@@ -373,8 +482,11 @@ impl<R> DocState<R> {
                 result: Ok(value),
             });
         }
-        self.send_sync_messages(true, &to_answer, &contributors, &mut out)?;
+        // Only changes durable elsewhere came: every peer may need them now.
+        let arrived = self.doc.heads() != before;
+        self.send_sync_messages(!arrived, &to_answer, &contributors, &mut out)?;
         self.after_turn(&mut out)?;
+        self.evict_when_idle(&mut out);
         Ok(out)
     }
 
@@ -419,6 +531,34 @@ impl<R> DocState<R> {
         }
         if self.chunks_since_snapshot >= self.limits.compact_after_chunks {
             self.compact(out)?;
+        }
+        Ok(())
+    }
+
+    /// Loads chunks durable elsewhere onto the document (see
+    /// [`Input::Arrived`]); what they add is not this state's to store.
+    fn receive_arrived(
+        &mut self,
+        chunks: &[Vec<u8>],
+        out: &mut Vec<Effect<R>>,
+    ) -> Result<(), DocError> {
+        let skipped = self.doc.edit(|doc| {
+            // automerge loads what it can parse of data for a document
+            // that has changes, and ignores the rest without an error: so
+            // each chunk is read first, and one that cannot be is skipped.
+            let (readable, mut skipped): (Vec<_>, Vec<_>) = chunks
+                .iter()
+                .cloned()
+                .partition(|chunk| readable(doc, chunk));
+            skipped.extend(load_onto(doc, &readable));
+            skipped
+        })?;
+        // Stored where they came from.
+        drop(self.doc.take_unsaved());
+        // Stored elsewhere is stored: peers waiting for it hear now.
+        self.exists |= !self.doc.heads().is_empty();
+        if !skipped.is_empty() {
+            out.push(Effect::Unreadable { chunks: skipped });
         }
         Ok(())
     }
@@ -673,25 +813,44 @@ impl<R> DocState<R> {
 /// Every read of stored chunks goes through here (the document actor, and
 /// anything that reads a document the actor does not hold).
 pub fn load_chunks(chunks: &[Vec<u8>]) -> (Automerge, Vec<Vec<u8>>) {
+    let mut doc = Automerge::new();
+    let skipped = load_onto(&mut doc, chunks);
+    (doc, skipped)
+}
+
+/// Whether every change in `chunk` can be read (on its own, or, for a
+/// document chunk that continues history, onto `doc`).
+fn readable(doc: &Automerge, chunk: &[u8]) -> bool {
+    match crate::chunks::decode_standalone(chunk) {
+        Ok(Some(_)) => true,
+        Ok(None) => crate::chunks::decode_onto(doc, chunk).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// [`load_chunks`] onto a document that holds changes already (chunks that
+/// arrived from elsewhere, [`Input::Arrived`]); returns the chunks skipped.
+/// `doc` is changed only by chunks that load: the loads run on copies.
+fn load_onto(doc: &mut Automerge, chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     let all = chunks.concat();
-    let batch = catch_unwind(|| {
-        let mut doc = Automerge::new();
-        doc.load_incremental(&all).map(|_| doc)
-    });
-    if let Ok(Ok(doc)) = batch {
-        return (doc, Vec::new());
+    let batch = catch_unwind(AssertUnwindSafe(|| {
+        let mut next = doc.clone();
+        next.load_incremental(&all).map(|_| next)
+    }));
+    if let Ok(Ok(next)) = batch {
+        *doc = next;
+        return Vec::new();
     }
-    let mut doc = Automerge::new();
     let mut skipped = Vec::new();
     for chunk in chunks {
         let mut next = doc.clone();
         match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
-            Ok(Ok(_)) => doc = next,
+            Ok(Ok(_)) => *doc = next,
             Ok(Err(_)) | Err(_) => skipped.push(chunk.clone()),
         }
     }
-    (doc, skipped)
+    skipped
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new

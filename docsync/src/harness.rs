@@ -10,7 +10,11 @@
 //! What it checks as it goes (panicking, as a test does):
 //! - no server message advertises heads that are not durable;
 //! - nothing a refused peer (a public reader) wrote is stored or relayed;
-//! - after a restart, everything the server ever advertised is still there.
+//! - after a restart, everything the server ever advertised is still there;
+//! - changes that arrived from elsewhere (another writer of the store) are
+//!   relayed and never stored again;
+//! - the document is evicted ([`Effect::Evict`]) only with no peer joined,
+//!   no reply held for a chunk that is not durable and nothing pending.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -20,6 +24,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
 
+use crate::chunks;
 use crate::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
 use crate::id::{DocumentId, PeerId};
 use crate::incoming::{ActorBindings, AnyChange, Rules};
@@ -75,6 +80,9 @@ impl ActorBindings for MemoryBindings {
 pub struct MemoryStore {
     durable: BTreeMap<u64, Vec<u8>>,
     written: BTreeMap<u64, Vec<u8>>,
+    /// Durable chunks a second writer (another server) put in the store,
+    /// under keys of its own.
+    elsewhere: Vec<Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -103,13 +111,23 @@ impl MemoryStore {
     fn chunks(&self) -> Vec<Vec<u8>> {
         let mut all = self.durable.clone();
         all.extend(self.written.clone());
-        all.into_values().collect()
+        all.into_values().chain(self.elsewhere.clone()).collect()
+    }
+
+    /// The durable document.
+    fn durable_doc(&self) -> Automerge {
+        let chunks: Vec<Vec<u8>> = self
+            .durable
+            .values()
+            .chain(&self.elsewhere)
+            .cloned()
+            .collect();
+        doc_state::load_chunks(&chunks).0
     }
 
     /// The durable document's changes.
     fn durable_hashes(&self) -> HashSet<ChangeHash> {
-        let chunks: Vec<Vec<u8>> = self.durable.values().cloned().collect();
-        let (doc, _) = doc_state::load_chunks(&chunks);
+        let doc = self.durable_doc();
         doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
     }
 
@@ -133,6 +151,10 @@ pub struct SimPeer {
     rules: Rules,
     user: Option<Arc<str>>,
     inbox: VecDeque<Message>,
+    /// It sent a sync message on its current connection and was not
+    /// closed: the server follows it (the harness's own account, checked
+    /// against the state's eviction).
+    joined: bool,
 }
 
 /// One document on a simulated server, and its peers.
@@ -154,6 +176,16 @@ pub struct Harness {
     /// Actors of peers whose changes the server must refuse.
     refused_actors: HashSet<ActorId>,
     next_edit: u64,
+    /// The server's clock (milliseconds), moved on by [`Harness::wait`].
+    now_ms: u64,
+    /// The last turn returned [`Effect::Evict`].
+    evict: bool,
+    /// How many times the document was evicted.
+    pub evictions: u64,
+    /// Changes the second writer put in the store (sent as arrived).
+    arrived: HashSet<ChangeHash>,
+    /// Chunks the state reported unreadable.
+    pub unreadable: usize,
 }
 
 impl std::fmt::Debug for Harness {
@@ -193,6 +225,11 @@ impl Harness {
             advertised: HashSet::new(),
             refused_actors: HashSet::new(),
             next_edit: 0,
+            now_ms: 0,
+            evict: false,
+            evictions: 0,
+            arrived: HashSet::new(),
+            unreadable: 0,
         };
         for i in 0..writers + readers {
             let actor = ActorId::from([i as u8 + 1; 16]);
@@ -213,6 +250,7 @@ impl Harness {
                 },
                 user: (!reader).then(|| Arc::from(format!("user-{i}"))),
                 inbox: VecDeque::new(),
+                joined: false,
             });
         }
         harness.start();
@@ -249,6 +287,7 @@ impl Harness {
         peer.connected = true;
         peer.sync = sync::State::new();
         peer.inbox.clear();
+        peer.joined = false;
     }
 
     fn peer_ref(&self, i: usize) -> PeerRef {
@@ -282,6 +321,7 @@ impl Harness {
         let Some(message) = peer.doc.generate_sync_message(&mut peer.sync) else {
             return false;
         };
+        peer.joined = true;
         let input = Input::Sync {
             from: self.peer_ref(i),
             kind: SyncKind::Sync,
@@ -317,6 +357,45 @@ impl Harness {
         self.connect(i);
     }
 
+    /// Peer `i` goes away (its connection ends; it stays away until it
+    /// connects again).
+    pub fn leave(&mut self, i: usize) {
+        let peer = &mut self.peers[i];
+        self.inputs.push_back(Input::Leave {
+            peer_id: peer.peer_id.clone(),
+            conn_id: peer.conn_id,
+        });
+        peer.connected = false;
+        peer.joined = false;
+        peer.inbox.clear();
+    }
+
+    /// A second writer of the store (another server of a cluster) edits
+    /// what is durable and stores its change; the server hears that the
+    /// chunk arrived, with `junk` (unreadable chunks) beside it.
+    pub fn arrive(&mut self, at: usize, s: &str, junk: &[&[u8]]) {
+        let base = self.store.durable_doc();
+        let mut other = base.fork().with_actor(ActorId::from([0xbb; 16]));
+        let Some((_, text)) = other.get(ROOT, "text").expect("get") else {
+            return;
+        };
+        let len = other.length(&text);
+        let mut tx = other.transaction();
+        tx.splice_text(&text, at % (len + 1), 0, s).expect("splice");
+        tx.commit();
+        let chunk = other.save_after(&base.get_heads());
+        self.arrived.extend(
+            other
+                .get_changes(&base.get_heads())
+                .iter()
+                .map(|c| c.hash()),
+        );
+        self.store.elsewhere.push(chunk.clone());
+        let mut chunks: Vec<Vec<u8>> = junk.iter().map(|j| j.to_vec()).collect();
+        chunks.push(chunk);
+        self.inputs.push_back(Input::Arrived { chunks });
+    }
+
     /// A host's server edit (appends to the text), as the API makes them.
     pub fn server_edit(&mut self, s: &str) {
         let s = s.to_owned();
@@ -349,12 +428,18 @@ impl Harness {
         let Some(mut state) = self.state.take() else {
             return false;
         };
-        let inputs: Vec<Input<()>> = self.inputs.drain(..).collect();
+        // Like the actor: every turn starts with the time.
+        let inputs: Vec<Input<()>> = std::iter::once(Input::Tick {
+            now_ms: self.now_ms,
+        })
+        .chain(self.inputs.drain(..))
+        .collect();
         let effects = state
             .turn(inputs, &self.bindings, &AnyChange)
             .expect("a turn of good inputs succeeds");
         self.execute(&mut state, effects);
         self.state = Some(state);
+        self.evict_if_told();
         true
     }
 
@@ -377,6 +462,7 @@ impl Harness {
         let effects = state.durable(seq).expect("durable");
         self.execute(&mut state, effects);
         self.state = Some(state);
+        self.evict_if_told();
         true
     }
 
@@ -394,21 +480,62 @@ impl Harness {
         self.check_nothing_advertised_was_lost();
     }
 
-    /// The document is evicted when idle (and loaded again on next use).
-    pub fn evict(&mut self) -> bool {
-        if self.state.as_ref().is_some_and(DocState::is_idle) && self.inputs.is_empty() {
-            self.state = None;
-            self.start();
-            return true;
+    /// The state said the document may be evicted: check that it may,
+    /// then evict it (it is loaded again from the store, as on the next
+    /// use).
+    fn evict_if_told(&mut self) {
+        if !std::mem::take(&mut self.evict) {
+            return;
         }
-        false
+        let state = self.state.as_ref().expect("the state that said so");
+        if let Some(peer) = self.peers.iter().find(|p| p.joined) {
+            panic!("evicted with {} joined", peer.peer_id);
+        }
+        assert!(
+            self.unflushed.is_none() && !state.awaiting_durability(),
+            "evicted with replies held for a chunk that is not durable"
+        );
+        assert_eq!(state.pending_len(), 0, "evicted with pending changes");
+        assert!(self.inputs.is_empty(), "evicted with inputs queued");
+        self.state = None;
+        self.evictions += 1;
+        self.start();
     }
 
-    /// The document has been quiet: apply what is pending.
-    pub fn quiet(&mut self) {
-        if let Some(state) = self.state.as_mut() {
-            state.quiet().expect("quiet");
+    /// `ms` pass. If the server is idle (nothing queued, no turn waiting
+    /// for a flush), its timer gives it a tick alone, as the actor's does
+    /// once [`DocState::next_tick_ms`] has come (here also before: a
+    /// tick that is not due must change nothing).
+    pub fn wait(&mut self, ms: u64) {
+        self.now_ms += ms;
+        if !self.inputs.is_empty() || self.unflushed.is_some() {
+            return;
         }
+        let Some(mut state) = self.state.take() else {
+            return;
+        };
+        let due = state.next_tick_ms().is_some_and(|at| at <= self.now_ms);
+        let pending = state.pending_len();
+        let effects = state
+            .turn(
+                vec![Input::Tick {
+                    now_ms: self.now_ms,
+                }],
+                &self.bindings,
+                &AnyChange,
+            )
+            .expect("a tick succeeds");
+        assert!(
+            due || state.pending_len() == pending,
+            "a tick before next_tick_ms changed nothing"
+        );
+        assert!(
+            !due || state.pending_len() == 0,
+            "a due tick applied the pending changes"
+        );
+        self.execute(&mut state, effects);
+        self.state = Some(state);
+        self.evict_if_told();
     }
 
     fn execute(&mut self, state: &mut DocState<()>, effects: Vec<Effect<()>>) {
@@ -436,10 +563,20 @@ impl Harness {
                         .find(|p| p.peer_id == to && p.conn_id == conn_id)
                     {
                         p.connected = false;
+                        p.joined = false;
                         p.inbox.clear();
                     }
                 }
                 Effect::Store { seq, chunk } => {
+                    let changes = chunks::decode_standalone(&chunk)
+                        .expect("a stored chunk reads")
+                        .expect("a stored chunk holds changes");
+                    for change in changes {
+                        assert!(
+                            !self.arrived.contains(&change.hash()),
+                            "a change that arrived from elsewhere was stored again"
+                        );
+                    }
                     self.store.append(seq, chunk);
                     self.unflushed = Some(seq);
                 }
@@ -447,6 +584,8 @@ impl Harness {
                     self.store.compact(snapshot, upto);
                     state.compacted();
                 }
+                Effect::Evict => self.evict = true,
+                Effect::Unreadable { chunks } => self.unreadable += chunks.len(),
                 Effect::EditDone { .. } | Effect::DocumentFull => {}
             }
         }
@@ -476,7 +615,14 @@ impl Harness {
     /// and the server has everything they wrote.
     pub fn assert_converged(&mut self) {
         let state = self.state.as_mut().expect("server up");
-        let server_heads = state.doc().expect("doc").get_heads();
+        let doc = state.doc().expect("doc");
+        for hash in &self.arrived {
+            assert!(
+                doc.get_change_by_hash(hash).is_some(),
+                "the server has what arrived"
+            );
+        }
+        let server_heads = doc.get_heads();
         for peer in &self.peers {
             if peer.rules == Rules::ReadOnly {
                 // Its own edits were refused; it is not expected to match.
@@ -548,10 +694,11 @@ mod tests {
         Flush,
         Reconnect(usize),
         Crash,
-        Evict,
-        Quiet,
+        Leave(usize),
+        Wait(u64),
         ServerEdit,
         FlushThenCrash,
+        Arrive(usize),
     }
 
     const PEERS: usize = 4;
@@ -566,10 +713,11 @@ mod tests {
                 3 => Just(Step::Flush),
                 1 => (0..PEERS).prop_map(Step::Reconnect),
                 1 => Just(Step::Crash),
-                1 => Just(Step::Evict),
-                1 => Just(Step::Quiet),
+                1 => (0..PEERS).prop_map(Step::Leave),
+                2 => (0..4000u64).prop_map(Step::Wait),
                 1 => Just(Step::ServerEdit),
                 1 => Just(Step::FlushThenCrash),
+                1 => (0..40usize).prop_map(Step::Arrive),
             ],
             1..150,
         )
@@ -581,7 +729,99 @@ mod tests {
             // Small, so that compaction happens in most runs.
             compact_after_chunks: 4,
             max_pending: 8,
+            apply_when_quiet_ms: 2000,
+            idle_evict_ms: 3000,
         }
+    }
+
+    /// Live changes wait as pending until the document has been quiet for
+    /// `apply_when_quiet_ms` by the ticks' clock, then are applied on a tick.
+    #[test]
+    fn pending_changes_are_applied_on_the_tick_after_the_quiet_time() {
+        let mut world = Harness::new(2, 0, limits());
+        world.run_until_quiet();
+        world.edit(0, 0, "ä");
+        world.run_until_quiet();
+        let pending = |w: &Harness| w.state.as_ref().map_or(0, DocState::pending_len);
+        assert_eq!(pending(&world), 1, "the live change is pending");
+        let at = world.state.as_ref().and_then(DocState::next_tick_ms);
+        assert_eq!(at, Some(2000), "a tick is asked for after the quiet time");
+        world.wait(1999);
+        assert_eq!(pending(&world), 1, "not quiet for long enough yet");
+        world.wait(1);
+        assert_eq!(pending(&world), 0, "applied on the tick");
+        assert_eq!(world.state.as_ref().and_then(DocState::next_tick_ms), None);
+        world.assert_converged();
+    }
+
+    /// The state asks for eviction only once no peer follows the document
+    /// and it has been idle for `idle_evict_ms`; peers then find it again.
+    #[test]
+    fn an_idle_document_is_evicted_only_once_nobody_follows_it() {
+        let mut world = Harness::new(2, 0, limits());
+        world.run_until_quiet();
+        world.wait(10_000);
+        world.wait(10_000);
+        assert_eq!(world.evictions, 0, "peers follow it");
+        world.leave(0);
+        world.run_until_quiet();
+        world.wait(10_000);
+        assert_eq!(world.evictions, 0, "one peer still follows it");
+        world.leave(1);
+        world.run_until_quiet();
+        world.wait(2999);
+        assert_eq!(world.evictions, 0, "not idle for long enough yet");
+        world.wait(1);
+        assert_eq!(world.evictions, 1, "evicted on the tick");
+        world.wait(3000);
+        assert_eq!(world.evictions, 1, "idle time counts from its first tick");
+        world.wait(3000);
+        assert_eq!(world.evictions, 2, "a reloaded idle document too");
+        world.edit(0, 0, "å");
+        world.connect(0);
+        world.connect(1);
+        world.run_until_quiet();
+        world.assert_converged();
+    }
+
+    /// Changes durable elsewhere reach every peer at once (no flush
+    /// awaited), are not stored again, and an unreadable chunk beside them
+    /// is skipped and reported.
+    #[test]
+    fn arrived_changes_are_relayed_without_storing_them_again() {
+        let mut world = Harness::new(2, 1, limits());
+        world.run_until_quiet();
+        let stored = world.store.chunks().len();
+        world.arrive(3, "från kluster", &[b"not a chunk"]);
+        assert!(world.turn());
+        assert_eq!(
+            world.unflushed, None,
+            "nothing to store, nothing to wait for"
+        );
+        assert_eq!(world.unreadable, 1, "the junk is reported");
+        assert_eq!(
+            world.store.chunks().len(),
+            stored + 1,
+            "only the writer's own"
+        );
+        for i in 0..world.peers.len() {
+            assert!(!world.peers[i].inbox.is_empty(), "peer {i} hears at once");
+        }
+        world.run_until_quiet();
+        world.assert_converged();
+        // The readers too (they wrote nothing).
+        let text = |d: &Automerge| {
+            let t = d.get(ROOT, "text").expect("get").expect("text").1;
+            d.text(&t).expect("text")
+        };
+        assert!(text(&world.peers[2].doc).contains("från kluster"));
+        // Peers build on it; the server stores only their changes.
+        world.edit(0, 0, "ny ");
+        world.run_until_quiet();
+        world.assert_converged();
+        world.crash();
+        world.run_until_quiet();
+        world.assert_converged();
     }
 
     proptest! {
@@ -604,10 +844,11 @@ mod tests {
                     Step::Flush => { world.flush(); }
                     Step::Reconnect(i) => world.reconnect(i),
                     Step::Crash => world.crash(),
-                    Step::Evict => { world.evict(); }
-                    Step::Quiet => world.quiet(),
+                    Step::Leave(i) => world.leave(i),
+                    Step::Wait(ms) => world.wait(ms),
                     Step::ServerEdit => world.server_edit("!"),
                     Step::FlushThenCrash => world.flush_then_crash(),
+                    Step::Arrive(at) => world.arrive(at, "ü", &[]),
                 }
             }
             // Closed peers (refused, or behind a crash) come back.
@@ -615,6 +856,22 @@ mod tests {
                 if !world.peers[i].connected {
                     world.connect(i);
                 }
+            }
+            world.run_until_quiet();
+            // Quiet for long: whatever is pending is applied on the tick
+            // (checked before anything reads the document, which applies).
+            world.wait(10_000);
+            world.assert_converged();
+            // Everyone leaves: the idle document is evicted, and found again.
+            for i in 0..PEERS {
+                world.leave(i);
+            }
+            world.run_until_quiet();
+            let evictions = world.evictions;
+            world.wait(10_000);
+            prop_assert_eq!(world.evictions, evictions + 1);
+            for i in 0..PEERS {
+                world.connect(i);
             }
             world.run_until_quiet();
             world.assert_converged();

@@ -116,6 +116,8 @@ impl Server {
             max_document_bytes: 64 << 20,
             compact_after_chunks: 64,
             max_pending: 4096,
+            apply_when_quiet_ms: 2000,
+            idle_evict_ms: 60_000,
         };
         let loaded = doc_state::Loaded {
             next_seq: 1,

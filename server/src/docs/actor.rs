@@ -7,8 +7,10 @@
 //! the chunk, waits for the group-commit flush, and only then asks the state
 //! for the replies ([`DocState::durable`]). Batching a turn's commands under
 //! one flush is what keeps durable acknowledgements fast. Every decision
-//! (what to store, whom to answer, what to relay, when to compact) is the
-//! state's; the actor only does IO.
+//! (what to store, whom to answer, what to relay, when to compact, when to
+//! apply pending changes) is the state's; the actor only does IO, and tells
+//! the state the time: a tick starts every turn, and a timer gives a tick
+//! alone when [`DocState::next_tick_ms`] comes.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -31,8 +33,8 @@ use crate::store::{StoreError, Table};
 const MAX_BATCH: usize = 256;
 
 /// Live changes are applied to the document (see `docsync::relay`) once
-/// it has been quiet this long, or once this many wait.
-const APPLY_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+/// it has been quiet this long (milliseconds), or once this many wait.
+const APPLY_WHEN_QUIET_MS: u64 = 2000;
 const MAX_PENDING: usize = 4096;
 
 type EditReply = oneshot::Sender<Result<serde_json::Value, String>>;
@@ -56,6 +58,8 @@ pub(super) struct DocActor {
     /// Edits waiting for their answer, by id.
     edits: HashMap<u64, EditReply>,
     next_edit: u64,
+    /// The last turn returned [`Effect::Evict`].
+    evict: bool,
 }
 
 impl DocActor {
@@ -73,6 +77,7 @@ impl DocActor {
             links: HashMap::new(),
             edits: HashMap::new(),
             next_edit: 0,
+            evict: false,
         }
     }
 
@@ -81,6 +86,9 @@ impl DocActor {
             max_document_bytes: self.shared.config.max_document_bytes,
             compact_after_chunks: self.shared.config.compact_after_chunks,
             max_pending: MAX_PENDING,
+            apply_when_quiet_ms: APPLY_WHEN_QUIET_MS,
+            idle_evict_ms: u64::try_from(self.shared.config.idle_evict.as_millis())
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -157,32 +165,38 @@ impl DocActor {
         Ok(DocState::loaded(id, server, self.limits(), loaded))
     }
 
-    /// Serves commands until shutdown or idle eviction.
+    /// Serves commands until shutdown or idle eviction (when the state says
+    /// so, and nothing can still reach this actor).
     async fn serve(
         &mut self,
         state: &mut DocState<serde_json::Value>,
         rx: &mut mpsc::Receiver<DocCommand>,
     ) -> Result<(), String> {
-        let idle = self.shared.config.idle_evict;
         let shutdown = self.docs.shutdown.clone();
+        // The state's clock: milliseconds since the actor started (tokio's,
+        // so tests with paused time move it too).
+        let start = tokio::time::Instant::now();
+        let now = || Input::Tick {
+            now_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
         loop {
+            // (A time past what the clock can hold is never.)
+            let tick_at = state
+                .next_tick_ms()
+                .and_then(|ms| start.checked_add(std::time::Duration::from_millis(ms)));
             let first = tokio::select! {
                 biased;
                 command = rx.recv() => command,
                 () = shutdown.cancelled() => None,
-                () = tokio::time::sleep(APPLY_WHEN_QUIET), if state.pending_len() > 0 => {
-                    if let Err(e) = state.quiet() {
-                        return Err(format!("applying changes failed: {e}"));
+                () = sleep_until(tick_at), if tick_at.is_some() => {
+                    self.step(state, vec![now()]).await?;
+                    if std::mem::take(&mut self.evict)
+                        && self.docs.evict(self.id, self.generation, rx)
+                    {
+                        tracing::debug!("evicted idle document");
+                        return Ok(());
                     }
                     continue;
-                }
-                () = tokio::time::sleep(idle), if state.is_idle() => {
-                    if self.docs.evict(self.id, self.generation, rx) {
-                        tracing::debug!("evicted idle document");
-                        None
-                    } else {
-                        continue;
-                    }
                 }
             };
             let Some(first) = first else { return Ok(()) };
@@ -193,40 +207,47 @@ impl DocActor {
                     Err(_) => break,
                 }
             }
-            // A panic inside automerge on some input must not leave peers
-            // waiting on a vanished actor: it ends the actor like an error.
-            match AssertUnwindSafe(self.turn(state, batch))
-                .catch_unwind()
-                .await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(TurnError::Store(e))) => {
-                    self.shared.mark_store_failed();
-                    return Err(format!("storing changes failed: {e}"));
-                }
-                Ok(Err(TurnError::Document(e))) => {
-                    return Err(format!("applying changes failed: {e}"));
-                }
-                Err(_) => return Err("panic while handling a sync message".into()),
-            }
+            // Released once this turn's answers are queued: until then they
+            // count against their connections' answers in flight (the reader
+            // of a connection that sent a burst waits for them).
+            let mut answering = Vec::new();
+            let inputs = std::iter::once(now())
+                .chain(batch.into_iter().map(|c| self.input(c, &mut answering)))
+                .collect();
+            self.step(state, inputs).await?;
+            drop(answering);
         }
     }
 
-    /// One turn: the batch goes to the state; its effects are carried out,
+    /// Takes one turn; an error ends the actor (the reason is returned).
+    async fn step(
+        &mut self,
+        state: &mut DocState<serde_json::Value>,
+        inputs: Vec<Input<serde_json::Value>>,
+    ) -> Result<(), String> {
+        // A panic inside automerge on some input must not leave peers
+        // waiting on a vanished actor: it ends the actor like an error.
+        match AssertUnwindSafe(self.turn(state, inputs))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(TurnError::Store(e))) => {
+                self.shared.mark_store_failed();
+                Err(format!("storing changes failed: {e}"))
+            }
+            Ok(Err(TurnError::Document(e))) => Err(format!("applying changes failed: {e}")),
+            Err(_) => Err("panic while handling a sync message".into()),
+        }
+    }
+
+    /// One turn: the inputs go to the state; its effects are carried out,
     /// including the store-then-durable step that releases the replies.
     async fn turn(
         &mut self,
         state: &mut DocState<serde_json::Value>,
-        batch: Vec<DocCommand>,
+        inputs: Vec<Input<serde_json::Value>>,
     ) -> Result<(), TurnError> {
-        // Released once this turn's answers are queued: until then they
-        // count against their connections' answers in flight (the reader
-        // of a connection that sent a burst waits for them).
-        let mut answering = Vec::new();
-        let inputs = batch
-            .into_iter()
-            .map(|c| self.input(c, &mut answering))
-            .collect();
         let bindings = AuthBindings(&self.shared.auth);
         let mut effects = state.turn(inputs, &bindings, &model::permissions::SummaryRules)?;
         while !effects.is_empty() {
@@ -244,7 +265,6 @@ impl DocActor {
                 None => Vec::new(),
             };
         }
-        drop(answering);
         Ok(())
     }
 
@@ -396,8 +416,23 @@ impl DocActor {
             Effect::DocumentFull => {
                 self.shared.metrics.document_size_refusals.inc();
             }
+            Effect::Evict => self.evict = true,
+            Effect::Unreadable { chunks } => {
+                tracing::error!(
+                    chunks = chunks.len(),
+                    "skipped arrived chunks that automerge cannot load"
+                );
+            }
         }
         Ok(None)
+    }
+}
+
+/// Sleeps until `at` (forever if `None`; the caller's guard skips that).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
