@@ -43,8 +43,6 @@ pub enum Effect {
     Focus(Focus),
     /// Put text on the clipboard.
     Copy(String),
-    /// Go to another page.
-    Navigate(String),
     /// A bug or a refusal worth a developer's attention: the console.
     Log(String),
 }

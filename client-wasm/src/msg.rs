@@ -82,8 +82,12 @@ pub enum Reply {
     Authors,
     Drafts,
     StartDraft,
-    Preview { contribution: String },
+    Preview {
+        contribution: String,
+    },
     Review,
+    /// The details' PATCH (title and meeting type in the record).
+    Details,
     Publish,
     CreateInvite,
     Invites,

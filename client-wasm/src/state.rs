@@ -290,8 +290,6 @@ pub struct Model {
     /// Whether a socket is open or opening.
     pub socket_open: bool,
     pub save_pending: bool,
-    /// When we last heard from the server (ms).
-    pub last_heard: f64,
     /// When we last sent a presence announcement (ms).
     pub last_announce: f64,
     /// When the current socket was asked for, until it joins.
@@ -317,7 +315,6 @@ impl Model {
             reconnect_pending: false,
             socket_open: false,
             save_pending: false,
-            last_heard: 0.0,
             last_announce: 0.0,
             connect_started: None,
             unacked_since: None,

@@ -170,6 +170,15 @@ impl Session {
         let Some(state) = self.docs.get(&id) else {
             return 0;
         };
+        let heads = state.doc.get_heads();
+        if state
+            .acked
+            .as_ref()
+            .is_some_and(|acked| heads.iter().all(|h| acked.contains(h)))
+        {
+            // The usual case, and without walking the history.
+            return 0;
+        }
         let held: Vec<ChangeHash> = state
             .acked
             .iter()

@@ -202,7 +202,7 @@ pub fn save_meta(m: &mut Model, fx: &mut Fx) {
                 serde_json::json!({ "title": w.title, "meetingType": w.meeting_type.as_str() })
                     .to_string(),
             ),
-            Reply::Review,
+            Reply::Details,
         ));
     }
     if let Err(e) = change_summary(m, fx, |tx| authoring::set_workshop(tx, &w)) {

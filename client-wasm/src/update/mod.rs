@@ -274,7 +274,6 @@ fn frame(m: &mut Model, fx: &mut Fx, bytes: &[u8]) {
         fx.push(Effect::Log("the server sent an unreadable frame".into()));
         return;
     };
-    m.last_heard = m.now;
     let (out, events) = m.session.receive(message);
     send(m, fx, out);
     let mut changed = false;
@@ -1189,6 +1188,11 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
             }
             m.ui.preview = None;
             fx.render_all();
+        }
+        Reply::Details => {
+            if status != 200 {
+                fx.notice(m, error_text(&body));
+            }
         }
         Reply::Publish => {
             if status != 201 {

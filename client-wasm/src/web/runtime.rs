@@ -176,9 +176,6 @@ impl Runtime {
             }
             Effect::Focus(f) => *self.focus.borrow_mut() = Some(f),
             Effect::Copy(text) => copy(&text),
-            Effect::Navigate(url) => {
-                let _ = crate::web::dom::window().location().set_href(&url);
-            }
             Effect::Log(text) => {
                 web_sys::console::error_1(&format!("synpunkt client: {text}").into());
             }
