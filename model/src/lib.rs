@@ -15,6 +15,7 @@
 //!   `docsync::incoming::ChangeRules`).
 //! - [`presence`]: presence payloads, with hostile fields dropped.
 //! - [`view`]: paragraphs of marked runs; an edited field back to a splice.
+//! - [`when`]: times as people read them (relative, absolute, ISO), sv and en.
 //!
 //! Nothing in this crate performs IO, so it builds for native targets and
 //! for `wasm32-unknown-unknown` alike.
@@ -30,3 +31,4 @@ mod read;
 pub mod summary;
 pub mod threads;
 pub mod view;
+pub mod when;

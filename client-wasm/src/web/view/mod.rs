@@ -5,6 +5,7 @@
 //! focus back (`focus`), and the section editor keeps its caret on the
 //! same characters through remote changes (automerge cursors, `summary`).
 
+pub mod history;
 pub mod sidebar;
 pub mod status;
 pub mod summary;

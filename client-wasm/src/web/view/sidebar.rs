@@ -5,12 +5,11 @@
 use automerge::Automerge;
 use model::contributions::{self, Status};
 use model::diff::Part;
-use model::history;
 use model::threads::{self, Anchor, ThreadView};
 use serde_json::Value;
 
 use super::{date_text, input, labelled, textarea, time_text};
-use crate::state::{Composer, Filter, Model, Tab, VersionView};
+use crate::state::{Composer, Filter, Model, Tab};
 use crate::update::EXPIRY_CHOICES;
 use crate::web::dom::{El, button, by_id, el, replace_children};
 use crate::web::focus;
@@ -75,7 +74,7 @@ pub fn draw(a: &Model) {
     children.push(match tab {
         Tab::Comments => threads_view(a, doc),
         Tab::Proposals => proposals_view(a, doc),
-        Tab::History => history_view(a, doc),
+        Tab::History => super::history::view(a, doc),
         Tab::Share => share_view(a),
     });
     replace_children(&aside, children);
@@ -299,7 +298,7 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
     article
 }
 
-fn diff_view(parts: &[Part]) -> El {
+pub(super) fn diff_view(parts: &[Part]) -> El {
     el("p")
         .class("diff")
         .user()
@@ -478,108 +477,6 @@ fn preview_view(a: &Model, preview: &Value) -> El {
         out = out.child(block.child(texts).child(diff_view(&parts)));
     }
     out
-}
-
-fn history_view(a: &Model, doc: &Automerge) -> El {
-    let mut section = el("section").attr("id", "history");
-    if let Some(view) = &a.ui.version_view {
-        let mut panel = el("div").attr("id", "version-view").class("preview");
-        match view {
-            VersionView::At(s) => {
-                for sec in &s.sections {
-                    panel = panel
-                        .child(el("h3").user().text(&sec.heading))
-                        .children(sec.body.split('\n').map(|p| el("p").user().text(p)));
-                }
-            }
-            VersionView::Compare(c) => {
-                for sec in &c.sections {
-                    panel = panel
-                        .child(el("h3").user().text(&sec.heading))
-                        .child(diff_view(&sec.body_diff));
-                }
-            }
-        }
-        section = section.child(panel.child(button("close-version", a.t("close"))));
-    }
-    if a.is_host() {
-        section = section.child(
-            el("div")
-                .class("toolbar")
-                .child(input(
-                    "version-name",
-                    a.t("version-name"),
-                    &a.input("version-name"),
-                ))
-                .child(button("publish", a.t("publish"))),
-        );
-    }
-    let named = history::named(doc);
-    if !named.is_empty() {
-        section = section.child(el("h3").text(a.t("named"))).child(
-            el("ul").attr("id", "named").children(named.iter().map(|n| {
-                el("li")
-                    .child(el("span").class("name").user().text(&n.name))
-                    .text(&format!(" · {}", time_text(n.at, a)))
-                    .child(
-                        button("view-version", a.t("view")).attr("data-heads", &n.heads.join(",")),
-                    )
-            })),
-        );
-    }
-    let versions = history::versions(doc);
-    section = section.child(el("h3").text(a.t("versions")));
-    let list = el("ol")
-        .attr("id", "versions")
-        .attr("reversed", "")
-        .children(versions.iter().rev().take(100).map(|v| {
-            let mut what = Vec::new();
-            if !v.what.sections.is_empty() {
-                what.push(format!(
-                    "{} {} (+{} −{})",
-                    v.what.sections.join(", "),
-                    a.t("sections-changed"),
-                    v.what.inserted,
-                    v.what.deleted
-                ));
-            }
-            if v.what.comments > 0 {
-                what.push(a.t("comments-changed").to_owned());
-            }
-            if v.what.contributions > 0 {
-                what.push(a.t("contributions-changed").to_owned());
-            }
-            if v.what.metadata {
-                what.push(a.t("meta-changed").to_owned());
-            }
-            if v.what.actions {
-                what.push(a.t("actions-changed").to_owned());
-            }
-            let heads = v.heads.join(",");
-            el("li")
-                .class("version")
-                .child(
-                    el("p")
-                        .class("byline")
-                        .child(
-                            el("span")
-                                .class("author")
-                                .user()
-                                .text(&a.author_name(&v.actor)),
-                        )
-                        .child(el("time").text(&time_text(v.time * 1000, a))),
-                )
-                .child(el("p").text(&what.join(" · ")))
-                .child(
-                    el("div")
-                        .class("toolbar")
-                        .child(button("view-version", a.t("view")).attr("data-heads", &heads))
-                        .child(
-                            button("compare-version", a.t("compare")).attr("data-heads", &heads),
-                        ),
-                )
-        }));
-    section.child(list)
 }
 
 /// The Share panel: make an invite (role, lifetime, use limit), copy its

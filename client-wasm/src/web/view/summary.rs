@@ -46,11 +46,12 @@ pub fn draw(a: &Model) {
                 .class("banner")
                 .attr("role", "note")
                 .child(el("p").text(a.t("draft-banner")))
-                .child(input(
-                    "draft-reason",
-                    a.t("reason"),
-                    &a.input("draft-reason"),
-                ))
+                // A visible label tied to its field.
+                .child(el("label").attr("for", "draft-reason").text(a.t("reason")))
+                .child(
+                    input("draft-reason", a.t("reason"), &a.input("draft-reason"))
+                        .attr("id", "draft-reason"),
+                )
                 .child(button("submit-draft", a.t("submit-draft")))
                 .child(button("close-draft", a.t("back"))),
         );
