@@ -221,6 +221,12 @@ impl Lang {
             ),
             "version-other" => ("En tidigare version", "An earlier version"),
             "now" => ("nu", "now"),
+            "public-sees" => ("Allmänheten ser", "The public sees"),
+            "public-live" => ("Texten live", "The live text"),
+            "public-published" => (
+                "Senast publicerade versionen",
+                "The latest published version",
+            ),
             "quote-open" => ("”", "“"),
             "quote-close" => ("”", "”"),
             "read-only" => ("skrivskyddad", "read-only"),

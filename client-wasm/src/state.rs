@@ -280,6 +280,9 @@ pub struct Ui {
     pub copied: Option<String>,
     /// A past version shown read-only, or a comparison.
     pub version_view: Option<VersionView>,
+    /// What the public sees ("live" or "published"), once a host's
+    /// History tab has read the workshop's record.
+    pub public_view: Option<String>,
     /// A draft's merge preview (the server's JSON), by contribution.
     pub preview: Option<(String, serde_json::Value)>,
     pub unavailable: bool,

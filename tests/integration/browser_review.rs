@@ -1,14 +1,16 @@
 //! Issue 14 (review, history, published editions) in real headless
 //! Chromium: a history people can read (sections by their headings, entries
 //! in the order they were written, localised relative times, labelled
-//! fields, a header on comparisons).
+//! fields, a header on comparisons) and published editions (what the
+//! public sees when hosts show it only the latest published version: the
+//! page, every API route and the socket).
 
 use serde_json::json;
 use testkit::{Browser, Client};
 
 use crate::browser_a11y::audit;
 use crate::browser_steps::{count, fill, open, open_in};
-use crate::common::world;
+use crate::common::{World, api, world};
 
 /// The texts of every element matching `css`, in document order.
 async fn texts(b: &Browser, css: &str) -> Vec<String> {
@@ -235,4 +237,210 @@ async fn history_names_sections_by_heading_and_lists_entries_by_when_they_were_w
         .await
         .expect("shot");
     audit(&sv, "history sv", &[]).await;
+}
+
+/// A public reader's view over HTTP: (status, body) of a GET without a
+/// session.
+async fn public_get(w: &World, path: &str) -> (u16, String) {
+    testkit::http_get(&format!("{}{path}", w.server.base_url())).await
+}
+
+/// What a public reader can learn of the workshop's summary text: the
+/// page, the summary and its export (the socket is checked apart).
+async fn public_texts(w: &World) -> Vec<(String, u16, String)> {
+    let ws = w.open;
+    let mut out = Vec::new();
+    for path in [
+        format!("/w/{ws}"),
+        format!("/api/workshops/{ws}/summary"),
+        format!("/api/workshops/{ws}/export.md"),
+    ] {
+        let (status, body) = public_get(w, &path).await;
+        out.push((path, status, body));
+    }
+    out
+}
+
+/// The routes that read the live document (text, threads, history,
+/// authors, contributions), which a public shown the edition may not use.
+fn live_routes(w: &World) -> Vec<String> {
+    let ws = w.open;
+    ["threads", "authors", "history", "contributions"]
+        .iter()
+        .map(|r| format!("/api/workshops/{ws}/{r}"))
+        .collect()
+}
+
+fn public_sync_url(w: &World) -> String {
+    format!("{}/sync", w.server.base_url().replace("http://", "ws://"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_sees_the_published_edition_and_never_the_live_text_when_hosts_choose_so() {
+    let w = world().await;
+    let ws = w.open.to_string();
+    let host = open(&w, Some(&w.host), &ws).await;
+    // A public reader following the live document before the switch.
+    let early = Client::connect(&public_sync_url(&w)).await;
+    early.find(w.open).await.expect("the public reads live");
+
+    // The host chooses "the latest published version" before publishing
+    // anything: the public page names the workshop and says so.
+    host.click("[data-action=\"tab\"][data-tab=\"history\"]")
+        .await
+        .expect("history tab");
+    host.click("[data-action=\"public-view\"][data-view=\"published\"]")
+        .await
+        .expect("choose published");
+    host.wait_for("[data-action=\"public-view\"][data-view=\"published\"][aria-pressed=\"true\"]")
+        .await
+        .expect("the choice is saved");
+    early
+        .wait_closed()
+        .await
+        .expect("the public's live socket closes when the choice changes");
+    let (status, page) = public_get(&w, &format!("/w/{ws}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-edition=\"none\""), "{page}");
+    assert!(page.contains("not published yet"), "{page}");
+    assert!(page.contains("Öppen workshop"), "the title: {page}");
+    assert!(!page.contains("ATMP"), "no live text: {page}");
+    let (status, _) = public_get(&w, &format!("/api/workshops/{ws}/summary")).await;
+    assert_eq!(status, 404, "nothing published");
+
+    // Published, then the host goes on typing half a sentence.
+    fill(&host, "#version-name", "Före mötet").await;
+    host.click("[data-action=\"publish\"]")
+        .await
+        .expect("publish");
+    host.wait_for_text("#named li", "Före mötet")
+        .await
+        .expect("published");
+    let half = "Vi föreslår att regionerna";
+    host.click("[data-action=\"edit-section\"][data-section=\"issue\"]")
+        .await
+        .expect("edit");
+    fill(
+        &host,
+        "textarea[data-key=\"section-editor\"]",
+        &format!("Läkemedelsverket 😀 — ATMP. {half}"),
+    )
+    .await;
+    host.wait_for("#status[data-synced=\"true\"]")
+        .await
+        .expect("the half sentence reaches the server");
+
+    // The public: the edition, with when it was published; never the half
+    // sentence, on no route.
+    for (path, status, body) in public_texts(&w).await {
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(
+            body.contains("Läkemedelsverket 😀 — ATMP"),
+            "{path}: {body}"
+        );
+        assert!(!body.contains(half), "{path} shows the live text: {body}");
+    }
+    let (_, page) = public_get(&w, &format!("/w/{ws}")).await;
+    assert!(page.contains("data-edition=\"published\""), "{page}");
+    assert!(page.contains("Published"), "{page}");
+    assert!(page.contains("Före mötet"), "the edition's name: {page}");
+    assert!(!page.contains("boot.js"), "no live client: {page}");
+    for path in live_routes(&w) {
+        let (status, body) = public_get(&w, &path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(!body.contains(half), "{path}: {body}");
+    }
+    let heads = {
+        let (_, history) = api(
+            &w.server,
+            "GET",
+            &format!("/api/workshops/{ws}/history"),
+            None,
+            Some(&w.host),
+        )
+        .await;
+        history["versions"]
+            .as_array()
+            .and_then(|v| v.last())
+            .map(|v| {
+                v["heads"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .expect("the newest version's heads")
+    };
+    for path in [
+        format!("/api/workshops/{ws}/history/at?heads={heads}"),
+        format!("/api/workshops/{ws}/history/compare?from={heads}"),
+    ] {
+        let (status, body) = public_get(&w, &path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let public = Client::connect(&public_sync_url(&w)).await;
+    assert!(
+        matches!(
+            public.find(w.open).await,
+            Err(testkit::ClientError::Unavailable(_))
+        ),
+        "the socket gives the public no live document"
+    );
+    // Participants keep working on the live text.
+    let (status, summary) = api(
+        &w.server,
+        "GET",
+        &format!("/api/workshops/{ws}/summary"),
+        None,
+        Some(&w.alice),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        summary["sections"][0]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(half)),
+        "{summary}"
+    );
+
+    // In a browser, signed out: the edition, read-only, and accessible.
+    let reader = Browser::start().await.expect("chromium starts");
+    reader
+        .goto(&format!("{}/w/{ws}", w.server.base_url()))
+        .await
+        .expect("page");
+    reader
+        .wait_for_text(".edition-note", "Published")
+        .await
+        .expect("the edition note");
+    assert!(!reader.text("#summary").await.expect("text").contains(half));
+    reader
+        .screenshot("edition-public-reader")
+        .await
+        .expect("shot");
+    audit(&reader, "edition public", &[]).await;
+    host.screenshot("edition-choice-host").await.expect("shot");
+
+    // Back to live: the public sees the text as it is now.
+    host.click("[data-action=\"public-view\"][data-view=\"live\"]")
+        .await
+        .expect("choose live");
+    host.wait_for("[data-action=\"public-view\"][data-view=\"live\"][aria-pressed=\"true\"]")
+        .await
+        .expect("the choice is saved");
+    for (path, status, body) in public_texts(&w).await {
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(half), "{path} live: {body}");
+    }
+    let public = Client::connect(&public_sync_url(&w)).await;
+    public.find(w.open).await.expect("the public reads live");
+    let body = public.read(w.open, |d| {
+        model::summary::Summary::read(d).map(|s| s.sections[0].body.clone())
+    });
+    assert!(
+        body.as_ref().is_ok_and(|b| b.contains(half)),
+        "live over the socket: {body:?}"
+    );
 }

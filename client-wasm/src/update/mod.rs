@@ -573,6 +573,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             match tab {
                 Tab::Proposals => load_drafts(m, fx),
                 Tab::Share => load_invites(m, fx),
+                Tab::History => edition::load(m, fx),
                 _ => {}
             }
             fx.render(Region::Sidebar);
@@ -702,6 +703,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             fx.render(Region::Sidebar);
         }
         Action::Publish => publish(m, fx),
+        Action::PublicView { ref view } => edition::set(m, fx, view),
         Action::Invite => create_invite(m, fx),
         Action::RevokeInvite { invite } => {
             if let Some(doc) = m.page.doc {
@@ -1194,6 +1196,7 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
                 fx.notice(m, error_text(&body));
             }
         }
+        Reply::Workshop => edition::fetched(m, fx, status, &body),
         Reply::Publish => {
             if status != 201 {
                 fx.notice(m, error_text(&body));
@@ -1240,5 +1243,6 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
 }
 
 mod authoring;
+mod edition;
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,34 @@ fn diff_view(parts: &[Part]) -> El {
     super::sidebar::diff_view(parts)
 }
 
+/// A host's choice of what the public sees: the live text or only the
+/// latest published version (two toggle buttons, the current one pressed).
+fn public_view(a: &Model) -> El {
+    let current = a.ui.public_view.as_deref();
+    let choice = |view: &str, label: &str| {
+        button("public-view", label).attr("data-view", view).attr(
+            "aria-pressed",
+            if current == Some(view) {
+                "true"
+            } else {
+                "false"
+            },
+        )
+    };
+    el("div")
+        .attr("id", "public-view")
+        .attr("role", "group")
+        .attr("aria-labelledby", "public-view-label")
+        .class("toolbar")
+        .child(
+            el("p")
+                .attr("id", "public-view-label")
+                .text(a.t("public-sees")),
+        )
+        .child(choice("live", a.t("public-live")))
+        .child(choice("published", a.t("public-published")))
+}
+
 pub fn view(a: &Model, doc: &Automerge) -> El {
     let mut section = el("section").attr("id", "history");
     let versions = history::in_time_order(history::versions(doc));
@@ -183,6 +211,7 @@ pub fn view(a: &Model, doc: &Automerge) -> El {
                 .child(field)
                 .child(button("publish", a.t("publish"))),
         );
+        section = section.child(public_view(a));
     }
     let mut named = history::named(doc);
     named.reverse();
