@@ -129,7 +129,7 @@ impl Lang {
             ),
             "submit-draft" => ("Skicka in utkastet", "Submit draft"),
             "back" => ("Tillbaka till sammanfattningen", "Back to the summary"),
-            "preview" => ("Förhandsgranska sammanslagning", "Preview merge"),
+            "preview" => ("Granska ändringarna", "Review changes"),
             "conflict" => (
                 "Krockar med värdens ändringar",
                 "Conflicts with the hosts' edits",
@@ -221,6 +221,15 @@ impl Lang {
             ),
             "version-other" => ("En tidigare version", "An earlier version"),
             "now" => ("nu", "now"),
+            // Draft review (`web/view/review.rs`).
+            "draft-by" => ("Utkast av", "Draft by"),
+            "one-section-changed" => ("1 avsnitt ändrat", "1 section changed"),
+            "n-sections-changed" => ("{n} avsnitt ändrade", "{n} sections changed"),
+            "review-draft" => ("Granskning av utkastet", "Review of the draft"),
+            "conflict-stretch" => (
+                "Värdarna har också ändrat här sedan utkastet togs",
+                "The hosts also changed this since the draft was taken",
+            ),
             "public-sees" => ("Allmänheten ser", "The public sees"),
             "public-live" => ("Texten live", "The live text"),
             "public-published" => (

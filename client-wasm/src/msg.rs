@@ -85,6 +85,10 @@ pub enum Reply {
     Preview {
         contribution: String,
     },
+    /// A draft's review read for the count on its card.
+    DraftCount {
+        contribution: String,
+    },
     Review,
     /// The details' PATCH (title and meeting type in the record).
     Details,
@@ -155,6 +159,7 @@ pub enum Action {
     Preview {
         contribution: String,
     },
+    ClosePreview,
     StartDraft,
     OpenDraft {
         draft: DocumentId,
@@ -314,6 +319,7 @@ impl Action {
             },
             "close-version" => Action::CloseVersion,
             "publish" => Action::Publish,
+            "close-preview" => Action::ClosePreview,
             "public-view" => Action::PublicView {
                 view: need("view")?,
             },

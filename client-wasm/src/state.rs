@@ -283,6 +283,9 @@ pub struct Ui {
     /// What the public sees ("live" or "published"), once a host's
     /// History tab has read the workshop's record.
     pub public_view: Option<String>,
+    /// How many sections each open draft changes (by contribution), for
+    /// its card.
+    pub draft_sections: HashMap<String, usize>,
     /// A draft's merge preview (the server's JSON), by contribution.
     pub preview: Option<(String, serde_json::Value)>,
     pub unavailable: bool,

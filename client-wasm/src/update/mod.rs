@@ -571,7 +571,10 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         Action::Tab(tab) => {
             m.ui.tab = Some(tab);
             match tab {
-                Tab::Proposals => load_drafts(m, fx),
+                Tab::Proposals => {
+                    load_drafts(m, fx);
+                    review::load_counts(m, fx);
+                }
                 Tab::Share => load_invites(m, fx),
                 Tab::History => edition::load(m, fx),
                 _ => {}
@@ -700,6 +703,10 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         }
         Action::CloseVersion => {
             m.ui.version_view = None;
+            fx.render(Region::Sidebar);
+        }
+        Action::ClosePreview => {
+            m.ui.preview = None;
             fx.render(Region::Sidebar);
         }
         Action::Publish => publish(m, fx),
@@ -1176,8 +1183,11 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
             }
             _ => fx.notice(m, error_text(&body)),
         },
+        Reply::DraftCount { contribution } => review::counted(m, fx, contribution, status, &body),
         Reply::Preview { contribution } => {
             if status == 200 {
+                m.ui.draft_sections
+                    .insert(contribution.clone(), review::changed_sections(&body).len());
                 m.ui.preview = Some((contribution, body));
                 fx.render(Region::Sidebar);
             } else {
@@ -1244,5 +1254,6 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
 
 mod authoring;
 mod edition;
+pub mod review;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 //! same characters through remote changes (automerge cursors, `summary`).
 
 pub mod history;
+pub mod review;
 pub mod sidebar;
 pub mod status;
 pub mod summary;

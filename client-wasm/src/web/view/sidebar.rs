@@ -6,7 +6,6 @@ use automerge::Automerge;
 use model::contributions::{self, Status};
 use model::diff::Part;
 use model::threads::{self, Anchor, ThreadView};
-use serde_json::Value;
 
 use super::{date_text, input, labelled, textarea, time_text};
 use crate::state::{Composer, Filter, Model, Tab};
@@ -357,7 +356,11 @@ fn proposals_view(a: &Model, doc: &Automerge) -> El {
             article = article.child(el("p").class("reason").user().text(&c.reason));
         }
         article = match c.kind.as_str() {
-            "draft" => article.child(el("p").text(a.t("draft"))),
+            "draft" => article.child(super::review::draft_card(
+                a,
+                &c.id,
+                &a.author_name(&c.author),
+            )),
             _ => article.child(diff_view(&c.diff)),
         };
         if let Some(conflict) = &c.conflict {
@@ -424,59 +427,11 @@ fn proposals_view(a: &Model, doc: &Automerge) -> El {
         if let Some((id, preview)) = &a.ui.preview
             && *id == c.id
         {
-            article = article.child(preview_view(a, preview));
+            article = article.child(super::review::draft_review(a, &c.id, preview));
         }
         section = section.child(article);
     }
     section
-}
-
-fn preview_view(a: &Model, preview: &Value) -> El {
-    let mut out = el("div").class("preview");
-    let str_of = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-    for s in preview["sections"].as_array().into_iter().flatten() {
-        let conflict = s["conflict"].as_bool().unwrap_or(false);
-        let parts: Vec<Part> = s["diff"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let text = str_of(p, "text");
-                match p["op"].as_str() {
-                    Some("insert") => Part::Insert(text),
-                    Some("delete") => Part::Delete(text),
-                    _ => Part::Equal(text),
-                }
-            })
-            .collect();
-        let mut block = el("div")
-            .class("preview-section")
-            .attr("data-section", &str_of(s, "id"))
-            .attr("data-conflict", if conflict { "true" } else { "false" })
-            .child(el("h3").user().text(&str_of(s, "heading")));
-        if conflict {
-            block = block.child(el("p").class("badge conflict").text(a.t("conflict")));
-        }
-        // The section's text at the fork, in the draft, now and merged:
-        // what each side changed, not only the merge's result.
-        let texts = el("dl").class("preview-texts").children(
-            [
-                ("base", a.t("preview-base")),
-                ("draft", a.t("draft")),
-                ("current", a.t("preview-current")),
-                ("merged", a.t("preview-merged")),
-            ]
-            .into_iter()
-            .map(|(part, label)| {
-                el("div")
-                    .attr("data-part", part)
-                    .child(el("dt").text(label))
-                    .child(el("dd").class("text").user().text(&str_of(s, part)))
-            }),
-        );
-        out = out.child(block.child(texts).child(diff_view(&parts)));
-    }
-    out
 }
 
 /// The Share panel: make an invite (role, lifetime, use limit), copy its
