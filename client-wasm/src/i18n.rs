@@ -221,6 +221,9 @@ impl Lang {
             ),
             "version-other" => ("En tidigare version", "An earlier version"),
             "now" => ("nu", "now"),
+            // Suggestion mode (`web/view/suggest.rs`).
+            "show-suggestions" => ("Visa förslag i texten", "Show suggestions"),
+            "suggestion-by" => ("Förslag av {name}", "Suggestion by {name}"),
             // Draft review (`web/view/review.rs`).
             "draft-by" => ("Utkast av", "Draft by"),
             "one-section-changed" => ("1 avsnitt ändrat", "1 section changed"),

@@ -159,6 +159,7 @@ pub enum Action {
     Preview {
         contribution: String,
     },
+    ToggleSuggestions,
     ClosePreview,
     StartDraft,
     OpenDraft {
@@ -320,6 +321,7 @@ impl Action {
             "close-version" => Action::CloseVersion,
             "publish" => Action::Publish,
             "close-preview" => Action::ClosePreview,
+            "toggle-suggestions" => Action::ToggleSuggestions,
             "public-view" => Action::PublicView {
                 view: need("view")?,
             },

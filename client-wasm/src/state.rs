@@ -283,6 +283,8 @@ pub struct Ui {
     /// What the public sees ("live" or "published"), once a host's
     /// History tab has read the workshop's record.
     pub public_view: Option<String>,
+    /// Whether open proposals are shown in the text (suggestion mode).
+    pub suggestions: bool,
     /// How many sections each open draft changes (by contribution), for
     /// its card.
     pub draft_sections: HashMap<String, usize>,

@@ -15,6 +15,7 @@
 //!   `docsync::incoming::ChangeRules`).
 //! - [`presence`]: presence payloads, with hostile fields dropped.
 //! - [`view`]: paragraphs of marked runs; an edited field back to a splice.
+//! - [`suggest`]: open proposals cut into a section's text, suggestion-style.
 //! - [`when`]: times as people read them (relative, absolute, ISO), sv and en.
 //!
 //! Nothing in this crate performs IO, so it builds for native targets and
@@ -28,6 +29,7 @@ pub mod history;
 pub mod permissions;
 pub mod presence;
 mod read;
+pub mod suggest;
 pub mod summary;
 pub mod threads;
 pub mod view;

@@ -444,3 +444,93 @@ async fn the_public_sees_the_published_edition_and_never_the_live_text_when_host
         "live over the socket: {body:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_show_in_the_text_as_suggestions_and_are_accepted_there() {
+    let w = world().await;
+    let ws = w.open.to_string();
+    let host = open(&w, Some(&w.host), &ws).await;
+    let bob = open(&w, Some(&w.bob), &ws).await;
+
+    // Alice proposes new wording for "ATMP" (over sync, as her client does).
+    let alice = Client::connect(&w.server.sync_url_for(&w.alice)).await;
+    alice.find(w.open).await.expect("find");
+    let text = "Läkemedelsverket 😀 — ATMP";
+    let atmp = text[..text.find("ATMP").expect("ATMP")]
+        .encode_utf16()
+        .count();
+    alice.change(w.open, |tx| {
+        model::contributions::propose(
+            tx,
+            "c1",
+            &model::contributions::Proposal::Replace {
+                section: "issue".into(),
+                start: atmp,
+                end: atmp + 4,
+                text: "cell- och genterapier".into(),
+            },
+            "Mer exakt",
+            1_700_000_000_000,
+        )
+        .expect("propose");
+    });
+    alice.wait_acked(w.open).await.expect("stored");
+
+    // The host turns suggestions on: the proposal is in the text.
+    host.click("[data-action=\"toggle-suggestions\"]")
+        .await
+        .expect("show suggestions");
+    let suggestion = ".body[data-section=\"issue\"] .suggestion[data-contribution=\"c1\"]";
+    host.wait_for(&format!("{suggestion} ins"))
+        .await
+        .expect("the suggestion in the text");
+    assert_eq!(
+        texts(&host, &format!("{suggestion} del")).await,
+        vec!["ATMP"]
+    );
+    assert_eq!(
+        texts(&host, &format!("{suggestion} ins")).await,
+        vec!["cell- och genterapier"]
+    );
+    assert_eq!(
+        host.attr(suggestion, "title").await.expect("title"),
+        Some("Suggestion by Alice".into()),
+        "the proposer on hover"
+    );
+    assert_eq!(
+        host.attr(suggestion, "aria-label").await.expect("label"),
+        Some("Suggestion by Alice".into())
+    );
+    assert_eq!(
+        count(
+            &host,
+            &format!(
+                "{suggestion} [data-action=\"edit-accept\"], {suggestion} [data-action=\"reject\"]"
+            )
+        )
+        .await,
+        2,
+        "edit then accept, and reject, right there"
+    );
+    host.screenshot("suggestions-in-text-host")
+        .await
+        .expect("shot");
+    audit(&host, "suggestions", &[]).await;
+
+    // Accepted in the text: the other reader sees the new wording.
+    host.click(&format!("{suggestion} [data-action=\"accept\"]"))
+        .await
+        .expect("accept");
+    let accepted = "Läkemedelsverket 😀 — cell- och genterapier";
+    bob.wait_for_text(".body[data-section=\"issue\"]", accepted)
+        .await
+        .expect("the second client sees the accepted text");
+    host.wait_for_text(".body[data-section=\"issue\"]", accepted)
+        .await
+        .expect("the host's text");
+    assert_eq!(
+        count(&host, ".suggestion").await,
+        0,
+        "no open suggestion left"
+    );
+}

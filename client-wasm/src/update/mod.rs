@@ -705,6 +705,10 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.version_view = None;
             fx.render(Region::Sidebar);
         }
+        Action::ToggleSuggestions => {
+            m.ui.suggestions = !m.ui.suggestions;
+            fx.render(Region::Summary);
+        }
         Action::ClosePreview => {
             m.ui.preview = None;
             fx.render(Region::Sidebar);

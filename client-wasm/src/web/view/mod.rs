@@ -9,6 +9,7 @@ pub mod history;
 pub mod review;
 pub mod sidebar;
 pub mod status;
+pub mod suggest;
 pub mod summary;
 
 use wasm_bindgen::JsCast;

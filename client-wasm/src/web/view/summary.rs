@@ -56,6 +56,11 @@ pub fn draw(a: &Model) {
                 .child(button("close-draft", a.t("back"))),
         );
     }
+    if a.ui.draft.is_none()
+        && let Some(toggle) = super::suggest::toggle(a, doc)
+    {
+        children.push(toggle);
+    }
     children.push(el("h1").attr("id", "title").user().text(&s.workshop.title));
     let authoring = a.is_host() && a.ui.draft.is_none();
     if authoring && a.ui.meta_editing {
@@ -246,6 +251,8 @@ fn section_view(
             .class("editor")
             .attr("data-section", id)
             .attr("rows", "8")
+    } else if a.ui.suggestions && a.ui.draft.is_none() {
+        super::suggest::body(a, doc, id, &section.body)
     } else {
         body_view(a, doc, id, &section.body, all)
     };
