@@ -85,10 +85,16 @@ pub enum Reply {
     Preview {
         contribution: String,
     },
+    /// A draft's review read for the count on its card.
+    DraftCount {
+        contribution: String,
+    },
     Review,
     /// The details' PATCH (title and meeting type in the record).
     Details,
     Publish,
+    /// The workshop's record (GET, or the PATCH of what the public sees).
+    Workshop,
     CreateInvite,
     Invites,
     RevokeInvite,
@@ -101,52 +107,113 @@ pub enum Action {
     Filter(Filter),
     Comment,
     Propose,
-    CommentSection { section: String },
-    ProposeSection { section: String },
-    ProposeParagraph { section: String },
+    CommentSection {
+        section: String,
+    },
+    ProposeSection {
+        section: String,
+    },
+    ProposeParagraph {
+        section: String,
+    },
     ProposeAction,
-    Reply { thread: String },
-    EditComment { thread: String, comment: String },
-    EditAccept { contribution: String },
-    Reject { contribution: String },
+    Reply {
+        thread: String,
+    },
+    EditComment {
+        thread: String,
+        comment: String,
+    },
+    EditAccept {
+        contribution: String,
+    },
+    Reject {
+        contribution: String,
+    },
     Cancel,
     Submit,
-    DeleteComment { thread: String, comment: String },
-    Resolve { thread: String },
-    Reopen { thread: String },
-    React { thread: String, comment: String },
-    Withdraw { contribution: String },
-    EditSection { section: String },
+    DeleteComment {
+        thread: String,
+        comment: String,
+    },
+    Resolve {
+        thread: String,
+    },
+    Reopen {
+        thread: String,
+    },
+    React {
+        thread: String,
+        comment: String,
+    },
+    Withdraw {
+        contribution: String,
+    },
+    EditSection {
+        section: String,
+    },
     DoneEditing,
-    Accept { contribution: String },
-    Preview { contribution: String },
+    Accept {
+        contribution: String,
+    },
+    Preview {
+        contribution: String,
+    },
+    ToggleSuggestions,
+    ClosePreview,
     StartDraft,
-    OpenDraft { draft: DocumentId },
+    OpenDraft {
+        draft: DocumentId,
+    },
     SubmitDraft,
     CloseDraft,
-    ViewVersion { heads: String },
-    CompareVersion { heads: String },
+    ViewVersion {
+        heads: String,
+    },
+    CompareVersion {
+        heads: String,
+    },
     CloseVersion,
     Publish,
+    /// What the public sees: "live" or "published".
+    PublicView {
+        view: String,
+    },
     Invite,
-    RevokeInvite { invite: String },
-    CopyLink { url: String },
+    RevokeInvite {
+        invite: String,
+    },
+    CopyLink {
+        url: String,
+    },
     Dismiss,
     // A host writing the summary.
     AddSection,
-    MoveUp { section: String },
-    MoveDown { section: String },
-    DeleteSection { section: String },
-    ConfirmDeleteSection { section: String },
+    MoveUp {
+        section: String,
+    },
+    MoveDown {
+        section: String,
+    },
+    DeleteSection {
+        section: String,
+    },
+    ConfirmDeleteSection {
+        section: String,
+    },
     CancelDelete,
     EditMeta,
     SaveMeta,
     CancelMeta,
     AddAction,
-    EditAction { action: String },
+    EditAction {
+        action: String,
+    },
     SaveAction,
     CancelAction,
-    DeleteAction { action: String },
+    DeleteAction {
+        action: String,
+    },
 }
 
 /// A control's action that cannot be read: a bug in a view (or a forged
@@ -253,6 +320,11 @@ impl Action {
             },
             "close-version" => Action::CloseVersion,
             "publish" => Action::Publish,
+            "close-preview" => Action::ClosePreview,
+            "toggle-suggestions" => Action::ToggleSuggestions,
+            "public-view" => Action::PublicView {
+                view: need("view")?,
+            },
             "invite" => Action::Invite,
             "revoke-invite" => Action::RevokeInvite {
                 invite: need("invite")?,

@@ -16,6 +16,7 @@ mod browser_host;
 mod browser_journey;
 mod browser_live;
 mod browser_offline;
+mod browser_review;
 mod browser_status;
 mod browser_steps;
 mod codec_fixtures;
