@@ -38,7 +38,7 @@ mod memory;
 mod metrics;
 mod pages;
 mod rate;
-mod store;
+pub mod store;
 pub mod workshops;
 
 use std::collections::HashMap;
