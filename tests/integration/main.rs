@@ -30,6 +30,7 @@ mod import;
 mod interop;
 mod ops;
 mod pages;
+mod postgres;
 mod process;
 mod roles;
 mod sessions;

@@ -19,6 +19,7 @@
 mod group_commit;
 #[cfg(test)]
 mod memory;
+mod pg_store;
 mod sled_store;
 
 use docsync::DocumentId;
@@ -26,6 +27,7 @@ use docsync::DocumentId;
 pub use group_commit::GroupCommit;
 #[cfg(test)]
 pub use memory::MemoryStore;
+pub use pg_store::PgStore;
 pub use sled_store::SledStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -245,12 +247,20 @@ pub fn contract(store: &dyn Store) {
         json(store.get(Table::Workshops, w1.as_bytes()).expect("get")),
         Some(serde_json::json!({"n": 1}))
     );
-    assert_eq!(store.get(Table::Workshops, w3.as_bytes()).expect("get"), None);
+    assert_eq!(
+        store.get(Table::Workshops, w3.as_bytes()).expect("get"),
+        None
+    );
     store
         .put(Table::Workshops, w3.as_bytes(), br#"{"n":3}"#)
         .expect("put");
-    store.delete(Table::Workshops, w3.as_bytes()).expect("delete");
-    assert_eq!(store.get(Table::Workshops, w3.as_bytes()).expect("get"), None);
+    store
+        .delete(Table::Workshops, w3.as_bytes())
+        .expect("delete");
+    assert_eq!(
+        store.get(Table::Workshops, w3.as_bytes()).expect("get"),
+        None
+    );
     let all: Vec<_> = store
         .scan(Table::Workshops, &[])
         .expect("scan")

@@ -117,7 +117,9 @@ impl Store for SledStore {
             Some(user.as_bytes()),
         )? {
             Ok(()) => user.to_owned(),
-            Err(e) => String::from_utf8_lossy(e.current.as_deref().unwrap_or_default()).into_owned(),
+            Err(e) => {
+                String::from_utf8_lossy(e.current.as_deref().unwrap_or_default()).into_owned()
+            }
         };
         Ok(owner)
     }
@@ -191,9 +193,7 @@ mod tests {
         let loaded = store.load(&doc).expect("load").expect("present");
         assert_eq!(loaded.chunks, vec![vec![0], vec![1], vec![2]]);
         assert_eq!(loaded.keys[2], ChunkKey(2u64.to_be_bytes().to_vec()));
-        store
-            .compact(&doc, b"snap", &loaded.keys)
-            .expect("compact");
+        store.compact(&doc, b"snap", &loaded.keys).expect("compact");
         let loaded = store.load(&doc).expect("load").expect("present");
         assert_eq!(loaded.chunks, vec![b"snap".to_vec()]);
     }
