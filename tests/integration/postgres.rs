@@ -227,15 +227,14 @@ fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
 async fn assert_nothing_acknowledged_is_lost(
     server: &ServerProcess,
     doc: DocumentId,
-    ledger: &Ledger,
+    acknowledged: HashSet<ChangeHash>,
 ) {
     let reader = Client::connect(&server.sync_url()).await;
     reader.find(doc).await.expect("the document is served");
     let present: HashSet<ChangeHash> = reader.read(doc, |d| {
         d.get_changes(&[]).iter().map(|c| c.hash()).collect()
     });
-    let lost: Vec<_> = ledger
-        .acknowledged
+    let lost: Vec<_> = acknowledged
         .iter()
         .filter(|h| !present.contains(h))
         .collect();
@@ -243,7 +242,7 @@ async fn assert_nothing_acknowledged_is_lost(
         lost.is_empty(),
         "{} of {} acknowledged changes lost: {lost:?}",
         lost.len(),
-        ledger.acknowledged.len()
+        acknowledged.len()
     );
 }
 
@@ -296,7 +295,8 @@ async fn acknowledged_changes_on_postgres_survive_kill_9() {
     // PostgreSQL.
     let data = tempfile::tempdir().expect("tempdir");
     let server = ServerProcess::start_as_with(data.path(), &admin, &store).await;
-    assert_nothing_acknowledged_is_lost(&server, doc, &lock(&ledger)).await;
+    let acknowledged = lock(&ledger).acknowledged.clone();
+    assert_nothing_acknowledged_is_lost(&server, doc, acknowledged).await;
     // The workshop's record is back too.
     let (status, body) = http_get(&format!("{}/api/workshops", server.base_url())).await;
     assert_eq!(status, 200, "{body}");
@@ -426,12 +426,14 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_the_node_recovers() 
     stop.store(true, Ordering::SeqCst);
     writer.await.expect("writer");
 
-    let ledger = lock(&ledger);
+    let (while_down, acknowledged) = {
+        let l = lock(&ledger);
+        (l.acknowledged_while_down.clone(), l.acknowledged.clone())
+    };
     assert!(
-        ledger.acknowledged_while_down.is_empty(),
-        "acknowledged while PostgreSQL was down: {:?}",
-        ledger.acknowledged_while_down
+        while_down.is_empty(),
+        "acknowledged while PostgreSQL was down: {while_down:?}"
     );
-    assert_nothing_acknowledged_is_lost(&server, doc, &ledger).await;
+    assert_nothing_acknowledged_is_lost(&server, doc, acknowledged).await;
     server.signal("KILL");
 }

@@ -219,7 +219,7 @@ pub fn contract(store: &dyn Store) {
     assert_eq!(got, want);
     // Compacting into a snapshot equal to a merged chunk keeps it.
     let again = store
-        .compact(&doc, b"snapshot", &[snapshot.clone()])
+        .compact(&doc, b"snapshot", std::slice::from_ref(&snapshot))
         .expect("compact");
     assert_eq!(again, snapshot);
     store.flush().expect("flush");

@@ -615,11 +615,9 @@ impl Store for PgStore {
                     table: t,
                     key: k,
                     value: v,
-                } if *t == table && k == key => {
                     // A binding never changes owner.
-                    if !(table == Table::Actors && value.is_some()) {
-                        value = Some(v.clone());
-                    }
+                } if *t == table && k == key && !(table == Table::Actors && value.is_some()) => {
+                    value = Some(v.clone());
                 }
                 Op::Delete { table: t, key: k } if *t == table && k == key => value = None,
                 _ => {}
@@ -774,10 +772,10 @@ impl Store for PgStore {
                 .transpose()
         })?;
         for op in self.buffered() {
-            if let Op::Meta { key: k, value: v } = op.as_ref() {
-                if k == key {
-                    value = Some(v.clone());
-                }
+            if let Op::Meta { key: k, value: v } = op.as_ref()
+                && k == key
+            {
+                value = Some(v.clone());
             }
         }
         Ok(value)
