@@ -57,11 +57,18 @@ fn two_compactions_of_one_document_at_once_keep_every_change() {
     one.append(&id, &first).expect("append");
     one.flush().expect("flush");
 
-    // Each node loads the document, then adds a change of its own.
+    // Each node loads the document, then (after both loaded) adds a change
+    // of its own, which the other does not see.
+    let loaded: Vec<_> = [&one, &two]
+        .map(|store| store.load(&id).expect("load").expect("stored"))
+        .into_iter()
+        .collect();
     let mut docs = Vec::new();
     let mut merged = Vec::new();
-    for (store, key) in [(&one, "from-one"), (&two, "from-two")] {
-        let stored = store.load(&id).expect("load").expect("stored");
+    for ((store, key), stored) in [(&one, "from-one"), (&two, "from-two")]
+        .into_iter()
+        .zip(loaded)
+    {
         let (mut doc, _) = docsync::doc_state::load_chunks(&stored.chunks);
         let chunk = change(&mut doc, key);
         let mut keys = stored.keys.clone();
@@ -70,34 +77,51 @@ fn two_compactions_of_one_document_at_once_keep_every_change() {
         docs.push(doc);
         merged.push(keys);
     }
-    // Both compact what they know, at once.
+    let all = |store: &PgStore, keys: &[&str]| {
+        let stored = store.load(&id).expect("load").expect("stored");
+        assert_eq!(
+            keys_of(&stored.chunks),
+            keys.iter().map(|k| k.to_string()).collect(),
+            "a change was lost to a compaction on another node"
+        );
+        stored
+    };
+    // Node one compacts what it knows; node two's change, stored after
+    // node one loaded, must stay.
+    let mut docs = docs.into_iter();
+    let (mut doc_one, doc_two) = (docs.next().expect("one"), docs.next().expect("two"));
+    let snapshot = one
+        .compact(&id, &doc_one.save(), &merged[0])
+        .expect("compact");
+    one.flush().expect("flush");
+    all(&two, &["base", "from-one", "from-two"]);
+
+    // Then both compact at once: node one its snapshot and one more
+    // change, node two what it loaded and its own change.
+    let more = change(&mut doc_one, "from-one-again");
+    let more = one.append(&id, &more).expect("append");
+    one.flush().expect("flush");
     let barrier = Arc::new(std::sync::Barrier::new(2));
-    let threads: Vec<_> = [one.clone(), two.clone()]
-        .into_iter()
-        .zip(docs.into_iter().zip(merged))
-        .map(|(store, (doc, keys))| {
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let snapshot = doc.save();
-                barrier.wait();
-                store.compact(&id, &snapshot, &keys).expect("compact");
-                store.flush().expect("flush");
-            })
+    let threads: Vec<_> = [
+        (one.clone(), doc_one, vec![snapshot, more]),
+        (two.clone(), doc_two, merged[1].clone()),
+    ]
+    .into_iter()
+    .map(|(store, doc, keys)| {
+        let barrier = barrier.clone();
+        std::thread::spawn(move || {
+            let snapshot = doc.save();
+            barrier.wait();
+            store.compact(&id, &snapshot, &keys).expect("compact");
+            store.flush().expect("flush");
         })
-        .collect();
+    })
+    .collect();
     for t in threads {
         t.join().expect("compaction thread");
     }
     let fresh = PgStore::open(&pg.url()).expect("open");
-    let stored = fresh.load(&id).expect("load").expect("stored");
-    assert_eq!(
-        keys_of(&stored.chunks),
-        ["base", "from-one", "from-two"]
-            .map(String::from)
-            .into_iter()
-            .collect(),
-        "a change was lost to a concurrent compaction"
-    );
+    let stored = all(&fresh, &["base", "from-one", "from-one-again", "from-two"]);
     // The incremental chunks are gone; the two snapshots stay.
     assert_eq!(stored.chunks.len(), 2, "{:?}", stored.keys);
     assert!(!stored.keys.contains(&ChunkKey::of(&first)));
