@@ -26,6 +26,34 @@ fn the_store_contract_holds_on_postgres() {
     assert_eq!(again.get_meta("k").expect("get"), Some(b"v".to_vec()));
 }
 
+/// The commit is the acknowledgement: a flush while the database is down
+/// fails (so the actor never calls `durable`), keeps the writes, and
+/// commits them once the database is back; reads see them throughout.
+#[test]
+fn a_flush_fails_while_postgres_is_down_and_commits_once_it_is_back() {
+    let pg = Postgres::start();
+    let store = PgStore::open(&pg.url()).expect("open");
+    let id = DocumentId::random();
+    let key = store
+        .append(&id, b"written before the outage")
+        .expect("append");
+    pg.stop_immediately();
+    assert!(store.health().is_err(), "healthy without a database");
+    let flushed = store.flush();
+    assert!(
+        flushed.is_err(),
+        "a flush succeeded with the database down: {flushed:?}"
+    );
+    pg.restart();
+    // The pool reconnects by itself: the first flush after the restart
+    // commits what was kept.
+    store.flush().expect("flush after the restart");
+    store.health().expect("healthy again");
+    let fresh = PgStore::open(&pg.url()).expect("open");
+    let stored = fresh.load(&id).expect("load").expect("committed");
+    assert_eq!(stored.keys, vec![key]);
+}
+
 /// A change on top of `doc`, saved incrementally (one chunk).
 fn change(doc: &mut Automerge, key: &str) -> Vec<u8> {
     let heads = doc.get_heads();
