@@ -463,6 +463,16 @@ async fn while_postgres_is_down_nothing_is_acknowledged_and_the_node_recovers() 
     )
     .await;
     assert_eq!(health(&server).await, 503);
+    // Requests that need the store say so (503, try again), clearly.
+    let (status, _, body) = http(
+        "GET",
+        &format!("{}/api/workshops", server.base_url()),
+        None,
+        Some(server.admin_token()),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("unavailable"), "{body}");
 
     // Back: the node recovers by itself.
     pg.restart();
