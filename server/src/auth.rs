@@ -702,19 +702,11 @@ impl Auth {
     }
 
     /// Binds an actor id to a user unless it is bound already (durable with
-    /// the next flush). Returns whether the actor is now the user's.
+    /// the next flush at the latest). Returns whether the actor is now the
+    /// user's. The store binds atomically (a database constraint on
+    /// PostgreSQL), so two nodes racing cannot both win.
     pub fn bind_actor(&self, actor: &[u8], user_id: &str) -> Result<bool, AuthError> {
-        let _guard = self
-            .actors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match self.actor_owner(actor)? {
-            Some(owner) => Ok(owner == user_id),
-            None => {
-                self.store.put(Table::Actors, actor, user_id.as_bytes())?;
-                Ok(true)
-            }
-        }
+        Ok(self.store.bind_actor(actor, user_id)? == user_id)
     }
 
     /// The automerge actor id the server writes with on a user's behalf
@@ -731,11 +723,10 @@ impl Auth {
         }
         let actor = loop {
             let actor = rand::random::<[u8; 16]>().to_vec();
-            if self.actor_owner(&actor)?.is_none() {
+            if self.store.bind_actor(&actor, user_id)? == user_id {
                 break actor;
             }
         };
-        self.store.put(Table::Actors, &actor, user_id.as_bytes())?;
         self.store
             .put(Table::EditActors, user_id.as_bytes(), &actor)?;
         Ok(actor)

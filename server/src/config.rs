@@ -68,6 +68,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNPUNKT_DATA", default_value = "data")]
     pub data: PathBuf,
 
+    /// Where documents and records are stored: `sled` (the embedded
+    /// database in the data directory) or a PostgreSQL URL
+    /// (`postgres://user@host:port/database`), which several nodes may
+    /// share. The data directory then holds only the control socket.
+    #[arg(long, env = "SYNPUNKT_STORE", default_value = defaults::STORE,
+          value_parser = StoreConfig::parse)]
+    pub store: StoreConfig,
+
     /// Largest accepted WebSocket message, in bytes.
     #[arg(long, env = "SYNPUNKT_MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
@@ -192,9 +200,44 @@ const DAY: u64 = 24 * 3600;
 
 /// Every default, once: the command line's and [`Config::new`]'s (tests
 /// and embedders start from the same values as `synpunkt serve`).
+/// Which store the server opens (`--store`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// sled in the data directory (the default).
+    Sled,
+    /// PostgreSQL at this URL.
+    Postgres(String),
+}
+
+impl StoreConfig {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if value == "sled" {
+            Ok(Self::Sled)
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(Self::Postgres(value.to_owned()))
+        } else {
+            Err("expected `sled` or a URL postgres://user@host:port/database".into())
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sled => f.write_str("Sled"),
+            // The URL may hold a password: only its host part is shown.
+            Self::Postgres(url) => {
+                let host = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+                write!(f, "Postgres({host})")
+            }
+        }
+    }
+}
+
 pub mod defaults {
     use super::DAY;
 
+    pub const STORE: &str = "sled";
     pub const MAX_MESSAGE_BYTES: u64 = 16 * 1024 * 1024;
     pub const PING_SECONDS: u64 = 5;
     pub const IDLE_EVICT_SECONDS: u64 = 60;
@@ -218,6 +261,8 @@ pub mod defaults {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Where documents and records live (sled in `data_dir` by default).
+    pub store: StoreConfig,
     pub max_message_bytes: usize,
     pub ping_interval: Duration,
     pub idle_evict: Duration,
@@ -264,6 +309,7 @@ impl Config {
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             data_dir,
+            store: StoreConfig::parse(d::STORE).unwrap_or(StoreConfig::Sled),
             max_message_bytes: size(d::MAX_MESSAGE_BYTES),
             ping_interval: secs(d::PING_SECONDS),
             idle_evict: secs(d::IDLE_EVICT_SECONDS),
@@ -290,6 +336,7 @@ impl Config {
 impl From<&ServeArgs> for Config {
     fn from(args: &ServeArgs) -> Self {
         Self {
+            store: args.store.clone(),
             max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
             ping_interval: Duration::from_secs(args.ping_seconds),
             idle_evict: Duration::from_secs(args.idle_evict_seconds),
@@ -326,5 +373,17 @@ mod tests {
         let from_cli = Config::from(&cli.serve);
         let new = Config::new(cli.serve.data.clone());
         assert_eq!(format!("{from_cli:?}"), format!("{new:?}"));
+    }
+
+    #[test]
+    fn the_store_is_sled_or_a_postgres_url_and_its_password_is_not_shown() {
+        let cli = Cli::try_parse_from(["synpunkt", "--store", "postgres://u:secret@db:5433/s"])
+            .expect("parses");
+        assert_eq!(
+            cli.serve.store,
+            StoreConfig::Postgres("postgres://u:secret@db:5433/s".into())
+        );
+        assert!(!format!("{:?}", cli.serve.store).contains("secret"));
+        assert!(Cli::try_parse_from(["synpunkt", "--store", "mysql://x"]).is_err());
     }
 }

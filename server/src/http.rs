@@ -223,11 +223,20 @@ async fn sync(
         })
 }
 
+/// 200 while the node can store writes: its store has not failed for good
+/// and answers now (a database probe with a short timeout).
 async fn healthz(State(app): State<Arc<AppState>>) -> (StatusCode, &'static str) {
     if app.shared.store_failed() {
-        (StatusCode::SERVICE_UNAVAILABLE, "store failed\n")
-    } else {
-        (StatusCode::OK, "ok\n")
+        return (StatusCode::SERVICE_UNAVAILABLE, "store failed\n");
+    }
+    let store = app.shared.store.clone();
+    match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: the store is unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable\n")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store check failed\n"),
     }
 }
 

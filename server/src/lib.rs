@@ -38,7 +38,7 @@ mod memory;
 mod metrics;
 mod pages;
 mod rate;
-mod store;
+pub mod store;
 pub mod workshops;
 
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ use tokio_util::task::TaskTracker;
 pub use clock::Clock;
 pub use config::Config;
 pub use metrics::Metrics;
-use store::{GroupCommit, SledStore, Store};
+use store::{GroupCommit, PgStore, SledStore, Store};
 
 /// What document actors need from the server.
 #[derive(Debug)]
@@ -66,9 +66,11 @@ pub(crate) struct Shared {
     pub config: Config,
     /// The server's own peer id, the `senderId` of everything it sends.
     pub peer_id: PeerId,
-    /// Set when a write or flush failed. sled's errors are sticky, and what
-    /// is in its cache may not be on disk: nothing more is served, health
-    /// checks fail, and the process should be restarted.
+    /// Set when a write or flush failed on a store that does not recover
+    /// ([`Store::recovers`]). sled's errors are sticky, and what is in its
+    /// cache may not be on disk: nothing more is served, health checks
+    /// fail, and the process should be restarted. (PostgreSQL's failures
+    /// pass: its health is asked each time, see `http::healthz`.)
     store_failed: std::sync::atomic::AtomicBool,
 }
 
@@ -78,6 +80,9 @@ impl Shared {
     }
 
     pub fn mark_store_failed(&self) {
+        if self.store.recovers() {
+            return;
+        }
         if !self.store_failed.swap(true, Ordering::Relaxed) {
             tracing::error!("the store failed; refusing further work until restarted");
         }
@@ -221,7 +226,7 @@ impl AppState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot open the data directory {dir}: {source}")]
+    #[error("cannot open the store (data directory {dir}): {source}")]
     Store {
         dir: std::path::PathBuf,
         source: store::StoreError,
@@ -280,8 +285,15 @@ impl Server {
         };
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| store_error(store::StoreError::Transaction(e.to_string())))?;
-        let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(&config.data_dir).map_err(store_error)?);
+        let store: Arc<dyn Store> = match &config.store {
+            config::StoreConfig::Sled => {
+                Arc::new(SledStore::open(&config.data_dir).map_err(store_error)?)
+            }
+            config::StoreConfig::Postgres(url) => {
+                // Blocks this thread while connecting and migrating.
+                Arc::new(PgStore::open(url).map_err(store_error)?)
+            }
+        };
         let storage_id = storage_id(store.as_ref()).map_err(store_error)?;
         let workshops = workshops::Workshops::new(store.clone());
         create_demo_workshops(store.as_ref(), &workshops)

@@ -156,7 +156,7 @@ impl Workshops {
         let id = DocumentId::random();
         let mut doc = Automerge::new();
         summary.write_new(&mut doc)?;
-        self.store.append(&id, 0, &doc.save())?;
+        self.store.append(&id, &doc.save())?;
         // The server's own actor belongs to no user: nobody can claim it.
         self.store.put(
             Table::Actors,
@@ -278,7 +278,7 @@ impl Workshops {
             return Ok(None);
         };
         let id = DocumentId::random();
-        self.store.append(&id, 0, &doc.save())?;
+        self.store.append(&id, &doc.save())?;
         let record = DraftRecord {
             id: id.to_string(),
             workshop: workshop.to_string(),

@@ -31,6 +31,7 @@ mod import;
 mod interop;
 mod ops;
 mod pages;
+mod postgres;
 mod process;
 mod roles;
 mod sessions;

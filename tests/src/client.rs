@@ -19,6 +19,8 @@ pub enum ClientError {
     Timeout(String),
     Unavailable(DocumentId),
     Closed(Vec<String>),
+    /// The WebSocket could not be opened (the HTTP status or the IO error).
+    Connect(String),
 }
 
 impl std::error::Error for ClientError {}
@@ -29,6 +31,7 @@ impl std::fmt::Display for ClientError {
             ClientError::Timeout(what) => write!(f, "timed out waiting for {what}"),
             ClientError::Unavailable(doc) => write!(f, "document {doc} is unavailable"),
             ClientError::Closed(errors) => write!(f, "connection closed; errors: {errors:?}"),
+            ClientError::Connect(why) => write!(f, "could not connect: {why}"),
         }
     }
 }
@@ -94,7 +97,21 @@ impl Client {
     }
 
     pub async fn connect_as(url: &str, peer_id: &str) -> Self {
-        let client = Self::connect_raw(url, peer_id).await;
+        Self::try_connect_as(url, peer_id)
+            .await
+            .expect("connects and joins")
+    }
+
+    /// Like [`Client::connect`], with an error where the server refuses
+    /// the connection or does not answer the join (a server that is not
+    /// healthy).
+    pub async fn try_connect(url: &str) -> Result<Self, ClientError> {
+        let id = format!("rust-{}", hex::encode(rand::random::<[u8; 6]>()));
+        Self::try_connect_as(url, &id).await
+    }
+
+    async fn try_connect_as(url: &str, peer_id: &str) -> Result<Self, ClientError> {
+        let client = Self::try_connect_raw(url, peer_id).await?;
         client.send(&Message::Join {
             sender_id: client.peer_id.clone(),
             peer_metadata: PeerMetadata {
@@ -105,16 +122,21 @@ impl Client {
         });
         client
             .wait("the peer message", |i| i.server.is_some())
-            .await
-            .expect("server answers join");
-        client
+            .await?;
+        Ok(client)
     }
 
     /// Connects without joining: the caller speaks first.
     pub async fn connect_raw(url: &str, peer_id: &str) -> Self {
+        Self::try_connect_raw(url, peer_id)
+            .await
+            .expect("websocket connects")
+    }
+
+    async fn try_connect_raw(url: &str, peer_id: &str) -> Result<Self, ClientError> {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
-            .expect("websocket connects");
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
         let (notify, events) = watch::channel(0u64);
@@ -147,7 +169,7 @@ impl Client {
             reader.lock().closed = true;
             notify.send_modify(|n| *n += 1);
         });
-        client
+        Ok(client)
     }
 
     pub fn peer_id(&self) -> &PeerId {

@@ -7,6 +7,7 @@
 //!   through `tests/js/peer.mjs`;
 //! - [`ServerProcess`]: the `synpunkt` binary as a child process (signals,
 //!   crashes, command line);
+//! - [`Postgres`]: a throwaway PostgreSQL server (`--store postgres://…`);
 //! - [`Browser`]: a real headless Chromium driven over WebDriver, for the
 //!   browser client.
 //!
@@ -16,12 +17,14 @@
 mod browser;
 mod client;
 mod node;
+mod postgres;
 mod process;
 mod server;
 
 pub use browser::{Browser, Key, screenshots_dir};
 pub use client::{ChangeData, Client, ClientError};
 pub use node::NodePeer;
+pub use postgres::{Postgres, postgres_bin};
 pub use process::{ServerProcess, synpunkt_bin};
 pub use server::TestServer;
 

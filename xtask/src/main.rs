@@ -83,7 +83,8 @@ fn setup() -> anyhow::Result<()> {
         &["install", "--no-audit", "--no-fund", "--loglevel=error"],
         Some(Path::new("tests/js")),
     )?;
-    ensure_browser()
+    ensure_browser()?;
+    ensure_cluster_tools()
 }
 
 /// Where Debian's `chromium` and `chromium-driver` packages put the browser
@@ -95,15 +96,48 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Installs both with apt when either is missing (CI runs as root; elsewhere
 /// through `sudo`). Does nothing when both are there.
 fn ensure_browser() -> anyhow::Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+    ensure_packages(
+        "the browser tests",
+        &[CHROMIUM, CHROMEDRIVER],
+        &["chromium", "chromium-driver"],
+    )
+}
+
+/// The PostgreSQL tests start their own throwaway server from the installed
+/// binaries (`testkit::Postgres`: initdb and pg_ctl in
+/// /usr/lib/postgresql/<version>/bin; the package's own service is not
+/// used); the cluster's load balancer is Debian's HAProxy.
+fn ensure_cluster_tools() -> anyhow::Result<()> {
+    let initdb = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/initdb"))
+        .find(|p| p.exists());
+    if initdb.is_some() && Path::new(HAPROXY).exists() {
         return Ok(());
     }
-    eprintln!("\n{CHROMIUM} or {CHROMEDRIVER} is missing: installing them with apt-get");
-    let manual = "install them yourself (Debian: `apt-get install chromium chromium-driver`)";
+    ensure_packages(
+        "the PostgreSQL and cluster tests",
+        &[],
+        &["postgresql", "haproxy"],
+    )
+}
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+
+/// Installs Debian `packages` with apt-get unless every one of `paths`
+/// exists (an empty `paths`: the caller has checked, install). As root
+/// directly, otherwise through `sudo`.
+fn ensure_packages(for_what: &str, paths: &[&str], packages: &[&str]) -> anyhow::Result<()> {
+    if !paths.is_empty() && paths.iter().all(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    let list = packages.join(" ");
+    eprintln!("\n{for_what} need {list}: installing with apt-get");
+    let manual = format!("install them yourself (Debian: `apt-get install {list}`)");
     if !Path::new("/usr/bin/apt-get").exists() {
-        bail!(
-            "the browser tests need {CHROMIUM} and {CHROMEDRIVER}, and apt-get is not here: {manual}"
-        );
+        bail!("{for_what} need {list}, and apt-get is not here: {manual}");
     }
     let as_root = Command::new("id")
         .arg("-u")
@@ -115,8 +149,8 @@ fn ensure_browser() -> anyhow::Result<()> {
     if !as_root {
         if Command::new("sudo").arg("--version").output().is_err() {
             bail!(
-                "the browser tests need {CHROMIUM} and {CHROMEDRIVER}; installing them needs \
-                 root and sudo is not available: {manual}"
+                "{for_what} need {list}; installing them needs root and sudo is not \
+                 available: {manual}"
             );
         }
         prefix.insert(0, "sudo");
@@ -126,17 +160,11 @@ fn ensure_browser() -> anyhow::Result<()> {
         run(prefix[0], &all, None)
     };
     apt(&["update"])?;
-    apt(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ])?;
-    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
-        bail!(
-            "apt-get installed chromium and chromium-driver, but {CHROMIUM} or {CHROMEDRIVER} is still missing"
-        );
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(packages);
+    apt(&install)?;
+    if let Some(missing) = paths.iter().find(|p| !Path::new(p).exists()) {
+        bail!("apt-get installed {list}, but {missing} is still missing");
     }
     Ok(())
 }

@@ -72,18 +72,25 @@ pub enum ApiError {
     NotPublished,
     #[error("internal error")]
     Internal(String),
+    /// The store did not answer (a database that is down): try again.
+    #[error("storage is unavailable; try again shortly")]
+    Unavailable(String),
 }
 
 impl From<WorkshopError> for ApiError {
     fn from(e: WorkshopError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            WorkshopError::Store(_) => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Store(_) | AuthError::Record(_) => ApiError::Internal(e.to_string()),
+            AuthError::Store(_) => ApiError::Unavailable(e.to_string()),
+            AuthError::Record(_) => ApiError::Internal(e.to_string()),
             other => ApiError::Auth(other),
         }
     }
@@ -107,6 +114,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "API request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(%detail, "API request failed: the store is unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
             }
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()

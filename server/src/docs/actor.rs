@@ -27,7 +27,7 @@ use tracing::Instrument;
 
 use super::{DocCommand, Docs, Outbox, PeerLink};
 use crate::Shared;
-use crate::store::{StoreError, Table};
+use crate::store::{ChunkKey, StoreError, Table};
 
 /// Most commands handled in one turn (and so under one flush).
 const MAX_BATCH: usize = 256;
@@ -60,6 +60,14 @@ pub(super) struct DocActor {
     next_edit: u64,
     /// The last turn returned [`Effect::Evict`].
     evict: bool,
+    /// The store's keys of the chunks this actor loaded (and the snapshot
+    /// of its last compaction): every compaction merges them.
+    loaded: Vec<ChunkKey>,
+    /// The keys of the chunks this actor appended, by the state's sequence
+    /// number: a compaction up to `upto` merges those below it. Chunks
+    /// other writers added are in neither list, so no compaction deletes
+    /// them.
+    appended: Vec<(u64, ChunkKey)>,
 }
 
 impl DocActor {
@@ -78,6 +86,8 @@ impl DocActor {
             edits: HashMap::new(),
             next_edit: 0,
             evict: false,
+            loaded: Vec::new(),
+            appended: Vec::new(),
         }
     }
 
@@ -138,19 +148,23 @@ impl DocActor {
             };
             let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
             let (doc, skipped) = doc_state::load_chunks(&stored.chunks);
-            Ok::<_, StoreError>(Some(doc_state::Loaded {
+            let loaded = doc_state::Loaded {
                 doc,
-                next_seq: stored.next_seq,
+                // The state's sequence numbers only pair this actor's
+                // stores with their flushes; the store keys chunks itself.
+                next_seq: 0,
                 chunks: stored.chunks.len() as u64,
                 bytes,
                 skipped,
-            }))
+            };
+            Ok::<_, StoreError>(Some((loaded, stored.keys)))
         })
         .await
         .map_err(|e| StoreError::Transaction(e.to_string()))??;
-        let Some(loaded) = loaded else {
+        let Some((loaded, keys)) = loaded else {
             return Ok(DocState::new(id, server, self.limits()));
         };
+        self.loaded = keys;
         if !loaded.skipped.is_empty() {
             tracing::error!(
                 chunks = loaded.skipped.len(),
@@ -386,7 +400,8 @@ impl DocActor {
                 }
             }
             Effect::Store { seq, chunk } => {
-                self.shared.store.append(&self.id, seq, &chunk)?;
+                let key = self.shared.store.append(&self.id, &chunk)?;
+                self.appended.push((seq, key));
                 self.shared.metrics.changes_stored.inc();
                 return Ok(Some(seq));
             }
@@ -438,9 +453,10 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 
 impl DocActor {
     /// Moves unreadable chunks aside (table `unreadable`), then replaces
-    /// the chunks below `upto` by the snapshot.
+    /// the chunks the snapshot covers (those loaded, and those appended
+    /// below `upto`) by the snapshot; chunks other writers added stay.
     fn compact(
-        &self,
+        &mut self,
         snapshot: &[u8],
         upto: u64,
         unreadable: &[Vec<u8>],
@@ -451,7 +467,21 @@ impl DocActor {
             key.extend_from_slice(&Sha256::digest(chunk));
             self.shared.store.put(Table::Unreadable, &key, chunk)?;
         }
-        self.shared.store.compact(&self.id, snapshot, upto)
+        let merged: Vec<ChunkKey> = self
+            .loaded
+            .iter()
+            .chain(
+                self.appended
+                    .iter()
+                    .filter(|(seq, _)| *seq < upto)
+                    .map(|(_, key)| key),
+            )
+            .cloned()
+            .collect();
+        let snapshot = self.shared.store.compact(&self.id, snapshot, &merged)?;
+        self.loaded = vec![snapshot];
+        self.appended.retain(|(seq, _)| *seq >= upto);
+        Ok(())
     }
 }
 

@@ -5,14 +5,14 @@ use std::sync::Mutex;
 
 use docsync::DocumentId;
 
-use super::{Record, Store, StoreError, StoredDoc, Table};
+use super::{ChunkKey, Record, Store, StoreError, StoredDoc, Table};
 
 /// One table: key → value, in key order.
 type Tree = BTreeMap<Vec<u8>, Vec<u8>>;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    docs: Mutex<HashMap<DocumentId, BTreeMap<u64, Vec<u8>>>>,
+    docs: Mutex<HashMap<DocumentId, BTreeMap<ChunkKey, Vec<u8>>>>,
     meta: Mutex<HashMap<String, Vec<u8>>>,
     tables: Mutex<HashMap<Table, Tree>>,
 }
@@ -32,25 +32,43 @@ impl Store for MemoryStore {
         let docs = lock(&self.docs);
         Ok(docs.get(doc).map(|chunks| StoredDoc {
             chunks: chunks.values().cloned().collect(),
-            next_seq: chunks.keys().next_back().map_or(0, |k| k + 1),
+            keys: chunks.keys().cloned().collect(),
         }))
     }
 
-    fn append(&self, doc: &DocumentId, seq: u64, chunk: &[u8]) -> Result<(), StoreError> {
+    fn append(&self, doc: &DocumentId, chunk: &[u8]) -> Result<ChunkKey, StoreError> {
+        let key = ChunkKey::of(chunk);
         lock(&self.docs)
             .entry(*doc)
             .or_default()
-            .insert(seq, chunk.to_vec());
-        Ok(())
+            .insert(key.clone(), chunk.to_vec());
+        Ok(key)
     }
 
-    fn compact(&self, doc: &DocumentId, snapshot: &[u8], upto: u64) -> Result<(), StoreError> {
+    fn compact(
+        &self,
+        doc: &DocumentId,
+        snapshot: &[u8],
+        merged: &[ChunkKey],
+    ) -> Result<ChunkKey, StoreError> {
+        let key = ChunkKey::of(snapshot);
         let mut docs = lock(&self.docs);
         let chunks = docs.entry(*doc).or_default();
-        chunks.retain(|seq, _| *seq >= upto);
-        // The snapshot takes the last covered sequence number.
-        chunks.insert(upto.saturating_sub(1), snapshot.to_vec());
-        Ok(())
+        for merged in merged {
+            chunks.remove(merged);
+        }
+        chunks.insert(key.clone(), snapshot.to_vec());
+        Ok(key)
+    }
+
+    fn bind_actor(&self, actor: &[u8], user: &str) -> Result<String, StoreError> {
+        let mut tables = lock(&self.tables);
+        let owner = tables
+            .entry(Table::Actors)
+            .or_default()
+            .entry(actor.to_vec())
+            .or_insert_with(|| user.as_bytes().to_vec());
+        Ok(String::from_utf8_lossy(owner).into_owned())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -5,14 +5,21 @@
 //! `load_incremental`, in any order: duplicates are harmless. Compaction
 //! writes a snapshot and deletes the chunks it covers in one atomic step.
 //!
+//! Several writers may share one store (nodes of a cluster on one
+//! PostgreSQL): a chunk's key is the SHA-256 of its bytes ([`ChunkKey`]),
+//! so two writers never collide (equal keys are equal chunks), and a
+//! compaction deletes exactly the chunks it merged, by key, never "all
+//! below N": a chunk another writer added meanwhile stays.
+//!
 //! Writes become durable only through [`Store::flush`]; the server calls it
 //! (through [`GroupCommit`]) before acknowledging a change to any peer.
 //!
-//! Only this module knows about sled.
+//! Only this module knows about sled and PostgreSQL.
 
 mod group_commit;
 #[cfg(test)]
 mod memory;
+mod pg_store;
 mod sled_store;
 
 use docsync::DocumentId;
@@ -20,12 +27,22 @@ use docsync::DocumentId;
 pub use group_commit::GroupCommit;
 #[cfg(test)]
 pub use memory::MemoryStore;
+pub use pg_store::PgStore;
 pub use sled_store::SledStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    #[error("database: {0}")]
+    Postgres(String),
+    #[error("the database did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("invalid key for table {table}: {reason}")]
+    InvalidKey {
+        table: &'static str,
+        reason: &'static str,
+    },
     #[error("storage transaction failed: {0}")]
     Transaction(String),
     #[error("the store is shut down")]
@@ -95,25 +112,47 @@ impl Table {
 /// A key and its value.
 pub type Record = (Vec<u8>, Vec<u8>);
 
+/// The key of a stored chunk within its document: the SHA-256 of its
+/// bytes, or (sled data written before keys were hashes) its 8-byte
+/// big-endian sequence number. Opaque to everyone but the store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkKey(pub Vec<u8>);
+
+impl ChunkKey {
+    /// The key a chunk is stored under: its content hash.
+    pub fn of(chunk: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(chunk).to_vec())
+    }
+}
+
 /// What the store holds for one document.
 #[derive(Debug, Default)]
 pub struct StoredDoc {
     /// Snapshots and incremental chunks, in key order.
     pub chunks: Vec<Vec<u8>>,
-    /// The sequence number the next appended chunk must use.
-    pub next_seq: u64,
+    /// Each chunk's key (same order): what a compaction of them deletes.
+    pub keys: Vec<ChunkKey>,
 }
 
 pub trait Store: Send + Sync + 'static {
     /// Every chunk of a document; `None` if the store has none.
     fn load(&self, doc: &DocumentId) -> Result<Option<StoredDoc>, StoreError>;
 
-    /// Stores an incremental chunk under sequence number `seq` (not yet durable).
-    fn append(&self, doc: &DocumentId, seq: u64, chunk: &[u8]) -> Result<(), StoreError>;
+    /// Stores an incremental chunk (not yet durable) under its
+    /// [`ChunkKey::of`], which it returns.
+    fn append(&self, doc: &DocumentId, chunk: &[u8]) -> Result<ChunkKey, StoreError>;
 
-    /// Atomically replaces every chunk with a sequence number below `upto`
-    /// (and any older snapshot) by `snapshot`.
-    fn compact(&self, doc: &DocumentId, snapshot: &[u8], upto: u64) -> Result<(), StoreError>;
+    /// Atomically stores `snapshot` (under its key, returned) and deletes
+    /// exactly the chunks `merged` (those the snapshot covers; never the
+    /// snapshot itself, should it be among them). Chunks not named stay,
+    /// so a compaction racing another writer keeps that writer's chunks.
+    fn compact(
+        &self,
+        doc: &DocumentId,
+        snapshot: &[u8],
+        merged: &[ChunkKey],
+    ) -> Result<ChunkKey, StoreError>;
 
     /// Makes every earlier write durable. Blocking; call it through
     /// [`GroupCommit`] so that concurrent writers share one flush.
@@ -125,51 +164,144 @@ pub trait Store: Send + Sync + 'static {
     fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
     /// Removes a record (durable with the next flush).
     fn delete(&self, table: Table, key: &[u8]) -> Result<(), StoreError>;
+    /// Binds automerge actor id `actor` to `user` unless it is bound
+    /// already, atomically (two writers racing bind it once); returns the
+    /// owner after the call. Durable with the next flush at the latest.
+    fn bind_actor(&self, actor: &[u8], user: &str) -> Result<String, StoreError>;
     /// Every record of `table` whose key starts with `prefix`, in key order.
     fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
 
     /// Small key/value settings of the server itself (e.g. its storage id).
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Whether the store can take writes now (a database may be
+    /// unreachable); `/healthz` asks. Blocking, with a short timeout.
+    fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Whether a failed write or flush leaves the store usable once the
+    /// cause is gone (a database that comes back). If not (sled's errors
+    /// are sticky), the server stops serving after one.
+    fn recovers(&self) -> bool {
+        false
+    }
+}
+
+/// The behaviour every store must have; the integration tests run it on
+/// PostgreSQL too. Panics (it is a test) on the first difference.
+#[doc(hidden)]
+pub fn contract(store: &dyn Store) {
+    let doc = DocumentId::random();
+    assert!(store.load(&doc).expect("load").is_none());
+    let keys: Vec<ChunkKey> = (0..4u8)
+        .map(|n| store.append(&doc, &[n]).expect("append"))
+        .collect();
+    assert_eq!(keys[1], ChunkKey::of(&[1]));
+    // A second writer's chunk, added after the compactor read the
+    // document: the compaction must not delete it.
+    let other = store.append(&doc, b"other writer").expect("append");
+    let snapshot = store
+        .compact(&doc, b"snapshot", &keys[..2])
+        .expect("compact");
+    store.flush().expect("flush");
+    let loaded = store.load(&doc).expect("load").expect("stored");
+    let mut got: Vec<(ChunkKey, Vec<u8>)> = loaded.keys.into_iter().zip(loaded.chunks).collect();
+    got.sort();
+    let mut want = vec![
+        (snapshot.clone(), b"snapshot".to_vec()),
+        (keys[2].clone(), vec![2]),
+        (keys[3].clone(), vec![3]),
+        (other, b"other writer".to_vec()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    // Compacting into a snapshot equal to a merged chunk keeps it.
+    let again = store
+        .compact(&doc, b"snapshot", std::slice::from_ref(&snapshot))
+        .expect("compact");
+    assert_eq!(again, snapshot);
+    store.flush().expect("flush");
+    let loaded = store.load(&doc).expect("load").expect("stored");
+    assert!(loaded.chunks.contains(&b"snapshot".to_vec()));
+
+    store.put_meta("k", b"v").expect("put");
+    assert_eq!(store.get_meta("k").expect("get"), Some(b"v".to_vec()));
+    // Records are JSON (PostgreSQL keeps them as jsonb): compared as JSON.
+    let json = |v: Option<Vec<u8>>| {
+        v.map(|v| serde_json::from_slice::<serde_json::Value>(&v).expect("json"))
+    };
+    let (w1, w2, w3) = (
+        DocumentId::random(),
+        DocumentId::random(),
+        DocumentId::random(),
+    );
+    store
+        .put(Table::Workshops, w2.as_bytes(), br#"{"n":2}"#)
+        .expect("put");
+    store
+        .put(Table::Workshops, w1.as_bytes(), br#"{"n":1}"#)
+        .expect("put");
+    assert_eq!(
+        json(store.get(Table::Workshops, w1.as_bytes()).expect("get")),
+        Some(serde_json::json!({"n": 1}))
+    );
+    assert_eq!(
+        store.get(Table::Workshops, w3.as_bytes()).expect("get"),
+        None
+    );
+    store
+        .put(Table::Workshops, w3.as_bytes(), br#"{"n":3}"#)
+        .expect("put");
+    store
+        .delete(Table::Workshops, w3.as_bytes())
+        .expect("delete");
+    assert_eq!(
+        store.get(Table::Workshops, w3.as_bytes()).expect("get"),
+        None
+    );
+    let all: Vec<_> = store
+        .scan(Table::Workshops, &[])
+        .expect("scan")
+        .into_iter()
+        .filter(|(k, _)| [w1, w2, w3].iter().any(|w| w.as_bytes()[..] == k[..]))
+        .map(|(k, v)| (k, json(Some(v))))
+        .collect();
+    let mut want = vec![
+        (w1.as_bytes().to_vec(), Some(serde_json::json!({"n": 1}))),
+        (w2.as_bytes().to_vec(), Some(serde_json::json!({"n": 2}))),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(all, want);
+    // Memberships by workshop (a prefix of the key).
+    let mut member = w1.as_bytes().to_vec();
+    member.extend_from_slice(b"user-1");
+    store
+        .put(Table::Memberships, &member, br#"{"role":"host"}"#)
+        .expect("put");
+    let mut elsewhere = w2.as_bytes().to_vec();
+    elsewhere.extend_from_slice(b"user-1");
+    store
+        .put(Table::Memberships, &elsewhere, br#"{"role":"participant"}"#)
+        .expect("put");
+    let of_w1 = store.scan(Table::Memberships, w1.as_bytes()).expect("scan");
+    assert_eq!(of_w1.len(), 1);
+    assert_eq!(of_w1[0].0, member);
+    // Actor binding: the first user wins, the second is told the owner.
+    let actor = rand::random::<[u8; 16]>();
+    assert_eq!(store.bind_actor(&actor, "alice").expect("bind"), "alice");
+    assert_eq!(store.bind_actor(&actor, "bob").expect("bind"), "alice");
+    assert_eq!(
+        store.get(Table::Actors, &actor).expect("get"),
+        Some(b"alice".to_vec())
+    );
+    store.flush().expect("flush");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The behaviour every store must have.
-    fn contract(store: &dyn Store) {
-        let doc = DocumentId::random();
-        assert!(store.load(&doc).expect("load").is_none());
-        for seq in 0..4u8 {
-            store.append(&doc, u64::from(seq), &[seq]).expect("append");
-        }
-        store.compact(&doc, b"snapshot", 2).expect("compact");
-        store.flush().expect("flush");
-        let loaded = store.load(&doc).expect("load").expect("stored");
-        assert_eq!(loaded.chunks, vec![b"snapshot".to_vec(), vec![2], vec![3]]);
-        assert_eq!(loaded.next_seq, 4);
-        store.put_meta("k", b"v").expect("put");
-        assert_eq!(store.get_meta("k").expect("get"), Some(b"v".to_vec()));
-        store.put(Table::Workshops, b"w2", b"two").expect("put");
-        store.put(Table::Workshops, b"w1", b"one").expect("put");
-        assert_eq!(
-            store.get(Table::Workshops, b"w1").expect("get"),
-            Some(b"one".to_vec())
-        );
-        assert_eq!(store.get(Table::Workshops, b"w3").expect("get"), None);
-        store.put(Table::Workshops, b"w3", b"three").expect("put");
-        store.delete(Table::Workshops, b"w3").expect("delete");
-        assert_eq!(store.get(Table::Workshops, b"w3").expect("get"), None);
-        let all = store.scan(Table::Workshops, b"w").expect("scan");
-        assert_eq!(
-            all,
-            vec![
-                (b"w1".to_vec(), b"one".to_vec()),
-                (b"w2".to_vec(), b"two".to_vec())
-            ]
-        );
-    }
 
     #[test]
     fn memory_store_keeps_the_contract() {
