@@ -81,6 +81,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 authoring::close_meta(m, &mut fx);
             } else if m.ui.editing.is_some() {
                 stop_editing(m, &mut fx);
+            } else {
+                margin::escape(m, &mut fx);
             }
         }
         Msg::PageHide => presence_message(m, &mut fx, true),
@@ -131,6 +133,8 @@ impl Fx {
             text
         });
         self.render(Region::Sidebar);
+        // It is drawn atop the sidebar: the reader may be far below.
+        self.push(Effect::Reveal("#notice".into()));
     }
 }
 
@@ -558,8 +562,10 @@ fn selected(m: &mut Model, fx: &mut Fx, sel: Option<Sel>) {
     if m.ui.selection == sel || (sel.is_none() && m.ui.composer.is_some()) {
         return;
     }
+    // The toolbar opens by a new selection (and goes with it).
+    m.ui.toolbar = sel.is_some();
     m.ui.selection = sel;
-    fx.render(Region::Sidebar);
+    fx.render(Region::Toolbar);
     presence_message(m, fx, false);
 }
 
@@ -581,7 +587,11 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.filter = Some(filter);
             fx.render(Region::Sidebar);
         }
+        Action::FocusThread { thread } => margin::focus_thread(m, fx, thread),
+        Action::CloseThread => margin::close_thread(m, fx),
+        Action::SectionMenu { section } => margin::toggle_menu(m, fx, section),
         Action::Comment | Action::Propose => {
+            m.ui.toolbar = false;
             if let Some(sel) = m.ui.selection.clone() {
                 // The tab where what is written will be listed.
                 (m.ui.composer, m.ui.tab) = if action == Action::Comment {
@@ -594,6 +604,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         }
         Action::CommentSection { ref section } | Action::ProposeSection { ref section } => {
             let comment = matches!(action, Action::CommentSection { .. });
+            m.ui.section_menu = None;
             let sel = m.shown_doc().and_then(|d| Sel::whole_section(d, section));
             // An empty section has nothing to comment on or reword.
             if let Some(sel) = sel {
@@ -611,6 +622,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             fx.render_all();
         }
         Action::ProposeParagraph { section } => {
+            m.ui.section_menu = None;
             let at = match &m.ui.selection {
                 Some(s) if s.section == section => s.end,
                 _ => usize::MAX,
@@ -624,7 +636,13 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.tab = Some(Tab::Proposals);
             fx.render_all();
         }
-        Action::Reply { thread } => open_composer(m, fx, Composer::Reply { thread }),
+        Action::Reply { thread } => {
+            // The composer opens in the thread's card: it is the one looked at.
+            m.ui.focused_thread = Some(thread.clone());
+            m.ui.toolbar = false;
+            open_composer(m, fx, Composer::Reply { thread });
+            fx.render(Region::Summary);
+        }
         Action::EditComment { thread, comment } => {
             open_composer(m, fx, Composer::EditComment { thread, comment })
         }
@@ -696,6 +714,8 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
                 .summary_doc()
                 .and_then(|d| VersionView::of(d, heads, compare));
             fx.render(Region::Sidebar);
+            // Drawn atop the history, which the reader may be far down.
+            fx.push(Effect::Reveal("#version-view".into()));
         }
         Action::CloseVersion => {
             m.ui.version_view = None;
@@ -1176,6 +1196,9 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
         },
         Reply::Preview { contribution } => {
             if status == 200 {
+                fx.push(Effect::Reveal(format!(
+                    ".contribution[data-contribution=\"{contribution}\"] .preview"
+                )));
                 m.ui.preview = Some((contribution, body));
                 fx.render(Region::Sidebar);
             } else {
@@ -1240,5 +1263,6 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
 }
 
 mod authoring;
+pub mod margin;
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,11 @@
 //! focus back (`focus`), and the section editor keeps its caret on the
 //! same characters through remote changes (automerge cursors, `summary`).
 
+pub mod margin;
 pub mod sidebar;
 pub mod status;
 pub mod summary;
+pub mod toolbar;
 
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
@@ -22,6 +24,7 @@ pub fn render(region: Region, m: &Model) {
         Region::Status => status::draw(m),
         Region::Summary => summary::draw(m),
         Region::Sidebar => sidebar::draw(m),
+        Region::Toolbar => toolbar::draw(m),
     }
 }
 

@@ -233,11 +233,40 @@ fn section_view(
             tools.child(button("delete-section", a.t("delete-section")).attr("data-section", id))
         };
     }
+    let mut menu = None;
     if a.can_take_part() && a.ui.draft.is_none() {
-        tools = tools
-            .child(button("comment-section", a.t("comment-section")).attr("data-section", id))
-            .child(button("propose-section", a.t("propose-section")).attr("data-section", id))
-            .child(button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id));
+        // One compact control instead of a row of buttons per section:
+        // selecting text is the usual way (the toolbar by the selection);
+        // this menu is the keyboard's way, and for whole sections.
+        let open = a.ui.section_menu.as_deref() == Some(id);
+        tools = tools.child(
+            button("section-menu", "⋯")
+                .class("quiet icon")
+                .attr("data-section", id)
+                .attr("aria-expanded", if open { "true" } else { "false" })
+                .attr(
+                    "aria-label",
+                    &format!("{}: {}", a.t("section-menu"), section.heading),
+                ),
+        );
+        if open {
+            menu = Some(
+                el("div")
+                    .class("section-menu")
+                    .attr("role", "group")
+                    .attr("aria-label", a.t("section-menu"))
+                    .child(
+                        button("comment-section", a.t("comment-section")).attr("data-section", id),
+                    )
+                    .child(
+                        button("propose-section", a.t("propose-section")).attr("data-section", id),
+                    )
+                    .child(
+                        button("propose-paragraph", a.t("add-paragraph"))
+                            .attr("data-section", id),
+                    ),
+            );
+        }
     }
     head = head.child(tools);
     let body = if editing {
@@ -253,6 +282,7 @@ fn section_view(
         .attr("data-section", id)
         .attr("aria-labelledby", &format!("h-{id}"))
         .child(head)
+        .children(menu)
         .child(body)
 }
 
@@ -299,9 +329,23 @@ fn body_view(a: &Model, doc: &Automerge, section: &str, text: &str, all: &[Threa
                 let mut node = if threads.is_empty() {
                     el("span")
                 } else {
-                    el("mark")
+                    // A highlight opens its (first) thread: by click, tap,
+                    // or Enter (`web/mod.rs`).
+                    let mark = el("mark")
                         .class("anchor")
                         .attr("data-threads", &threads.join(" "))
+                        .attr("data-action", "show-thread")
+                        .attr("data-thread", threads[0])
+                        .attr("tabindex", "0")
+                        .attr("role", "button");
+                    if threads
+                        .iter()
+                        .any(|t| a.ui.focused_thread.as_deref() == Some(*t))
+                    {
+                        mark.class("active")
+                    } else {
+                        mark
+                    }
                 };
                 if let Some((name, color)) = reader {
                     node = node
@@ -534,8 +578,25 @@ pub fn selection_in_summary() -> Option<Sel> {
     })
 }
 
+/// The top (in the viewport) of the character at a UTF-16 offset of a
+/// section's drawn body: where a new thread's composer belongs.
+pub fn offset_top(section: &str, offset: usize) -> Option<f64> {
+    let body = section_body_el(section)?;
+    let (node, at) = dom_position(&body, offset)?;
+    let range = document().create_range().ok()?;
+    range.set_start(&node, at).ok()?;
+    range.set_end(&node, at).ok()?;
+    let rect = range.get_bounding_client_rect();
+    // A collapsed range at a paragraph's start may have no box: the body's.
+    Some(if rect.height() > 0.0 {
+        rect.top()
+    } else {
+        body.get_bounding_client_rect().top()
+    })
+}
+
 /// The drawn body of a section.
-fn section_body_el(section: &str) -> Option<Element> {
+pub fn section_body_el(section: &str) -> Option<Element> {
     let bodies = document().query_selector_all(".body[data-section]").ok()?;
     (0..bodies.length())
         .filter_map(|i| bodies.item(i)?.dyn_into::<Element>().ok())
