@@ -100,59 +100,118 @@ pub enum Action {
     Tab(Tab),
     Filter(Filter),
     /// Look at a thread: from its highlight or its card.
-    FocusThread { thread: String },
+    FocusThread {
+        thread: String,
+    },
     /// Close the focused thread (the phone's bottom sheet).
     CloseThread,
     /// Open or close a section's "⋯" menu.
-    SectionMenu { section: String },
+    SectionMenu {
+        section: String,
+    },
     Comment,
     Propose,
-    CommentSection { section: String },
-    ProposeSection { section: String },
-    ProposeParagraph { section: String },
+    CommentSection {
+        section: String,
+    },
+    ProposeSection {
+        section: String,
+    },
+    ProposeParagraph {
+        section: String,
+    },
     ProposeAction,
-    Reply { thread: String },
-    EditComment { thread: String, comment: String },
-    EditAccept { contribution: String },
-    Reject { contribution: String },
+    Reply {
+        thread: String,
+    },
+    EditComment {
+        thread: String,
+        comment: String,
+    },
+    EditAccept {
+        contribution: String,
+    },
+    Reject {
+        contribution: String,
+    },
     Cancel,
     Submit,
-    DeleteComment { thread: String, comment: String },
-    Resolve { thread: String },
-    Reopen { thread: String },
-    React { thread: String, comment: String },
-    Withdraw { contribution: String },
-    EditSection { section: String },
+    DeleteComment {
+        thread: String,
+        comment: String,
+    },
+    Resolve {
+        thread: String,
+    },
+    Reopen {
+        thread: String,
+    },
+    React {
+        thread: String,
+        comment: String,
+    },
+    Withdraw {
+        contribution: String,
+    },
+    EditSection {
+        section: String,
+    },
     DoneEditing,
-    Accept { contribution: String },
-    Preview { contribution: String },
+    Accept {
+        contribution: String,
+    },
+    Preview {
+        contribution: String,
+    },
     StartDraft,
-    OpenDraft { draft: DocumentId },
+    OpenDraft {
+        draft: DocumentId,
+    },
     SubmitDraft,
     CloseDraft,
-    ViewVersion { heads: String },
-    CompareVersion { heads: String },
+    ViewVersion {
+        heads: String,
+    },
+    CompareVersion {
+        heads: String,
+    },
     CloseVersion,
     Publish,
     Invite,
-    RevokeInvite { invite: String },
-    CopyLink { url: String },
+    RevokeInvite {
+        invite: String,
+    },
+    CopyLink {
+        url: String,
+    },
     Dismiss,
     // A host writing the summary.
     AddSection,
-    MoveUp { section: String },
-    MoveDown { section: String },
-    DeleteSection { section: String },
-    ConfirmDeleteSection { section: String },
+    MoveUp {
+        section: String,
+    },
+    MoveDown {
+        section: String,
+    },
+    DeleteSection {
+        section: String,
+    },
+    ConfirmDeleteSection {
+        section: String,
+    },
     CancelDelete,
     EditMeta,
     SaveMeta,
     CancelMeta,
     AddAction,
-    EditAction { action: String },
+    EditAction {
+        action: String,
+    },
     SaveAction,
     CancelAction,
-    DeleteAction { action: String },
+    DeleteAction {
+        action: String,
+    },
 }
 
 /// A control's action that cannot be read: a bug in a view (or a forged

@@ -573,6 +573,16 @@ fn selected(m: &mut Model, fx: &mut Fx, sel: Option<Sel>) {
 
 fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
     let opens_composer = action.opens_composer();
+    // A section menu's item goes with its menu: the focus returns to the
+    // menu's button.
+    let opener = match &action {
+        Action::CommentSection { section }
+        | Action::ProposeSection { section }
+        | Action::ProposeParagraph { section } => {
+            Some(Spot::section_control("section-menu", section))
+        }
+        _ => opener,
+    };
     match action {
         Action::Tab(tab) => {
             m.ui.tab = Some(tab);
@@ -946,6 +956,15 @@ fn submit(m: &mut Model, fx: &mut Fx) {
                 m.ui.inputs.remove(key);
             }
             m.ui.selection = None;
+            let from_toolbar =
+                m.ui.opener
+                    .as_ref()
+                    .is_none_or(|s| s.0.first().is_some_and(|(_, action)| action == "comment"));
+            if matches!(composer, Composer::Comment(_)) && from_toolbar {
+                // Opened from the toolbar, which is gone: the focus goes
+                // to the new highlight, where the reader was.
+                m.ui.opener = Some(margin::highlight(&id));
+            }
         }
         Err(e) => {
             m.ui.composer = Some(composer);

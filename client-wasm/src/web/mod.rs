@@ -83,6 +83,16 @@ fn listen() {
             // The end of a selection made over a highlight, not a click on it.
             return;
         }
+        if data(&target, "action") == "focus-thread"
+            && e.target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|t| t.closest("#composer").ok().flatten())
+                .is_some()
+        {
+            // Into the reply being written in a card: its fields and
+            // labels work as usual.
+            return;
+        }
         e.prevent_default();
         let name = data(&target, "action");
         match Action::parse(&name, |key| target.get_attribute(&format!("data-{key}"))) {

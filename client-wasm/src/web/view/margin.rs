@@ -60,13 +60,13 @@ pub fn layout() {
         &document().document_element().expect("a page has a root"),
         "mark.anchor[data-threads]",
     )
-        .iter()
-        .map(|m| {
-            let ids = m.get_attribute("data-threads").unwrap_or_default();
-            let ids = ids.split_whitespace().map(str::to_owned).collect();
-            (ids, m.get_bounding_client_rect().top())
-        })
-        .collect();
+    .iter()
+    .map(|m| {
+        let ids = m.get_attribute("data-threads").unwrap_or_default();
+        let ids = ids.split_whitespace().map(str::to_owned).collect();
+        (ids, m.get_bounding_client_rect().top())
+    })
+    .collect();
     let mut wanted: Vec<(f64, usize, &Element)> = Vec::new();
     let mut last = 0.0;
     for (i, card) in cards.iter().enumerate() {

@@ -262,8 +262,7 @@ fn section_view(
                         button("propose-section", a.t("propose-section")).attr("data-section", id),
                     )
                     .child(
-                        button("propose-paragraph", a.t("add-paragraph"))
-                            .attr("data-section", id),
+                        button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id),
                     ),
             );
         }
