@@ -309,10 +309,29 @@ async fn on_a_wide_window_comments_sit_beside_their_passages_and_focus_goes_both
         .wait_for_text("#read-only-note .join-hint", REGISTRATION)
         .await
         .expect("the way to join");
-    assert_eq!(count(&reader, "#presence").await, 0, "no empty presence");
+    assert_eq!(
+        count(&reader, "#presence .reader[data-name=\"Alice\"]").await,
+        1,
+        "who else is reading is still shown"
+    );
     let status = reader.text("#status").await.expect("status");
     assert!(!status.contains("Saved"), "{status}");
     reader.screenshot("margin-wide-reader").await.expect("shot");
+    // Alone on a page: no "Reading now" heading over an empty list.
+    reader
+        .goto(&format!("{}/w/{}", w.server.base_url(), w.open))
+        .await
+        .expect("another workshop");
+    reader
+        .wait_for("body[data-summary=\"live\"] #status[data-state=\"saved\"]")
+        .await
+        .expect("live");
+    reader
+        .wait_for("#sidebar .tabs")
+        .await
+        .expect("the sidebar is drawn");
+    assert_eq!(count(&reader, "#presence").await, 0, "no empty presence");
+    assert_eq!(count(&reader, "#read-only-note .join-hint").await, 0);
     // A workshop that takes no registrations has no hint (the server page).
     let (code, _, page) = http(
         "GET",
@@ -368,7 +387,8 @@ async fn on_a_phone_a_tapped_highlight_opens_its_thread_in_a_bottom_sheet() {
             "const s = document.querySelector(arguments[0]); const r = s.getBoundingClientRect();
              const close = s.querySelector('[data-action=\"close-thread\"]').getBoundingClientRect();
              return { position: getComputedStyle(s).position, top: r.top, bottom: r.bottom,
-                      width: r.width, height: window.innerHeight, scroll: window.scrollY,
+                      width: r.width, inner: document.documentElement.clientWidth,
+                      height: window.innerHeight, scroll: window.scrollY,
                       closeShown: close.width > 0 && close.height > 0 };",
             vec![json!(sheet)],
         )
@@ -380,7 +400,7 @@ async fn on_a_phone_a_tapped_highlight_opens_its_thread_in_a_bottom_sheet() {
         "at the bottom of the screen: {geometry}"
     );
     assert!(
-        f(&geometry, &["top"]) > 0.0 && f(&geometry, &["width"]) >= 380.0,
+        f(&geometry, &["top"]) > 0.0 && f(&geometry, &["width"]) >= f(&geometry, &["inner"]) - 1.0,
         "on the screen, full width: {geometry}"
     );
     assert_eq!(geometry["closeShown"], json!(true), "{geometry}");

@@ -559,7 +559,15 @@ fn selected(m: &mut Model, fx: &mut Fx, sel: Option<Sel>) {
         Some(doc) => s.anchored(doc),
         None => s,
     });
-    if m.ui.selection == sel || (sel.is_none() && m.ui.composer.is_some()) {
+    if m.ui.selection == sel {
+        // Selected again after Escape closed its toolbar: it comes back.
+        if sel.is_some() && !m.ui.toolbar && m.ui.composer.is_none() {
+            m.ui.toolbar = true;
+            fx.render(Region::Toolbar);
+        }
+        return;
+    }
+    if sel.is_none() && m.ui.composer.is_some() {
         return;
     }
     // The toolbar opens by a new selection (and goes with it).

@@ -159,6 +159,12 @@ fn listen() {
     }
     for kind in ["mouseup", "keyup"] {
         on(&document, kind, |e| {
+            // Escape's own keyup must not bring back what its keydown closed.
+            if e.dyn_ref::<web_sys::KeyboardEvent>()
+                .is_some_and(|k| k.key() == "Escape")
+            {
+                return;
+            }
             // Selections in the summary only: typing in a field or pressing
             // a button (which may collapse the selection it is about to act
             // on) changes nothing.
