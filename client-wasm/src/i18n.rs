@@ -63,6 +63,7 @@ impl Lang {
                 "Inga kommentarer än. Markera text i sammanfattningen för att kommentera.",
                 "No comments yet. Select text in the summary to comment.",
             ),
+            "no-actions" => ("Inga åtgärder ännu.", "No actions yet."),
             "detached" => ("Fristående kommentarer", "Detached comments"),
             "read-only-live" => ("Skrivskyddad · uppdateras live", "Read-only · updates live"),
             "section-menu" => ("Fler val för avsnittet", "More for this section"),

@@ -493,7 +493,12 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
         .wait_for(COMMENT_SECTION)
         .await
         .expect("the menu opens");
-    audit(&alice, "workshop, participant, a section's menu", &CONTROLS).await;
+    audit(
+        &alice,
+        "workshop, participant, a section's menu",
+        &["button-name"],
+    )
+    .await;
     alice.click(COMMENT_SECTION).await.expect("comment");
     fill(&alice, COMPOSER_TEXT, "Vilken myndighet?").await;
     alice.click(SEND).await.expect("send");
@@ -503,7 +508,7 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
     audit(
         &alice,
         "workshop, participant, the selection's toolbar",
-        &CONTROLS,
+        &["button-name"],
     )
     .await;
     alice.press_key(Key::Escape).await.expect("Escape");
@@ -512,7 +517,12 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
         .wait_for(".thread.focused")
         .await
         .expect("its card focused");
-    audit(&alice, "workshop, participant, a focused thread", &CONTROLS).await;
+    audit(
+        &alice,
+        "workshop, participant, a focused thread",
+        &["button-name"],
+    )
+    .await;
     crate::browser_steps::section_menu(&alice, "issue", "propose-paragraph").await;
     fill(&alice, COMPOSER_TEXT, "Ett nytt stycke.").await;
     fill(&alice, COMPOSER_REASON, "Saknas").await;

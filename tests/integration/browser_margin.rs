@@ -57,7 +57,13 @@ async fn sized(width: u32, height: u32) -> Browser {
     b
 }
 
-/// Selects `needle` in the section's text, comments on it from the
+/// The section's text as the selection helper counts it: the paragraphs'
+/// text nodes, no line breaks between them.
+fn drawn() -> String {
+    format!("{LINE_1}{LINE_2}")
+}
+
+/// Selects `needle` in the section's drawn text, comments on it from the
 /// toolbar, and returns the new thread's id.
 async fn comment_on(b: &Browser, text: &str, needle: &str, comment: &str) -> String {
     let start = utf16_at(text, needle);
@@ -134,7 +140,7 @@ fn f(v: &Value, path: &[&str]) -> f64 {
 async fn on_a_wide_window_comments_sit_beside_their_passages_and_focus_goes_both_ways() {
     let w = world().await;
     let (ws, alice_token) = two_lines(&w).await;
-    let text = format!("{LINE_1}\n{LINE_2}");
+    let text = drawn();
     let alice = open_in(sized(1400, 1000).await, &w, Some(&alice_token), &ws).await;
     // A signed-out reader of the same (open) workshop.
     let reader = open_in(sized(1400, 1000).await, &w, None, &ws).await;
@@ -198,6 +204,14 @@ async fn on_a_wide_window_comments_sit_beside_their_passages_and_focus_goes_both
         vec![],
     )
     .await;
+    assert_eq!(
+        alice
+            .text(&format!(".thread[data-thread=\"{second}\"] .quote"))
+            .await
+            .expect("quote"),
+        "Uppföljningen",
+        "anchored on exactly the selected words"
+    );
     let a = rects(&alice, &first).await;
     let b = rects(&alice, &second).await;
     assert!(
@@ -361,7 +375,7 @@ async fn on_a_wide_window_comments_sit_beside_their_passages_and_focus_goes_both
 async fn on_a_phone_a_tapped_highlight_opens_its_thread_in_a_bottom_sheet() {
     let w = world().await;
     let (ws, alice_token) = two_lines(&w).await;
-    let text = format!("{LINE_1}\n{LINE_2}");
+    let text = drawn();
     let alice = open_in(sized(390, 844).await, &w, Some(&alice_token), &ws).await;
     assert_eq!(
         alice

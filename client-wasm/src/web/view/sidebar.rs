@@ -265,9 +265,12 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
     if focused {
         // On phones the focused card is a bottom sheet: it can be closed.
         article = article.class("focused").child(
-            button("close-thread", "×")
+            el("button")
+                .attr("type", "button")
+                .attr("data-action", "close-thread")
                 .class("quiet icon sheet-close")
-                .attr("aria-label", a.t("close")),
+                .child(el("span").attr("aria-hidden", "true").text("×"))
+                .child(el("span").class("visually-hidden").text(a.t("close"))),
         );
     }
     article = article.child(el("blockquote").class("quote").user().text(&t.quote));

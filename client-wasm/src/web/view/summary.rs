@@ -239,14 +239,21 @@ fn section_view(
         // selecting text is the usual way (the toolbar by the selection);
         // this menu is the keyboard's way, and for whole sections.
         let open = a.ui.section_menu.as_deref() == Some(id);
+        // Its name is its (hidden) text, not an aria-label that the
+        // visible "⋯" would not match.
         tools = tools.child(
-            button("section-menu", "⋯")
+            el("button")
+                .attr("type", "button")
+                .attr("data-action", "section-menu")
                 .class("quiet icon")
                 .attr("data-section", id)
                 .attr("aria-expanded", if open { "true" } else { "false" })
-                .attr(
-                    "aria-label",
-                    &format!("{}: {}", a.t("section-menu"), section.heading),
+                .child(el("span").attr("aria-hidden", "true").text("⋯"))
+                .child(
+                    el("span")
+                        .class("visually-hidden")
+                        .text(&format!("{}: ", a.t("section-menu")))
+                        .user_text(&section.heading),
                 ),
         );
         if open {
@@ -371,6 +378,10 @@ fn actions_view(a: &Model, s: &Summary) -> El {
         .attr("id", "actions")
         .child(el("h2").text(a.t("actions")));
     let new_row = editing.filter(|e| e.new).map(|_| action_editor(a, None));
+    if s.actions.is_empty() && new_row.is_none() {
+        // An empty state says so, rather than a bare heading.
+        section = section.child(el("p").class("empty").text(a.t("no-actions")));
+    }
     if !s.actions.is_empty() || new_row.is_some() {
         let mut columns = vec![a.t("action-text"), a.t("owner"), a.t("due"), a.t("status")];
         if authoring {
