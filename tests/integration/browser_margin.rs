@@ -313,6 +313,32 @@ async fn on_a_wide_window_comments_sit_beside_their_passages_and_focus_goes_both
         .await
         .expect("the reply arrives");
 
+    // One compact control per section instead of a row of buttons: "⋯"
+    // for a participant, "⋯" and "Edit section" for a host, none for
+    // the public.
+    let section_controls = ".section[data-section=\"issue\"] .section-head button";
+    assert_eq!(count(&alice, section_controls).await, 1);
+    assert_eq!(count(&reader, section_controls).await, 0);
+    let host = open_in(
+        sized(1400, 1000).await,
+        &w,
+        Some(w.server.admin_token()),
+        &ws,
+    )
+    .await;
+    host.wait_for(&format!(".thread[data-thread=\"{first}\"]"))
+        .await
+        .expect("the host sees the threads");
+    assert_eq!(count(&host, section_controls).await, 2);
+    host.click("[data-action=\"section-menu\"][data-section=\"issue\"]")
+        .await
+        .expect("the host's section menu");
+    host.wait_for("[data-action=\"propose-section\"][data-section=\"issue\"]")
+        .await
+        .expect("the menu opens");
+    host.screenshot("margin-wide-host").await.expect("shot");
+    drop(host);
+
     // The signed-out reader: told it is read-only and how to join, no
     // empty "Reading now", no "Saved".
     reader
@@ -427,6 +453,29 @@ async fn on_a_phone_a_tapped_highlight_opens_its_thread_in_a_bottom_sheet() {
         .await
         .expect("the sheet holds the thread");
     alice.screenshot("margin-phone-sheet").await.expect("shot");
+    // A signed-out reader on a phone: the note, and the same sheet.
+    let reader = open_in(sized(390, 844).await, &w, None, &ws).await;
+    reader
+        .wait_for("#read-only-note")
+        .await
+        .expect("the read-only note");
+    reader
+        .screenshot("margin-phone-reader")
+        .await
+        .expect("shot");
+    reader
+        .click(&format!("mark.anchor[data-thread=\"{thread}\"]"))
+        .await
+        .expect("tap the highlight");
+    reader
+        .wait_for_text(&sheet, "Vem följer upp?")
+        .await
+        .expect("the reader's sheet holds the thread");
+    reader
+        .screenshot("margin-phone-reader-sheet")
+        .await
+        .expect("shot");
+    drop(reader);
     alice
         .click(&format!("{sheet} [data-action=\"close-thread\"]"))
         .await

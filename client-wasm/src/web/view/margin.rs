@@ -93,10 +93,16 @@ pub fn layout() {
     let mut bottom: f64 = 0.0;
     for (want, _, card) in wanted {
         let top = want.max(bottom);
-        set_style(card, "top", Some(&format!("{top}px")));
+        set_style(card, "top", Some(&px(top)));
         bottom = top + card.get_bounding_client_rect().height() + GAP_PX;
     }
-    set_style(&list, "min-height", Some(&format!("{bottom}px")));
+    set_style(&list, "min-height", Some(&px(bottom)));
+}
+
+/// A length in whole pixels: formatting an `f64` would bring Rust's float
+/// formatting into the module (some kilobytes of the budget).
+pub fn px(value: f64) -> String {
+    format!("{}px", value.round() as i64)
 }
 
 /// Scrolls the element matching `css` into view, as little as needed.

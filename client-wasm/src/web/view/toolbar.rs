@@ -8,6 +8,7 @@ use web_sys::Element;
 
 use crate::state::Model;
 use crate::web::dom::{button, by_id, el, window};
+use crate::web::view::margin::px;
 use crate::web::view::summary::section_body_el;
 
 pub fn draw(a: &Model) {
@@ -62,7 +63,7 @@ fn place(bar: &Element, section: &Element, body: &Element) {
         .max(0.0);
     let top = rect.bottom() - frame.top() + 6.0;
     if let Some(h) = bar.dyn_ref::<web_sys::HtmlElement>() {
-        let _ = h.style().set_property("left", &format!("{left}px"));
-        let _ = h.style().set_property("top", &format!("{top}px"));
+        let _ = h.style().set_property("left", &px(left));
+        let _ = h.style().set_property("top", &px(top));
     }
 }
