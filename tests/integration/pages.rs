@@ -551,7 +551,7 @@ async fn every_page_links_the_favicon_which_is_served_as_svg() {
     let (status, headers, body) = get(&w.server, "/favicon.svg", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(
-        header_value(&headers, "content-type").as_deref(),
+        header_value(&headers, "content-type"),
         Some("image/svg+xml")
     );
     assert!(body.starts_with("<svg"), "{body}");
