@@ -62,7 +62,7 @@ pub fn draw(a: &Model) {
     } else {
         children.push(meta(&s, a));
         if authoring {
-            children.push(button("edit-meta", a.t("edit-details")));
+            children.push(button("edit-meta", a.t("edit-details")).class("secondary"));
         }
     }
     let count = s.sections.len();
@@ -438,10 +438,10 @@ fn actions_view(a: &Model, s: &Summary) -> El {
     }
     if authoring {
         if editing.is_none() {
-            section = section.child(button("add-action", a.t("add-action")));
+            section = section.child(button("add-action", a.t("add-action")).class("secondary"));
         }
     } else if a.can_take_part() && a.ui.draft.is_none() {
-        section = section.child(button("propose-action", a.t("propose-action")));
+        section = section.child(button("propose-action", a.t("propose-action")).class("secondary"));
     }
     section
 }
