@@ -7,7 +7,9 @@
 //!    arrival of every change.
 //! 3. A second new client does the same while the document is resident:
 //!    **sync from empty** (warm). **Cold load** = cold first sync − sync from
-//!    empty: what loading the document from disk adds.
+//!    empty: what loading the document from disk adds. The server's CPU
+//!    time over each first sync is shown too: on a busy machine it varies
+//!    far less than the wall time.
 //! 4. Keystrokes: a client holding the whole document (loaded locally) sends
 //!    single-character insertions one at a time, each waiting for the
 //!    server's acknowledgement (a sync message whose heads include it), with
@@ -58,8 +60,12 @@ pub async fn run(
         peer.wait_changes(&heads, STEP_TIMEOUT).await?;
         anyhow::Ok((peer, started.elapsed().as_secs_f64()))
     };
+    let cpu_start = target.cpu_seconds();
     let (cold_peer, cold_s) = first_sync().await?;
+    let cpu_cold = target.cpu_seconds() - cpu_start;
+    let cpu_start = target.cpu_seconds();
     let (warm_peer, warm_s) = first_sync().await?;
+    let cpu_warm = target.cpu_seconds() - cpu_start;
 
     let typist = LightPeer::from_doc(&url, doc_id, arrivals, doc).await?;
     cold_peer.drop_connection();
@@ -80,6 +86,8 @@ pub async fn run(
         Metric::num(format!("large doc ({n} changes): upload"), upload_s, "s", 1),
         Metric::num("large doc: cold first sync after restart", cold_s, "s", 2),
         Metric::num("large doc: sync from empty (resident)", warm_s, "s", 2),
+        Metric::num("large doc: server CPU, cold first sync", cpu_cold, "s", 2),
+        Metric::num("large doc: server CPU, sync from empty", cpu_warm, "s", 2),
         Metric::num(
             "large doc: cold load (cold - resident)",
             cold_s - warm_s,

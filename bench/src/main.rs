@@ -41,6 +41,10 @@ struct Args {
     /// An extra argument for every start of our server (repeatable).
     #[arg(long = "ours-arg", allow_hyphen_values = true)]
     ours_args: Vec<String>,
+    /// The samod sync server (`bench/samod-server`, built by `cargo xtask
+    /// bench`).
+    #[arg(long, default_value = "bench/samod-server/target/release/samod-server")]
+    samod_server: PathBuf,
     /// Node, for the JS server.
     #[arg(long, default_value = "node")]
     node: PathBuf,
@@ -51,8 +55,8 @@ struct Args {
     /// Default: all (with --quick: fanout, large, many, storm).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
-    /// Servers to measure: ours, js.
-    #[arg(long, value_delimiter = ',', default_value = "ours,js")]
+    /// Servers to measure: ours, samod, js.
+    #[arg(long, value_delimiter = ',', default_value = "ours,samod,js")]
     targets: Vec<String>,
     /// A smoke run: small sizes everywhere (each size flag still wins).
     #[arg(long)]
@@ -190,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
     let programs = Programs {
         ours: args.server.clone(),
         ours_args: args.ours_args.clone(),
+        samod: args.samod_server.clone(),
         node: args.node.clone(),
         js_script: args.js_server.clone(),
     };
@@ -221,8 +226,9 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|t| match t.as_str() {
             "ours" => Ok(Kind::Ours),
+            "samod" => Ok(Kind::Samod),
             "js" => Ok(Kind::Js),
-            _ => anyhow::bail!("unknown target {t} (ours, js)"),
+            _ => anyhow::bail!("unknown target {t} (ours, samod, js)"),
         })
         .collect::<anyhow::Result<_>>()?;
     let has = |s: &str| scenarios.iter().any(|x| x == s);
@@ -306,9 +312,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!(
-        "ours: {} {}; js: {} {} (automerge-repo 2.5.6); {} cores",
+        "ours: {} {}; samod: {} (samod 0.16); js: {} {} (automerge-repo 2.5.6); {} cores",
         args.server.display(),
         args.ours_args.join(" "),
+        args.samod_server.display(),
         args.node.display(),
         args.js_server.display(),
         std::thread::available_parallelism().map_or(0, usize::from)

@@ -179,8 +179,8 @@ pub async fn run(
                 evicted.as_secs_f64()
             ))
         }
-        Kind::Js => {
-            // Nothing to wait for: automerge-repo never unloads a document.
+        Kind::Samod | Kind::Js => {
+            // Nothing to wait for: neither unloads a document on a timer.
             tokio::time::sleep(Duration::from_secs(evict_seconds + 5)).await;
             Value::Text(format!(
                 "{:.1} MiB (all kept; after {:.0} s)",

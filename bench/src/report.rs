@@ -1,5 +1,5 @@
-//! The one results table: a row per metric, a column per server (ours, js)
-//! and a column with the target and whether ours meets it.
+//! The one results table: a row per metric, a column per server (ours,
+//! samod, js) and a column with the target and whether ours meets it.
 
 use crate::target::Kind;
 
@@ -65,6 +65,7 @@ struct Row {
     decimals: usize,
     goal: Goal,
     ours: Option<Value>,
+    samod: Option<Value>,
     js: Option<Value>,
 }
 
@@ -85,6 +86,7 @@ impl Report {
                     decimals: metric.decimals,
                     goal: metric.goal,
                     ours: None,
+                    samod: None,
                     js: None,
                 });
                 self.rows.len() - 1
@@ -100,18 +102,20 @@ impl Report {
         }
         match kind {
             Kind::Ours => row.ours = Some(metric.value),
+            Kind::Samod => row.samod = Some(metric.value),
             Kind::Js => row.js = Some(metric.value),
         }
     }
 
     pub fn print(&self) {
-        let cells: Vec<[String; 4]> = self
+        let cells: Vec<[String; 5]> = self
             .rows
             .iter()
             .map(|r| {
                 [
                     r.label.clone(),
                     show(r.ours.as_ref(), r.unit, r.decimals),
+                    show(r.samod.as_ref(), r.unit, r.decimals),
                     show(r.js.as_ref(), r.unit, r.decimals),
                     verdict(r),
                 ]
@@ -120,35 +124,39 @@ impl Report {
         let header = [
             "metric".to_owned(),
             "ours".to_owned(),
+            "samod".to_owned(),
             "js".to_owned(),
             "target / verdict".to_owned(),
         ];
-        let mut width = [0; 4];
+        let mut width = [0; 5];
         for row in std::iter::once(&header).chain(&cells) {
             for (w, c) in width.iter_mut().zip(row) {
                 *w = (*w).max(c.chars().count());
             }
         }
-        let line = |row: &[String; 4]| {
+        let line = |row: &[String; 5]| {
             format!(
-                "| {:<w0$} | {:>w1$} | {:>w2$} | {:<w3$} |",
+                "| {:<w0$} | {:>w1$} | {:>w2$} | {:>w3$} | {:<w4$} |",
                 row[0],
                 row[1],
                 row[2],
                 row[3],
+                row[4],
                 w0 = width[0],
                 w1 = width[1],
                 w2 = width[2],
-                w3 = width[3]
+                w3 = width[3],
+                w4 = width[4]
             )
         };
         println!("{}", line(&header));
         println!(
-            "|{}|{}:|{}:|{}|",
+            "|{}|{}:|{}:|{}:|{}|",
             "-".repeat(width[0] + 2),
             "-".repeat(width[1] + 1),
             "-".repeat(width[2] + 1),
-            "-".repeat(width[3] + 2)
+            "-".repeat(width[3] + 1),
+            "-".repeat(width[4] + 2)
         );
         for row in &cells {
             println!("{}", line(row));

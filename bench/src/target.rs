@@ -1,11 +1,13 @@
 //! The servers under test, as processes: ours (the release `synpunkt`
-//! binary) and the reference JavaScript sync server (`node
-//! tests/js/sync-server.mjs`, automerge-repo's own server).
+//! binary), samod (the Rust automerge-repo, as a small server of its own:
+//! `bench/samod-server`, with samod's filesystem storage) and the reference
+//! JavaScript sync server (`node tests/js/sync-server.mjs`, automerge-repo's
+//! own server).
 //!
 //! A `Target` owns a temporary data directory that outlives restarts: stop
 //! and start again on the same data is how the scenarios get a cold server.
-//! Both give a WebSocket URL for the same load generator (the JS server
-//! ignores `?token=`), their pid's CPU seconds and memory (from /proc), and
+//! All give a WebSocket URL for the same load generator (the others have
+//! no `?token=`), their pid's CPU seconds and memory (from /proc), and
 //! stop on SIGTERM.
 
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Ours,
+    Samod,
     Js,
 }
 
@@ -26,6 +29,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Ours => "ours",
+            Kind::Samod => "samod",
             Kind::Js => "js",
         }
     }
@@ -38,6 +42,8 @@ pub struct Programs {
     pub ours: PathBuf,
     /// Extra arguments for every start of ours (e.g. raised limits).
     pub ours_args: Vec<String>,
+    /// `bench/samod-server`'s release binary.
+    pub samod: PathBuf,
     /// The Node executable.
     pub node: PathBuf,
     /// `tests/js/sync-server.mjs`.
@@ -88,6 +94,11 @@ impl Target {
                     .args(&self.programs.ours_args)
                     .args(&self.extra)
                     .env("RUST_LOG", "warn");
+                c
+            }
+            Kind::Samod => {
+                let mut c = tokio::process::Command::new(&self.programs.samod);
+                c.arg("127.0.0.1:0").arg(&data);
                 c
             }
             Kind::Js => {

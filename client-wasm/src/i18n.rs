@@ -24,6 +24,14 @@ impl Lang {
         }
     }
 
+    /// The same language for `model::when`'s time formats (sv-SE, en-GB).
+    pub fn when(self) -> model::when::Lang {
+        match self {
+            Lang::Sv => model::when::Lang::Sv,
+            Lang::En => model::when::Lang::En,
+        }
+    }
+
     /// The interface text for `key`; the key itself if unknown.
     pub fn t(self, key: &'static str) -> &'static str {
         let (sv, en) = match key {
@@ -130,7 +138,7 @@ impl Lang {
             ),
             "submit-draft" => ("Skicka in utkastet", "Submit draft"),
             "back" => ("Tillbaka till sammanfattningen", "Back to the summary"),
-            "preview" => ("Förhandsgranska sammanslagning", "Preview merge"),
+            "preview" => ("Granska ändringarna", "Review changes"),
             "conflict" => (
                 "Krockar med värdens ändringar",
                 "Conflicts with the hosts' edits",
@@ -152,7 +160,7 @@ impl Lang {
             "participant" => ("Deltagare", "Participant"),
             "host" => ("Värd", "Host"),
             "invite-link" => ("Inbjudningslänk", "Invite link"),
-            "sections-changed" => ("ändrade", "changed"),
+            "sections-changed" => ("ändrades", "changed"),
             "comments-changed" => ("kommentarer", "comments"),
             "contributions-changed" => ("förslag", "proposals"),
             "meta-changed" => ("uppgifter", "details"),
@@ -212,6 +220,38 @@ impl Lang {
             "title-required" => ("Workshoppen behöver en titel", "The workshop needs a title"),
             "propose-action" => ("Föreslå en åtgärd", "Propose an action"),
             "action-text-required" => ("Skriv vad åtgärden är", "Say what the action is"),
+            // History (`web/view/history.rs`).
+            "untitled-section" => ("Avsnitt utan rubrik", "Untitled section"),
+            "version-published" => ("publicerade en version", "published a version"),
+            "version-named" => ("Version ”{name}” ({time})", "Version “{name}” ({time})"),
+            "version-by" => (
+                "Version av {author} ({time})",
+                "Version by {author} ({time})",
+            ),
+            "version-other" => ("En tidigare version", "An earlier version"),
+            "now" => ("nu", "now"),
+            // Suggestion mode (`web/view/suggest.rs`).
+            "show-suggestions" => ("Visa förslag i texten", "Show suggestions"),
+            "suggestion-by" => ("Förslag av {name}", "Suggestion by {name}"),
+            // Draft review (`web/view/review.rs`).
+            "draft-by" => ("Utkast av", "Draft by"),
+            "one-section-changed" => ("1 avsnitt ändrat", "1 section changed"),
+            "n-sections-changed" => ("{n} avsnitt ändrade", "{n} sections changed"),
+            "review-draft" => ("Granskning av utkastet", "Review of the draft"),
+            "conflict-stretch" => (
+                "Värdarna har också ändrat här sedan utkastet togs",
+                "The hosts also changed this since the draft was taken",
+            ),
+            "public-sees" => ("Allmänheten ser", "The public sees"),
+            "public-live" => ("Texten live", "The live text"),
+            "public-published" => (
+                "Senast publicerade versionen",
+                "The latest published version",
+            ),
+            "quote-open" => ("”", "“"),
+            "quote-close" => ("”", "”"),
+            "read-only" => ("skrivskyddad", "read-only"),
+            "no-changes" => ("Inga ändringar i texten", "No changes to the text"),
             _ => (key, key),
         };
         match self {

@@ -85,10 +85,16 @@ pub enum Reply {
     Preview {
         contribution: String,
     },
+    /// A draft's review read for the count on its card.
+    DraftCount {
+        contribution: String,
+    },
     Review,
     /// The details' PATCH (title and meeting type in the record).
     Details,
     Publish,
+    /// The workshop's record (GET, or the PATCH of what the public sees).
+    Workshop,
     CreateInvite,
     Invites,
     RevokeInvite,
@@ -163,6 +169,8 @@ pub enum Action {
     Preview {
         contribution: String,
     },
+    ToggleSuggestions,
+    ClosePreview,
     StartDraft,
     OpenDraft {
         draft: DocumentId,
@@ -177,6 +185,10 @@ pub enum Action {
     },
     CloseVersion,
     Publish,
+    /// What the public sees: "live" or "published".
+    PublicView {
+        view: String,
+    },
     Invite,
     RevokeInvite {
         invite: String,
@@ -327,6 +339,11 @@ impl Action {
             },
             "close-version" => Action::CloseVersion,
             "publish" => Action::Publish,
+            "close-preview" => Action::ClosePreview,
+            "toggle-suggestions" => Action::ToggleSuggestions,
+            "public-view" => Action::PublicView {
+                view: need("view")?,
+            },
             "invite" => Action::Invite,
             "revoke-invite" => Action::RevokeInvite {
                 invite: need("invite")?,

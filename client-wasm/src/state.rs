@@ -185,24 +185,35 @@ pub const COMPOSER_FIELDS: [&str; 4] = [
     "composer-due",
 ];
 
-/// A past version, read-only, or its comparison with now.
+/// A past version, read-only, or its comparison with now; `heads` names
+/// the version (for the view's header).
 #[derive(Debug, Clone)]
-pub enum VersionView {
+pub struct VersionView {
+    pub heads: String,
+    pub shown: Shown,
+}
+
+#[derive(Debug, Clone)]
+pub enum Shown {
     At(Summary),
     Compare(history::Comparison),
 }
 
 impl VersionView {
     pub fn of(doc: &Automerge, heads: &str, compare: bool) -> Option<Self> {
-        let heads: Vec<String> = heads.split(',').map(str::to_owned).collect();
-        let heads = history::parse_heads(&heads).ok()?;
-        if compare {
-            history::compare(doc, &heads, &doc.get_heads())
+        let list: Vec<String> = heads.split(',').map(str::to_owned).collect();
+        let list = history::parse_heads(&list).ok()?;
+        let shown = if compare {
+            history::compare(doc, &list, &doc.get_heads())
                 .ok()
-                .map(VersionView::Compare)
+                .map(Shown::Compare)
         } else {
-            history::at(doc, &heads).ok().map(VersionView::At)
-        }
+            history::at(doc, &list).ok().map(Shown::At)
+        }?;
+        Some(VersionView {
+            heads: heads.to_owned(),
+            shown,
+        })
     }
 }
 
@@ -269,6 +280,14 @@ pub struct Ui {
     pub copied: Option<String>,
     /// A past version shown read-only, or a comparison.
     pub version_view: Option<VersionView>,
+    /// What the public sees ("live" or "published"), once a host's
+    /// History tab has read the workshop's record.
+    pub public_view: Option<String>,
+    /// Whether open proposals are shown in the text (suggestion mode).
+    pub suggestions: bool,
+    /// How many sections each open draft changes (by contribution), for
+    /// its card.
+    pub draft_sections: HashMap<String, usize>,
     /// A draft's merge preview (the server's JSON), by contribution.
     pub preview: Option<(String, serde_json::Value)>,
     pub unavailable: bool,

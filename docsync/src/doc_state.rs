@@ -638,7 +638,7 @@ impl<R> DocState<R> {
         if !self.exists {
             return Err("no such document".into());
         }
-        let actor = ActorId::from(actors.edit_actor(user)?);
+        let actor = ActorId::from(actors.edit_actor(user).map_err(|e| e.to_string())?);
         // The edit runs on a fork; its changes are checked against the size
         // cap before they are applied.
         let (value, changes) = {

@@ -27,7 +27,7 @@ use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc};
 use crate::chunks;
 use crate::doc_state::{self, DocState, Effect, Input, Limits, PeerRef};
 use crate::id::{DocumentId, PeerId};
-use crate::incoming::{ActorBindings, AnyChange, Rules};
+use crate::incoming::{ActorBindings, AnyChange, BindingsError, Rules};
 use crate::message::{Message, SyncKind};
 
 /// The server's `actors` table, in memory.
@@ -47,11 +47,11 @@ impl MemoryBindings {
 }
 
 impl ActorBindings for MemoryBindings {
-    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String> {
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, BindingsError> {
         Ok(self.owners.borrow().get(actor).cloned())
     }
 
-    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String> {
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, BindingsError> {
         let mut owners = self.owners.borrow_mut();
         let owner = owners
             .entry(actor.to_vec())
@@ -59,7 +59,7 @@ impl ActorBindings for MemoryBindings {
         Ok(owner == user)
     }
 
-    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String> {
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, BindingsError> {
         if let Some(actor) = self.edit_actors.borrow().get(user) {
             return Ok(actor.clone());
         }

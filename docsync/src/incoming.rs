@@ -227,16 +227,28 @@ impl std::fmt::Debug for Sender<'_> {
 }
 
 /// Which user each automerge actor id belongs to (the server's `actors`
-/// table). Errors are the store's, as text.
+/// table). Errors are the store's.
 pub trait ActorBindings {
     /// The user an actor id is bound to, if any.
-    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String>;
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, BindingsError>;
     /// Binds an unbound actor id to `user`, atomically; returns whether the
     /// actor is now `user`'s (false: someone else's).
-    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String>;
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, BindingsError>;
     /// The actor id the server writes with on `user`'s behalf (made and
     /// bound to them the first time, so nobody can claim it first).
-    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String>;
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, BindingsError>;
+}
+
+/// The store behind [`ActorBindings`] failed (the sync engine does not know
+/// which store; the error it wraps does).
+#[derive(Debug, thiserror::Error)]
+#[error("the actors table failed: {0}")]
+pub struct BindingsError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+impl BindingsError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
 }
 
 /// A change the document's [`ChangeRules`] refuse; the text is what the
@@ -275,7 +287,7 @@ pub enum Refusal {
     UnlistedActor(#[from] change_actors::ChangeActorsError),
     #[error("applying changes failed: {0}")]
     Apply(String),
-    #[error("the actors table failed: {0}")]
+    #[error("{0}")]
     Bindings(String),
     #[error(
         "document {document} is full: the change would grow it past the limit of {max} stored bytes"
@@ -358,7 +370,10 @@ fn authorize(
     let mut unbound = Vec::new();
     for change in &changes {
         let actor = change.actor_id().to_bytes();
-        match actors.owner(actor).map_err(Refusal::Bindings)? {
+        match actors
+            .owner(actor)
+            .map_err(|e| Refusal::Bindings(e.to_string()))?
+        {
             Some(owner) if owner == user => {}
             Some(_) => return Err(Refusal::ForeignActor),
             None => unbound.push(actor.to_vec()),
@@ -376,7 +391,10 @@ fn authorize(
     for actor in unbound {
         // Of two users racing for a new actor id, one wins and the other is
         // refused.
-        if !actors.bind(&actor, user).map_err(Refusal::Bindings)? {
+        if !actors
+            .bind(&actor, user)
+            .map_err(|e| Refusal::Bindings(e.to_string()))?
+        {
             return Err(Refusal::ForeignActor);
         }
     }

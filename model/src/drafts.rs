@@ -37,6 +37,9 @@ pub struct SectionPreview {
     pub conflict: bool,
     /// What merging changes, against the current body.
     pub diff: Vec<Part>,
+    /// Indices of the changed runs of `diff` where the hosts also changed
+    /// that stretch since the fork (empty without a conflict).
+    pub conflict_parts: Vec<usize>,
 }
 
 /// What merging a draft would do.
@@ -139,10 +142,17 @@ pub fn preview(summary: &Automerge, draft: &Automerge) -> Result<Preview, DraftE
             .find_map(|s| s.sections.iter().find(|x| x.id == id))
             .map(|x| x.heading.clone())
             .unwrap_or_default();
+        let diff = diff::words(&c, &m);
+        let conflict_parts = if conflict {
+            conflicting_parts(&b, &c, &diff)
+        } else {
+            Vec::new()
+        };
         sections.push(SectionPreview {
             id: id.to_owned(),
             heading,
-            diff: diff::words(&c, &m),
+            diff,
+            conflict_parts,
             base: b,
             draft: d,
             current: c,
@@ -158,6 +168,35 @@ pub fn preview(summary: &Automerge, draft: &Automerge) -> Result<Preview, DraftE
         sections,
         markdown: diff::lines(&current.to_markdown(), &merged.to_markdown()),
     })
+}
+
+/// The changed runs of `diff` (from the current body to the merged one)
+/// that fall on a stretch the hosts changed since the fork (`base` to
+/// `current`): where the draft's edit and the hosts' meet, which a host
+/// should read before merging. Positions are bytes of `current`.
+pub fn conflicting_parts(base: &str, current: &str, diff: &[Part]) -> Vec<usize> {
+    // What the hosts wrote, as ranges of the current text (a deletion is
+    // an empty range where the text was).
+    let hosts = diff::touched(current, base);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (i, part) in diff.iter().enumerate() {
+        let range = match part {
+            Part::Equal(t) => {
+                at += t.len();
+                continue;
+            }
+            Part::Delete(t) => {
+                at += t.len();
+                (at - t.len(), at)
+            }
+            Part::Insert(_) => (at, at),
+        };
+        if diff::overlap(&[range], &hosts) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// Applies the draft's own changes to the summary, after checking that they
@@ -249,6 +288,57 @@ mod tests {
         assert_eq!(issue.draft, "Regionerna måste samarbeta.");
         assert_eq!(issue.current, "Regionerna ska samarbeta.");
         assert!(issue.merged.contains("måste") && issue.merged.contains("ska"));
+        // The runs where both edits meet are marked, and only those.
+        assert!(!issue.conflict_parts.is_empty(), "{issue:?}");
+        for (i, part) in issue.diff.iter().enumerate() {
+            if issue.conflict_parts.contains(&i) {
+                assert!(!matches!(part, Part::Equal(_)), "{part:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_stretch_both_changed_is_marked_as_a_conflict() {
+        let base = "Regionerna behöver samarbeta. Staten finansierar.";
+        // The hosts changed the first sentence; the draft changed both.
+        let current = "Regionerna ska samarbeta. Staten finansierar.";
+        let merged = "Regionerna måste ska samarbeta. Staten bidrar.";
+        let diff = diff::words(current, merged);
+        let marked = conflicting_parts(base, current, &diff);
+        let texts: Vec<&Part> = marked.iter().map(|&i| &diff[i]).collect();
+        assert!(
+            texts
+                .iter()
+                .any(|p| matches!(p, Part::Insert(t) if t.contains("måste"))),
+            "{diff:?} {marked:?}"
+        );
+        assert!(
+            !texts
+                .iter()
+                .any(|p| matches!(p, Part::Insert(t) | Part::Delete(t)
+                if t.contains("bidrar") || t.contains("finansierar"))),
+            "the second sentence only the draft changed: {diff:?} {marked:?}"
+        );
+        // Without host changes nothing is a conflict.
+        assert!(conflicting_parts(current, current, &diff).is_empty());
+    }
+
+    #[test]
+    fn the_review_lists_only_sections_the_draft_changed() {
+        let s = summary();
+        let mut draft = s.fork().with_actor(ActorId::from([2u8; 16]));
+        edit(&mut draft, "issue", 0, 0, "Alla ");
+        let p = preview(&s, &draft).expect("preview");
+        assert_eq!(p.sections.len(), 1);
+        assert!(p.sections[0].changed_in_draft);
+        assert!(!p.sections[0].conflict && p.sections[0].conflict_parts.is_empty());
+        assert_eq!(
+            p.sections[0].diff,
+            vec![
+                Part::Insert("Alla ".into()),
+                Part::Equal("Regionerna behöver samarbeta.".into())
+            ]
+        );
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub const VERSIONS: &str = "versions";
 pub struct What {
     /// Ids of the sections whose heading or text changed.
     pub sections: Vec<String>,
+    /// Their headings now, in the same order (what people read; ids are
+    /// internal).
+    pub headings: Vec<String>,
     /// Characters (UTF-16) inserted and deleted in summary text.
     pub inserted: usize,
     pub deleted: usize,
@@ -100,7 +103,8 @@ impl From<automerge::AutomergeError> for HistoryError {
 /// Where an object sits, by its automerge id, memoised.
 struct Places<'a> {
     doc: &'a Automerge,
-    section_ids: Vec<String>,
+    /// (id, heading now) by list index.
+    section_ids: Vec<(String, String)>,
     memo: HashMap<String, Option<(String, Option<usize>, bool)>>,
 }
 
@@ -112,10 +116,11 @@ impl<'a> Places<'a> {
             .map(|list| {
                 (0..doc.length(&list))
                     .map(|i| match doc.get(&list, i) {
-                        Ok(Some((automerge::Value::Object(ObjType::Map), s))) => {
-                            crate::read::get_str(doc, &s, "id")
-                        }
-                        _ => String::new(),
+                        Ok(Some((automerge::Value::Object(ObjType::Map), s))) => (
+                            crate::read::get_str(doc, &s, "id"),
+                            crate::read::get_str(doc, &s, "heading"),
+                        ),
+                        _ => (String::new(), String::new()),
                     })
                     .collect()
             })
@@ -194,6 +199,16 @@ pub fn versions(doc: &Automerge) -> Vec<Version> {
     out
 }
 
+/// Versions in the order they were written (by their time, oldest first),
+/// not the order they were applied in: a merged draft's changes, or a
+/// participant's made offline, arrive after changes written later than
+/// they were, and listing them by application put an older entry above a
+/// newer one. Equal times keep their application order.
+pub fn in_time_order(mut versions: Vec<Version>) -> Vec<Version> {
+    versions.sort_by_key(|v| v.time);
+    versions
+}
+
 /// Adds what one change did to `what`.
 fn describe(places: &mut Places<'_>, change: &automerge::Change, what: &mut What) {
     let expanded = change.decode();
@@ -214,10 +229,11 @@ fn describe(places: &mut Places<'_>, change: &automerge::Change, what: &mut What
         };
         match top.as_str() {
             keys::SECTIONS => {
-                if let Some(id) = section.and_then(|i| places.section_ids.get(i))
+                if let Some((id, heading)) = section.and_then(|i| places.section_ids.get(i))
                     && !what.sections.contains(id)
                 {
                     what.sections.push(id.clone());
+                    what.headings.push(heading.clone());
                 }
             }
             keys::WORKSHOP => what.metadata = true,
@@ -451,6 +467,37 @@ mod tests {
             "{:?}",
             cmp.sections[0].body_diff
         );
+    }
+
+    #[test]
+    fn versions_name_sections_by_heading_and_list_in_time_order() {
+        let mut d = doc();
+        // A draft written at 1000 and merged (applied) after the host's
+        // edit at 2000: applied later, written earlier.
+        let mut draft = d.fork().with_actor(ActorId::from([3u8; 16]));
+        type_at(&mut d, 2, 2000, 0, "Värd: ");
+        let body = section_body(&draft, "issue").expect("body");
+        let mut tx = draft.transaction();
+        tx.splice_text(&body, 0, 0, "Utkast: ").expect("splice");
+        tx.commit_with(CommitOptions::default().with_time(1000));
+        d.merge(&mut draft).expect("merge");
+        let applied = versions(&d);
+        let ordered = in_time_order(applied.clone());
+        assert_eq!(applied.len(), 3);
+        assert_eq!(
+            applied.iter().map(|v| v.time).collect::<Vec<_>>()[1..],
+            [2000, 1000],
+            "applied in merge order"
+        );
+        assert_eq!(
+            ordered.iter().map(|v| v.time).collect::<Vec<_>>()[1..],
+            [1000, 2000],
+            "listed in time order"
+        );
+        for v in &ordered[1..] {
+            assert_eq!(v.what.sections, vec!["issue".to_owned()]);
+            assert_eq!(v.what.headings, vec!["Frågan".to_owned()]);
+        }
     }
 
     #[test]

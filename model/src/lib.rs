@@ -15,6 +15,8 @@
 //!   `docsync::incoming::ChangeRules`).
 //! - [`presence`]: presence payloads, with hostile fields dropped.
 //! - [`view`]: paragraphs of marked runs; an edited field back to a splice.
+//! - [`suggest`]: open proposals cut into a section's text, suggestion-style.
+//! - [`when`]: times as people read them (relative, absolute, ISO), sv and en.
 //!
 //! Nothing in this crate performs IO, so it builds for native targets and
 //! for `wasm32-unknown-unknown` alike.
@@ -27,6 +29,8 @@ pub mod history;
 pub mod permissions;
 pub mod presence;
 mod read;
+pub mod suggest;
 pub mod summary;
 pub mod threads;
 pub mod view;
+pub mod when;

@@ -376,12 +376,16 @@ impl Connection {
             .get(&doc)
             .map_err(|e| ConnError::Socket(e.to_string()))?;
         Ok(match record {
+            // A public shown only the published edition gets no live
+            // document: to it, the document is unavailable (the page serves
+            // the edition).
             Some(w) => self
                 .app
                 .shared
                 .auth
                 .role(user, &doc, w.is_open())
-                .map_err(|e| ConnError::Socket(e.to_string()))?,
+                .map_err(|e| ConnError::Socket(e.to_string()))?
+                .filter(|role| !w.edition_only(*role)),
             None => match self
                 .app
                 .workshops

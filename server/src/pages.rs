@@ -46,6 +46,7 @@ use crate::auth::{AuthError, Grant, InviteState, Role, User};
 use crate::workshops::{WorkshopError, WorkshopRecord};
 
 pub(crate) mod account;
+mod edition;
 pub(crate) mod manage;
 
 /// The cookie that remembers a reader's explicit language choice.
@@ -799,6 +800,9 @@ pub(crate) async fn workshop(
 
 async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result<Page, ApiError> {
     let (doc, record, role) = crate::api::workshop_for(app, viewer.user.as_ref(), id)?;
+    if record.edition_only(role) {
+        return edition_page(app, viewer, doc, &record).await;
+    }
     let (summary, threads) = read_document(app, doc).await?.ok_or(ApiError::NotFound)?;
     let t = viewer.t();
     let title = non_empty(&summary.workshop.title, t.untitled);
@@ -843,6 +847,45 @@ async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result
         }
         @if role == Role::Host {
             (manage::host_tools(t, &doc_id, record.archived))
+        }
+    };
+    Ok((StatusCode::OK, layout(viewer, &head, content)))
+}
+
+/// A workshop page for a public shown only the published edition
+/// (`pages/edition.rs`): no live document, no threads, no client.
+async fn edition_page(
+    app: &Arc<AppState>,
+    viewer: &Viewer,
+    doc: DocumentId,
+    record: &crate::workshops::WorkshopRecord,
+) -> Result<Page, ApiError> {
+    let edition = match crate::api::edition_of(app, doc).await {
+        Ok(e) => Some(e),
+        Err(ApiError::NotPublished) => None,
+        Err(e) => return Err(e),
+    };
+    let t = viewer.t();
+    let title = non_empty(
+        edition
+            .as_ref()
+            .map_or(&record.title, |e| &e.summary.workshop.title),
+        t.untitled,
+    );
+    let description = edition.as_ref().map(|e| description(&e.summary));
+    let canonical = format!("/w/{doc}");
+    let head = Head {
+        kind: "edition",
+        title,
+        description: description.as_deref(),
+        canonical: Some(&canonical),
+        workshop: None,
+        main_id: "summary",
+        client: false,
+    };
+    let content = html! {
+        div.layout {
+            (edition::main(viewer.lang, t, record, edition.as_ref()))
         }
     };
     Ok((StatusCode::OK, layout(viewer, &head, content)))

@@ -40,6 +40,31 @@ pub struct WorkshopRecord {
     /// The series (a page of workshops imported together) it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    /// What public readers (no role but the public's) see: the live text,
+    /// or only the latest version a host published.
+    #[serde(default)]
+    pub public_view: PublicView,
+}
+
+/// What an open workshop shows the public (a host's choice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicView {
+    /// The summary as it is now, live.
+    #[default]
+    Live,
+    /// Only the latest published version (the edition): the live
+    /// document, its threads and its history stay with the members.
+    Published,
+}
+
+/// A published edition: the summary at a named version's heads.
+#[derive(Debug, Clone)]
+pub struct Edition {
+    pub summary: Summary,
+    pub name: String,
+    /// When it was published (ms since the epoch).
+    pub at: i64,
 }
 
 /// A series of workshops, from the preamble of an imported page: its
@@ -87,6 +112,13 @@ impl WorkshopRecord {
     pub fn is_open(&self) -> bool {
         self.meeting_type == MeetingType::Open
     }
+
+    /// Whether someone with `role` sees only the published edition: the
+    /// public, when the hosts chose so. The one rule behind the pages, the
+    /// API and `/sync` alike.
+    pub fn edition_only(&self, role: crate::auth::Role) -> bool {
+        role == crate::auth::Role::Public && self.public_view == PublicView::Published
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +129,8 @@ pub enum WorkshopError {
     Schema(#[from] SchemaError),
     #[error("corrupt workshop record: {0}")]
     Record(#[from] serde_json::Error),
+    #[error("the published edition cannot be read: {0}")]
+    Edition(String),
 }
 
 /// The workshop registry over a store.
@@ -141,6 +175,7 @@ impl Workshops {
             starts_at: None,
             archived: false,
             series: None,
+            public_view: PublicView::Live,
         };
         self.store.put(
             Table::Workshops,
@@ -303,6 +338,26 @@ impl Workshops {
             Some(doc) => Ok(Some(Summary::read(&doc)?)),
             None => Ok(None),
         }
+    }
+
+    /// The latest published edition (the named version published last),
+    /// `None` when nothing is published yet.
+    pub fn edition(&self, id: &DocumentId) -> Result<Option<Edition>, WorkshopError> {
+        let Some(doc) = self.load(id)? else {
+            return Ok(None);
+        };
+        let Some(latest) = model::history::named(&doc).pop() else {
+            return Ok(None);
+        };
+        let heads = model::history::parse_heads(&latest.heads)
+            .map_err(|e| WorkshopError::Edition(e.to_string()))?;
+        let summary =
+            model::history::at(&doc, &heads).map_err(|e| WorkshopError::Edition(e.to_string()))?;
+        Ok(Some(Edition {
+            summary,
+            name: latest.name,
+            at: latest.at,
+        }))
     }
 
     /// The document's comment threads, anchors resolved.

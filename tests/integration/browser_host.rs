@@ -93,6 +93,17 @@ async fn a_draft_is_written_submitted_previewed_and_merged() {
     let ws = w.open.to_string();
     let host = open(&w, Some(&w.host), &ws).await;
     let alice = open(&w, Some(&w.alice), &ws).await;
+    // A second section, which only the host will change after the fork.
+    let host_sync = testkit::Client::connect(&w.server.sync_url_for(&w.host)).await;
+    host_sync.find(w.open).await.expect("find");
+    host_sync.change(w.open, |tx| {
+        model::authoring::add_section(tx, "outcomes", "Resultat", None).expect("add");
+    });
+    host_sync.wait_acked(w.open).await.expect("stored");
+    alice
+        .wait_for(".body[data-section=\"outcomes\"]")
+        .await
+        .expect("the section arrives");
 
     // Alice takes a draft: the page shows her copy, which she may edit.
     alice
@@ -121,7 +132,14 @@ async fn a_draft_is_written_submitted_previewed_and_merged() {
     // Nobody else sees the draft: the summary is unchanged.
     assert_eq!(body_text(&host, "issue").await, TEXT);
 
-    // Meanwhile the host edits another stretch of the same section.
+    // Meanwhile the host writes the second section, and edits another
+    // stretch of the draft's section.
+    host_sync.change(w.open, |tx| {
+        let body = model::threads::section_body(tx, "outcomes").expect("body");
+        automerge::transaction::Transactable::splice_text(tx, &body, 0, 0, "Ett resultat")
+            .expect("splice");
+    });
+    host_sync.wait_acked(w.open).await.expect("stored");
     type_in_editor(&host, "issue", &format!("Om: {TEXT}")).await;
     host.click("[data-action=\"done-editing\"]")
         .await
@@ -148,48 +166,60 @@ async fn a_draft_is_written_submitted_previewed_and_merged() {
     assert_eq!(submitted["kind"], "draft");
     assert_eq!(submitted["authorName"], "Alice");
 
-    // The host previews the merge: the text at the fork, in the draft, now
-    // and after the merge, no conflict (they changed different stretches).
+    // The host reviews the draft: its card says whose it is and how much
+    // it changes; its review shows only the section the draft changed, as
+    // a word diff against the text now, no conflict (they changed
+    // different stretches). The section only the host changed is not the
+    // draft's and is not listed.
     host.click("[data-action=\"tab\"][data-tab=\"proposals\"]")
         .await
         .expect("proposals tab");
     host.wait_for_text(&format!("{} .author", article(&submitted, "open")), "Alice")
         .await
         .expect("the draft proposal, by Alice");
+    let card = format!("{} .draft-facts", article(&submitted, "open"));
+    host.wait_for_text(&card, "1 section changed")
+        .await
+        .expect("the card counts the changed sections");
+    assert!(
+        host.text(&card)
+            .await
+            .expect("card")
+            .starts_with("Draft by Alice"),
+        "the card names the draft's owner"
+    );
     host.click(&on(&submitted, "preview"))
         .await
-        .expect("preview");
-    let preview = ".preview .preview-section[data-section=\"issue\"]";
-    host.wait_for(preview).await.expect("the merge preview");
-    let merged = format!("Om: {TEXT} och avancerade terapier");
-    for (part, text) in [
-        ("base", TEXT.to_owned()),
-        ("draft", draft_text.clone()),
-        ("current", format!("Om: {TEXT}")),
-        ("merged", merged.clone()),
-    ] {
-        assert_eq!(
-            host.text(&format!("{preview} [data-part=\"{part}\"] .text"))
-                .await
-                .expect("part"),
-            text,
-            "{part}"
-        );
-    }
+        .expect("review");
+    let review = ".draft-review .review-section[data-section=\"issue\"]";
+    host.wait_for(review).await.expect("the review");
     assert_eq!(
-        host.attr(preview, "data-conflict").await.expect("attr"),
+        count(&host, ".draft-review .review-section").await,
+        1,
+        "only the section the draft changed"
+    );
+    let merged = format!("Om: {TEXT} och avancerade terapier");
+    assert_eq!(
+        host.attr(review, "data-conflict").await.expect("attr"),
         Some("false".into())
     );
     assert_eq!(
-        texts(&host, &format!("{preview} .diff ins")).await,
+        texts(&host, &format!("{review} .diff ins")).await,
         vec![" och avancerade terapier".to_owned()]
     );
-    host.screenshot("draft-merge-preview-host")
-        .await
-        .expect("shot");
+    assert_eq!(count(&host, &format!("{review} .diff del")).await, 0);
+    assert_eq!(
+        count(&host, ".draft-review [data-part]").await,
+        0,
+        "no copies"
+    );
+    host.screenshot("draft-review-host").await.expect("shot");
+    crate::browser_a11y::audit(&host, "draft review", &[]).await;
 
-    // The host merges it; both pages show the merged text.
-    host.click(&on(&submitted, "accept")).await.expect("merge");
+    // One action in the review merges it; both pages show the merged text.
+    host.click(".draft-review [data-action=\"accept\"]")
+        .await
+        .expect("merge");
     for b in [&host, &alice] {
         b.wait_for_text(".body[data-section=\"issue\"]", &merged)
             .await
@@ -281,7 +311,8 @@ async fn a_conflicting_draft_is_flagged_and_rejected_with_a_reply() {
         .expect("synced");
     let submitted = contribution(&w, "Precisare").await;
 
-    // The preview flags the conflict.
+    // The review flags the conflict, on the section and on the runs where
+    // both changed the text.
     host.click("[data-action=\"done-editing\"]")
         .await
         .expect("done");
@@ -290,23 +321,31 @@ async fn a_conflicting_draft_is_flagged_and_rejected_with_a_reply() {
         .expect("proposals tab");
     host.click(&on(&submitted, "preview"))
         .await
-        .expect("preview");
-    let preview = ".preview .preview-section[data-section=\"issue\"]";
-    host.wait_for(preview).await.expect("the merge preview");
+        .expect("review");
+    let review = ".draft-review .review-section[data-section=\"issue\"]";
+    host.wait_for(review).await.expect("the review");
     assert_eq!(
-        host.attr(preview, "data-conflict").await.expect("attr"),
+        host.attr(review, "data-conflict").await.expect("attr"),
         Some("true".into())
     );
-    assert_eq!(count(&host, &format!("{preview} .badge.conflict")).await, 1);
-    for (part, text) in [("draft", draft_text), ("current", current)] {
-        assert_eq!(
-            host.text(&format!("{preview} [data-part=\"{part}\"] .text"))
-                .await
-                .expect("part"),
-            text
-        );
-    }
-    host.screenshot("draft-conflict-preview-host")
+    assert_eq!(count(&host, &format!("{review} .badge.conflict")).await, 1);
+    assert!(
+        count(
+            &host,
+            &format!("{review} .diff ins.conflict, {review} .diff del.conflict")
+        )
+        .await
+            > 0,
+        "the conflicting runs are marked"
+    );
+    let marked = texts(&host, &format!("{review} .diff .conflict"))
+        .await
+        .concat();
+    assert!(
+        marked.contains("cell") || marked.contains("avancerade"),
+        "{marked}"
+    );
+    host.screenshot("draft-conflict-review-host")
         .await
         .expect("shot");
     let (status, api_preview) = api(
@@ -341,7 +380,11 @@ async fn a_conflicting_draft_is_flagged_and_rejected_with_a_reply() {
         )
         .await
         .expect("Alice sees the rejection and its reply");
-    assert_eq!(count(&host, ".preview").await, 0, "the preview is closed");
+    assert_eq!(
+        count(&host, ".draft-review").await,
+        0,
+        "the review is closed"
+    );
     for b in [&host, &alice] {
         assert_eq!(body_text(b, "issue").await, current);
     }

@@ -17,6 +17,7 @@ mod browser_journey;
 mod browser_live;
 mod browser_margin;
 mod browser_offline;
+mod browser_review;
 mod browser_status;
 mod browser_steps;
 mod codec_fixtures;

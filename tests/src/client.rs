@@ -402,6 +402,26 @@ impl Client {
         hash
     }
 
+    /// Like [`Client::change`], with the change's time set to `time`
+    /// (seconds since the epoch): a change written earlier, e.g. offline.
+    pub fn change_at(
+        &self,
+        id: DocumentId,
+        time: i64,
+        f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) -> Option<ChangeHash> {
+        let hash = {
+            let mut inner = self.lock();
+            let state = inner.docs.get_mut(&id).expect("document is open");
+            let mut tx = state.doc.transaction();
+            f(&mut tx);
+            tx.commit_with(automerge::transaction::CommitOptions::default().with_time(time))
+                .0
+        };
+        self.sync_now(id, SyncKind::Sync);
+        hash
+    }
+
     /// Makes a change without sending it (to send several at once with
     /// [`Client::send_changes_since`]).
     pub fn change_quietly(

@@ -218,8 +218,54 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
         .to_str()
         .context("target directory path is not UTF-8")?;
     let mut args = vec!["--server", server];
+    // samod's server has a workspace (and lock file) of its own: it is not
+    // part of the product, only what the bench measures us against.
+    let samod_dir = PathBuf::from("bench/samod-server");
+    let samod = if bench_measures_samod(extra) {
+        run(
+            &cargo,
+            &[
+                "build",
+                "--release",
+                "--manifest-path",
+                "bench/samod-server/Cargo.toml",
+            ],
+            None,
+        )?;
+        let built = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| samod_dir.join("target"), PathBuf::from)
+            .join("release/samod-server");
+        Some(
+            built
+                .to_str()
+                .context("target directory path is not UTF-8")?
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    if let Some(samod) = &samod {
+        args.extend(["--samod-server", samod.as_str()]);
+    }
     args.extend(extra.iter().map(String::as_str));
     run(bench, &args, None)
+}
+
+/// Whether this bench run measures samod: unless `--targets` leaves it out
+/// (or the run measures only ours: the anchors or the client alone).
+fn bench_measures_samod(args: &[String]) -> bool {
+    if args
+        .iter()
+        .any(|a| a == "--anchors-only" || a == "--client-only" || a == "--help" || a == "-h")
+    {
+        return false;
+    }
+    let targets = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--targets=")
+            .map(str::to_owned)
+            .or_else(|| (a == "--targets").then(|| args.get(i + 1).cloned().unwrap_or_default()))
+    });
+    targets.is_none_or(|t| t.split(',').any(|t| t.trim() == "samod"))
 }
 
 /// Whether this bench run loads the web client in headless Chromium: the

@@ -595,8 +595,12 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         Action::Tab(tab) => {
             m.ui.tab = Some(tab);
             match tab {
-                Tab::Proposals => load_drafts(m, fx),
+                Tab::Proposals => {
+                    load_drafts(m, fx);
+                    review::load_counts(m, fx);
+                }
                 Tab::Share => load_invites(m, fx),
+                Tab::History => edition::load(m, fx),
                 _ => {}
             }
             fx.render(Region::Sidebar);
@@ -739,7 +743,16 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.version_view = None;
             fx.render(Region::Sidebar);
         }
+        Action::ToggleSuggestions => {
+            m.ui.suggestions = !m.ui.suggestions;
+            fx.render(Region::Summary);
+        }
+        Action::ClosePreview => {
+            m.ui.preview = None;
+            fx.render(Region::Sidebar);
+        }
         Action::Publish => publish(m, fx),
+        Action::PublicView { ref view } => edition::set(m, fx, view),
         Action::Invite => create_invite(m, fx),
         Action::RevokeInvite { invite } => {
             if let Some(doc) = m.page.doc {
@@ -1221,11 +1234,14 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
             }
             _ => fx.notice(m, error_text(&body)),
         },
+        Reply::DraftCount { contribution } => review::counted(m, fx, contribution, status, &body),
         Reply::Preview { contribution } => {
             if status == 200 {
                 fx.push(Effect::Reveal(format!(
-                    ".contribution[data-contribution=\"{contribution}\"] .preview"
+                    ".contribution[data-contribution=\"{contribution}\"] .draft-review"
                 )));
+                m.ui.draft_sections
+                    .insert(contribution.clone(), review::changed_sections(&body).len());
                 m.ui.preview = Some((contribution, body));
                 fx.render(Region::Sidebar);
             } else {
@@ -1244,6 +1260,7 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
                 fx.notice(m, error_text(&body));
             }
         }
+        Reply::Workshop => edition::fetched(m, fx, status, &body),
         Reply::Publish => {
             if status != 201 {
                 fx.notice(m, error_text(&body));
@@ -1290,6 +1307,8 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
 }
 
 mod authoring;
+mod edition;
 pub mod margin;
+pub mod review;
 #[cfg(test)]
 mod tests;

@@ -40,7 +40,8 @@ fn heads_param(
     Ok(Some(history::parse_heads(&heads)?))
 }
 
-/// Versions (oldest first) with their verified authors, and the named ones.
+/// Versions (oldest first, by when they were written) with their verified
+/// authors, and the named ones.
 pub async fn history(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -49,7 +50,12 @@ pub async fn history(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (versions, named) = read_workshop(&app, &(headers, query), &id, |w, doc| {
         Ok(w.load(doc)?
-            .map(|d| (history::versions(&d), history::named(&d)))
+            .map(|d| {
+                (
+                    history::in_time_order(history::versions(&d)),
+                    history::named(&d),
+                )
+            })
             .unwrap_or_default())
     })
     .await?;

@@ -63,6 +63,13 @@ pub enum ApiError {
     NewWorkshop(#[from] NewWorkshopError),
     #[error("{0}")]
     Auth(AuthError),
+    /// A public reader asked for what only members see while the hosts
+    /// show the public the published edition.
+    #[error("this workshop shows the public its published edition only")]
+    EditionOnly,
+    /// The hosts show the public the published edition, and there is none.
+    #[error("nothing is published yet")]
+    NotPublished,
     #[error("internal error")]
     Internal(String),
 }
@@ -91,7 +98,8 @@ impl IntoResponse for ApiError {
             | ApiError::NewWorkshop(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::EditionOnly => StatusCode::FORBIDDEN,
+            ApiError::NotPublished => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Auth(AuthError::NoSession) => StatusCode::UNAUTHORIZED,
@@ -253,17 +261,41 @@ pub(crate) async fn read_workshop<T: Send + 'static>(
     + 'static,
 ) -> Result<T, ApiError> {
     let user = user_of(app, caller)?;
-    let (doc, _, _) = workshop_for(app, user.as_ref(), id)?;
+    let (doc, record, role) = workshop_for(app, user.as_ref(), id)?;
+    // Everything read here is the live document (its text, threads,
+    // history, authors): not for a public shown the edition only.
+    if record.edition_only(role) {
+        return Err(ApiError::EditionOnly);
+    }
     let workshops = app.workshops.clone();
     Ok(tokio::task::spawn_blocking(move || read(&workshops, &doc))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??)
 }
 
+/// The summary the caller may read: the live one, or the published
+/// edition for a public shown only that.
 async fn summary_of(app: &Arc<AppState>, caller: &Caller, id: &str) -> Result<Summary, ApiError> {
+    let user = user_of(app, caller)?;
+    let (doc, record, role) = workshop_for(app, user.as_ref(), id)?;
+    if record.edition_only(role) {
+        return Ok(edition_of(app, doc).await?.summary);
+    }
     read_workshop(app, caller, id, |w, doc| w.summary(doc))
         .await?
         .ok_or(ApiError::NotFound)
+}
+
+/// The workshop's published edition (off the async workers).
+pub(crate) async fn edition_of(
+    app: &Arc<AppState>,
+    doc: DocumentId,
+) -> Result<crate::workshops::Edition, ApiError> {
+    let workshops = app.workshops.clone();
+    tokio::task::spawn_blocking(move || workshops.edition(&doc))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or(ApiError::NotPublished)
 }
 
 pub async fn summary(
@@ -614,6 +646,8 @@ pub async fn restore(
 struct WorkshopUpdate {
     title: Option<String>,
     meeting_type: Option<MeetingType>,
+    /// What the public sees: "live" or "published" (the record only).
+    public_view: Option<crate::workshops::PublicView>,
 }
 
 pub async fn update(
@@ -670,6 +704,9 @@ pub async fn update(
     }
     if let Some(t) = change.meeting_type {
         record.meeting_type = t;
+    }
+    if let Some(v) = change.public_view {
+        record.public_view = v;
     }
     app.workshops.put(&doc, &record)?;
     app.shared

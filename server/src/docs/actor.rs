@@ -20,7 +20,7 @@ use futures_util::FutureExt;
 
 use crate::auth::Role;
 use docsync::doc_state::{self, DocError, DocState, Effect, Input, PeerRef};
-use docsync::incoming::{self, Rules};
+use docsync::incoming::{self, BindingsError, Rules};
 use docsync::{DocumentId, PeerId};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
@@ -460,16 +460,16 @@ impl DocActor {
 struct AuthBindings<'a>(&'a crate::auth::Auth);
 
 impl incoming::ActorBindings for AuthBindings<'_> {
-    fn owner(&self, actor: &[u8]) -> Result<Option<String>, String> {
-        self.0.actor_owner(actor).map_err(|e| e.to_string())
+    fn owner(&self, actor: &[u8]) -> Result<Option<String>, BindingsError> {
+        self.0.actor_owner(actor).map_err(BindingsError::new)
     }
 
-    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, String> {
+    fn bind(&self, actor: &[u8], user: &str) -> Result<bool, BindingsError> {
         // Durable with this turn's flush, before anything is acknowledged.
-        self.0.bind_actor(actor, user).map_err(|e| e.to_string())
+        self.0.bind_actor(actor, user).map_err(BindingsError::new)
     }
 
-    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, String> {
-        self.0.edit_actor(user).map_err(|e| e.to_string())
+    fn edit_actor(&self, user: &str) -> Result<Vec<u8>, BindingsError> {
+        self.0.edit_actor(user).map_err(BindingsError::new)
     }
 }

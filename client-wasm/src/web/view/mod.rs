@@ -5,9 +5,12 @@
 //! focus back (`focus`), and the section editor keeps its caret on the
 //! same characters through remote changes (automerge cursors, `summary`).
 
+pub mod history;
 pub mod margin;
+pub mod review;
 pub mod sidebar;
 pub mod status;
+pub mod suggest;
 pub mod summary;
 pub mod toolbar;
 

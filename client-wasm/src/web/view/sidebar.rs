@@ -5,12 +5,10 @@
 use automerge::Automerge;
 use model::contributions::{self, Status};
 use model::diff::Part;
-use model::history;
 use model::threads::{self, Anchor, ThreadView};
-use serde_json::Value;
 
 use super::{date_text, input, labelled, textarea, time_text};
-use crate::state::{Composer, Filter, Model, Tab, VersionView};
+use crate::state::{Composer, Filter, Model, Tab};
 use crate::update::EXPIRY_CHOICES;
 use crate::web::dom::{El, button, by_id, el, replace_children};
 use crate::web::focus;
@@ -70,7 +68,7 @@ pub fn draw(a: &Model) {
     children.push(match tab {
         Tab::Comments => threads_view(a, doc),
         Tab::Proposals => proposals_view(a, doc),
-        Tab::History => history_view(a, doc),
+        Tab::History => super::history::view(a, doc),
         Tab::Share => share_view(a),
     });
     replace_children(&aside, children);
@@ -358,7 +356,7 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
     }
 }
 
-fn diff_view(parts: &[Part]) -> El {
+pub(super) fn diff_view(parts: &[Part]) -> El {
     el("p")
         .class("diff")
         .user()
@@ -417,7 +415,11 @@ fn proposals_view(a: &Model, doc: &Automerge) -> El {
             article = article.child(el("p").class("reason").user().text(&c.reason));
         }
         article = match c.kind.as_str() {
-            "draft" => article.child(el("p").text(a.t("draft"))),
+            "draft" => article.child(super::review::draft_card(
+                a,
+                &c.id,
+                &a.author_name(&c.author),
+            )),
             _ => article.child(diff_view(&c.diff)),
         };
         if let Some(conflict) = &c.conflict {
@@ -491,161 +493,11 @@ fn proposals_view(a: &Model, doc: &Automerge) -> El {
         if let Some((id, preview)) = &a.ui.preview
             && *id == c.id
         {
-            article = article.child(preview_view(a, preview));
+            article = article.child(super::review::draft_review(a, &c.id, preview));
         }
         section = section.child(article);
     }
     section
-}
-
-fn preview_view(a: &Model, preview: &Value) -> El {
-    let mut out = el("div").class("preview");
-    let str_of = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-    for s in preview["sections"].as_array().into_iter().flatten() {
-        let conflict = s["conflict"].as_bool().unwrap_or(false);
-        let parts: Vec<Part> = s["diff"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let text = str_of(p, "text");
-                match p["op"].as_str() {
-                    Some("insert") => Part::Insert(text),
-                    Some("delete") => Part::Delete(text),
-                    _ => Part::Equal(text),
-                }
-            })
-            .collect();
-        let mut block = el("div")
-            .class("preview-section")
-            .attr("data-section", &str_of(s, "id"))
-            .attr("data-conflict", if conflict { "true" } else { "false" })
-            .child(el("h3").user().text(&str_of(s, "heading")));
-        if conflict {
-            block = block.child(el("p").class("badge conflict").text(a.t("conflict")));
-        }
-        // The section's text at the fork, in the draft, now and merged:
-        // what each side changed, not only the merge's result.
-        let texts = el("dl").class("preview-texts").children(
-            [
-                ("base", a.t("preview-base")),
-                ("draft", a.t("draft")),
-                ("current", a.t("preview-current")),
-                ("merged", a.t("preview-merged")),
-            ]
-            .into_iter()
-            .map(|(part, label)| {
-                el("div")
-                    .attr("data-part", part)
-                    .child(el("dt").text(label))
-                    .child(el("dd").class("text").user().text(&str_of(s, part)))
-            }),
-        );
-        out = out.child(block.child(texts).child(diff_view(&parts)));
-    }
-    out
-}
-
-fn history_view(a: &Model, doc: &Automerge) -> El {
-    let mut section = el("section").attr("id", "history");
-    if let Some(view) = &a.ui.version_view {
-        let mut panel = el("div").attr("id", "version-view").class("preview");
-        match view {
-            VersionView::At(s) => {
-                for sec in &s.sections {
-                    panel = panel
-                        .child(el("h3").user().text(&sec.heading))
-                        .children(sec.body.split('\n').map(|p| el("p").user().text(p)));
-                }
-            }
-            VersionView::Compare(c) => {
-                for sec in &c.sections {
-                    panel = panel
-                        .child(el("h3").user().text(&sec.heading))
-                        .child(diff_view(&sec.body_diff));
-                }
-            }
-        }
-        section = section.child(panel.child(button("close-version", a.t("close"))));
-    }
-    if a.is_host() {
-        section = section.child(
-            el("div")
-                .class("toolbar")
-                .child(input(
-                    "version-name",
-                    a.t("version-name"),
-                    &a.input("version-name"),
-                ))
-                .child(button("publish", a.t("publish"))),
-        );
-    }
-    let named = history::named(doc);
-    if !named.is_empty() {
-        section = section.child(el("h3").text(a.t("named"))).child(
-            el("ul").attr("id", "named").children(named.iter().map(|n| {
-                el("li")
-                    .child(el("span").class("name").user().text(&n.name))
-                    .text(&format!(" · {}", time_text(n.at, a)))
-                    .child(
-                        button("view-version", a.t("view")).attr("data-heads", &n.heads.join(",")),
-                    )
-            })),
-        );
-    }
-    let versions = history::versions(doc);
-    section = section.child(el("h3").text(a.t("versions")));
-    let list = el("ol")
-        .attr("id", "versions")
-        .attr("reversed", "")
-        .children(versions.iter().rev().take(100).map(|v| {
-            let mut what = Vec::new();
-            if !v.what.sections.is_empty() {
-                what.push(format!(
-                    "{} {} (+{} −{})",
-                    v.what.sections.join(", "),
-                    a.t("sections-changed"),
-                    v.what.inserted,
-                    v.what.deleted
-                ));
-            }
-            if v.what.comments > 0 {
-                what.push(a.t("comments-changed").to_owned());
-            }
-            if v.what.contributions > 0 {
-                what.push(a.t("contributions-changed").to_owned());
-            }
-            if v.what.metadata {
-                what.push(a.t("meta-changed").to_owned());
-            }
-            if v.what.actions {
-                what.push(a.t("actions-changed").to_owned());
-            }
-            let heads = v.heads.join(",");
-            el("li")
-                .class("version")
-                .child(
-                    el("p")
-                        .class("byline")
-                        .child(
-                            el("span")
-                                .class("author")
-                                .user()
-                                .text(&a.author_name(&v.actor)),
-                        )
-                        .child(el("time").text(&time_text(v.time * 1000, a))),
-                )
-                .child(el("p").text(&what.join(" · ")))
-                .child(
-                    el("div")
-                        .class("toolbar")
-                        .child(button("view-version", a.t("view")).attr("data-heads", &heads))
-                        .child(
-                            button("compare-version", a.t("compare")).attr("data-heads", &heads),
-                        ),
-                )
-        }));
-    section.child(list)
 }
 
 /// The Share panel: make an invite (role, lifetime, use limit), copy its

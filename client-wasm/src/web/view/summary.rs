@@ -46,14 +46,20 @@ pub fn draw(a: &Model) {
                 .class("banner")
                 .attr("role", "note")
                 .child(el("p").text(a.t("draft-banner")))
-                .child(input(
-                    "draft-reason",
-                    a.t("reason"),
-                    &a.input("draft-reason"),
-                ))
+                // A visible label tied to its field.
+                .child(el("label").attr("for", "draft-reason").text(a.t("reason")))
+                .child(
+                    input("draft-reason", a.t("reason"), &a.input("draft-reason"))
+                        .attr("id", "draft-reason"),
+                )
                 .child(button("submit-draft", a.t("submit-draft")))
                 .child(button("close-draft", a.t("back"))),
         );
+    }
+    if a.ui.draft.is_none()
+        && let Some(toggle) = super::suggest::toggle(a, doc)
+    {
+        children.push(toggle);
     }
     children.push(el("h1").attr("id", "title").user().text(&s.workshop.title));
     let authoring = a.is_host() && a.ui.draft.is_none();
@@ -280,6 +286,8 @@ fn section_view(
             .class("editor")
             .attr("data-section", id)
             .attr("rows", "8")
+    } else if a.ui.suggestions && a.ui.draft.is_none() {
+        super::suggest::body(a, doc, id, &section.body)
     } else {
         body_view(a, doc, id, &section.body, all)
     };
