@@ -41,6 +41,10 @@ pub enum Effect {
     Render(Region),
     /// Move the keyboard focus (after rendering).
     Focus(Focus),
+    /// Scroll the element matching this CSS selector into view, as
+    /// little as needed (after rendering): a result shown away from where
+    /// the user is looking.
+    Reveal(String),
     /// Put text on the clipboard.
     Copy(String),
     /// A bug or a refusal worth a developer's attention: the console.
@@ -56,10 +60,17 @@ pub enum Region {
     Summary,
     /// Readers, the composer and the tabs.
     Sidebar,
+    /// The floating toolbar by the selection in the summary.
+    Toolbar,
 }
 
 impl Region {
-    pub const ALL: [Region; 3] = [Region::Status, Region::Summary, Region::Sidebar];
+    pub const ALL: [Region; 4] = [
+        Region::Status,
+        Region::Summary,
+        Region::Sidebar,
+        Region::Toolbar,
+    ];
 }
 
 /// Where the focus goes.

@@ -105,6 +105,16 @@ pub enum Reply {
 pub enum Action {
     Tab(Tab),
     Filter(Filter),
+    /// Look at a thread: from its highlight or its card.
+    FocusThread {
+        thread: String,
+    },
+    /// Close the focused thread (the phone's bottom sheet).
+    CloseThread,
+    /// Open or close a section's "⋯" menu.
+    SectionMenu {
+        section: String,
+    },
     Comment,
     Propose,
     CommentSection {
@@ -251,6 +261,15 @@ impl Action {
                 "orphaned" => Filter::Orphaned,
                 other => return Err(UnknownAction(format!("filter {other}"))),
             }),
+            // A card ("focus-thread") and a highlight ("show-thread") are
+            // told apart as focus targets, and do the same.
+            "focus-thread" | "show-thread" => Action::FocusThread {
+                thread: need("thread")?,
+            },
+            "close-thread" => Action::CloseThread,
+            "section-menu" => Action::SectionMenu {
+                section: need("section")?,
+            },
             "comment" => Action::Comment,
             "propose" => Action::Propose,
             "comment-section" => Action::CommentSection {

@@ -292,6 +292,14 @@ pub struct Ui {
     pub preview: Option<(String, serde_json::Value)>,
     pub unavailable: bool,
     pub refused: Option<String>,
+    /// The thread the reader is looking at (its card focused, its
+    /// highlight active; on phones, its bottom sheet open).
+    pub focused_thread: Option<String>,
+    /// Whether the floating toolbar by the selection is open (Escape
+    /// closes it and leaves the selection).
+    pub toolbar: bool,
+    /// The section whose "⋯" menu is open.
+    pub section_menu: Option<String>,
 }
 
 pub struct Model {
@@ -438,7 +446,11 @@ impl Model {
             }
             Conn::Online => {
                 let synced = self.held().into_iter().all(|id| self.session.is_synced(id));
-                if synced && waiting == 0 {
+                if synced && waiting == 0 && !self.can_take_part() {
+                    // A public reader saves nothing: "Saved" would say
+                    // they could change something.
+                    ("saved", self.t("read-only-live").to_owned())
+                } else if synced && waiting == 0 {
                     ("saved", self.t("saved").to_owned())
                 } else {
                     ("syncing", self.t("syncing").to_owned())

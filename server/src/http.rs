@@ -143,6 +143,7 @@ pub(crate) fn router(app: Arc<AppState>) -> Router {
         .route("/client/client_wasm_bg.wasm", get(client_wasm))
         .route("/client/boot.js", get(crate::pages::boot_js))
         .route("/client/app.css", get(crate::pages::app_css))
+        .route("/favicon.svg", get(crate::pages::favicon))
         .route("/sw.js", get(service_worker))
         .fallback(crate::pages::not_found)
         // The sign-in limit, before any route reads a session.

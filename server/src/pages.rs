@@ -78,6 +78,8 @@ pub(crate) async fn security_headers(mut response: Response) -> Response {
 
 const SITE: &str = "Synpunkt";
 pub(crate) const APP_CSS: &str = include_str!("../assets/app.css");
+/// The site's icon (a speech bubble over lines of text).
+const FAVICON: &str = include_str!("../assets/favicon.svg");
 pub(crate) const BOOT_JS: &str = include_str!("../assets/boot.js");
 
 // ---------------------------------------------------------------------------
@@ -200,6 +202,10 @@ struct Text {
     skip: &'static str,
     home: &'static str,
     status_static: &'static str,
+    /// What a public reader is told about the page.
+    read_only: &'static str,
+    /// Before the workshop's registration (how to take part).
+    join_hint: &'static str,
     signed_in_as: &'static str,
     tagline: &'static str,
     list_heading: &'static str,
@@ -280,6 +286,8 @@ const EN: Text = Text {
     skip: "Skip to content",
     home: "Synpunkt: all workshops",
     status_static: "Static page",
+    read_only: "You are reading this summary. Sign in with an invite to comment.",
+    join_hint: "Want to join the dialogue? Registration:",
     signed_in_as: "Signed in as",
     tagline: "Real-time dialogue on workshop summaries.",
     list_heading: "Workshops",
@@ -355,6 +363,8 @@ const SV: Text = Text {
     skip: "Hoppa till innehållet",
     home: "Synpunkt: alla workshoppar",
     status_static: "Statisk sida",
+    read_only: "Du läser den här sammanfattningen. Logga in med en inbjudan för att kommentera.",
+    join_hint: "Vill du delta i dialogen? Anmälan:",
     signed_in_as: "Inloggad som",
     tagline: "Dialog i realtid om sammanfattningar från workshoppar.",
     list_heading: "Workshoppar",
@@ -484,6 +494,7 @@ fn layout(viewer: &Viewer, head: &Head, content: Markup) -> Markup {
                 } @else {
                     meta name="robots" content="noindex";
                 }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/client/app.css";
                 @if head.client {
                     script type="module" src="/client/boot.js" {}
@@ -807,7 +818,20 @@ async fn workshop_page(app: &Arc<AppState>, viewer: &Viewer, id: &str) -> Result
         main_id: "summary",
         client: true,
     };
+    let registration = summary.workshop.registration.trim();
     let content = html! {
+        @if role == Role::Public {
+            // Nothing here can be changed by this reader: say so, and how
+            // to take part when the workshop takes registrations.
+            div.read-only-note {
+                div #read-only-note role="note" {
+                    p { (t.read_only) }
+                    @if !registration.is_empty() {
+                        p.join-hint { (t.join_hint) " " bdi { (registration) } }
+                    }
+                }
+            }
+        }
         div.layout.with-sidebar {
             main #summary {
                 h1 #title dir="auto" { (title) }
@@ -1509,6 +1533,17 @@ fn percent_decode(s: &str) -> String {
 // Static files
 
 /// `GET /client/app.css`: the pages' (and the client's) stylesheet.
+/// `GET /favicon.svg`: the icon every page links to.
+pub(crate) async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
 pub(crate) async fn app_css() -> impl IntoResponse {
     (
         [

@@ -16,6 +16,7 @@ use crate::common::{World, api, world};
 const SECTION_TEXT: &str = "Läkemedelsverket 😀 — ATMP";
 const COMMENT_SECTION: &str = "[data-action=\"comment-section\"][data-section=\"issue\"]";
 const PROPOSE_SECTION: &str = "[data-action=\"propose-section\"][data-section=\"issue\"]";
+const SECTION_MENU: &str = "[data-action=\"section-menu\"][data-section=\"issue\"]";
 const EDIT_SECTION: &str = "[data-action=\"edit-section\"][data-section=\"issue\"]";
 const COMPOSER_TEXT: &str = "#composer [data-key=\"composer-text\"]";
 const COMPOSER_REASON: &str = "#composer [data-key=\"composer-reason\"]";
@@ -117,9 +118,17 @@ async fn a_participant_comments_replies_and_proposes_with_the_keyboard_only() {
         .await
         .expect("live");
 
-    // From the top of the page, Tab reaches "Comment on section"; Enter
-    // opens the composer with the focus in its text field.
-    tab_to(&alice, COMMENT_SECTION, false).await;
+    // From the top of the page, Tab reaches the section's "⋯" menu; Enter
+    // opens it (the focus stays on its button), Tab reaches "Comment on
+    // section"; Enter opens the composer with the focus in its text field.
+    tab_to(&alice, SECTION_MENU, false).await;
+    alice.press_key(Key::Enter).await.expect("Enter");
+    alice
+        .wait_for(COMMENT_SECTION)
+        .await
+        .expect("the menu opens");
+    assert_focus(&alice, SECTION_MENU, "the menu's button keeps the focus").await;
+    alice.press_key(Key::Tab).await.expect("Tab");
     assert_focus(&alice, COMMENT_SECTION, "Tab to Comment on section").await;
     alice
         .screenshot("keyboard-focus-comment-section")
@@ -141,8 +150,8 @@ async fn a_participant_comments_replies_and_proposes_with_the_keyboard_only() {
     assert_eq!(count(&alice, "#composer").await, 0, "the composer closes");
     assert_focus(
         &alice,
-        COMMENT_SECTION,
-        "after sending, the focus goes back to the button that opened the composer",
+        SECTION_MENU,
+        "after sending, the focus goes back to the menu that opened the composer",
     )
     .await;
 
@@ -202,7 +211,9 @@ async fn a_participant_comments_replies_and_proposes_with_the_keyboard_only() {
 
     // Propose new wording for the section: the composer starts from its
     // text; the caret goes to the end, then Tab to the reason and Send.
-    tab_to(&alice, PROPOSE_SECTION, true).await;
+    tab_to(&alice, SECTION_MENU, true).await;
+    alice.press_key(Key::Enter).await.expect("Enter");
+    tab_to(&alice, PROPOSE_SECTION, false).await;
     alice.press_key(Key::Enter).await.expect("Enter");
     assert_focus(&alice, COMPOSER_TEXT, "the proposal composer opens").await;
     assert_eq!(
@@ -230,8 +241,8 @@ async fn a_participant_comments_replies_and_proposes_with_the_keyboard_only() {
     alice.press_key(Key::Enter).await.expect("send");
     assert_focus(
         &alice,
-        PROPOSE_SECTION,
-        "after proposing, back on its button",
+        SECTION_MENU,
+        "after proposing, back on the menu's button",
     )
     .await;
     bob.click(&tab("proposals"))
@@ -477,14 +488,42 @@ async fn every_kind_of_page_passes_an_axe_core_wcag_audit() {
 
     // A participant: a thread and a proposal to show, every tab, composers.
     let alice = open(&w, Some(&w.alice), &ws).await;
+    alice.click(SECTION_MENU).await.expect("menu");
+    alice
+        .wait_for(COMMENT_SECTION)
+        .await
+        .expect("the menu opens");
+    audit(
+        &alice,
+        "workshop, participant, a section's menu",
+        &["button-name"],
+    )
+    .await;
     alice.click(COMMENT_SECTION).await.expect("comment");
     fill(&alice, COMPOSER_TEXT, "Vilken myndighet?").await;
     alice.click(SEND).await.expect("send");
     alice.wait_for(REPLY).await.expect("a thread");
+    // The toolbar by a selection, and a thread looked at from its highlight.
+    crate::browser_steps::select(&alice, "issue", 0, 5).await;
+    audit(
+        &alice,
+        "workshop, participant, the selection's toolbar",
+        &["button-name"],
+    )
+    .await;
+    alice.press_key(Key::Escape).await.expect("Escape");
+    alice.click("mark.anchor").await.expect("a highlight");
     alice
-        .click("[data-action=\"propose-paragraph\"][data-section=\"issue\"]")
+        .wait_for(".thread.focused")
         .await
-        .expect("propose");
+        .expect("its card focused");
+    audit(
+        &alice,
+        "workshop, participant, a focused thread",
+        &["button-name"],
+    )
+    .await;
+    crate::browser_steps::section_menu(&alice, "issue", "propose-paragraph").await;
     fill(&alice, COMPOSER_TEXT, "Ett nytt stycke.").await;
     fill(&alice, COMPOSER_REASON, "Saknas").await;
     alice.click(SEND).await.expect("send");
@@ -599,7 +638,7 @@ const SV: Strings = Strings {
     status: "Sparat",
     readers: "Läser nu",
     you: "Alice (du)",
-    no_threads: "Inga kommentarer här.",
+    no_threads: "Inga kommentarer än. Markera text i sammanfattningen för att kommentera.",
     send: "Skicka",
     cancel: "Avbryt",
     your_comment: "Din kommentar",
@@ -617,7 +656,7 @@ const EN: Strings = Strings {
     status: "Saved",
     readers: "Reading now",
     you: "Alice (you)",
-    no_threads: "No comments here.",
+    no_threads: "No comments yet. Select text in the summary to comment.",
     send: "Send",
     cancel: "Cancel",
     your_comment: "Your comment",
@@ -650,6 +689,7 @@ async fn assert_workshop_in(b: &Browser, s: &Strings) {
     b.wait_for_text("#status", s.status).await.expect("status");
     assert_eq!(text("dl.meta [data-field=\"hosts\"] dt").await, s.hosts);
     assert_eq!(text("dl.meta dd[data-meeting-type]").await, s.meeting_open);
+    b.click(SECTION_MENU).await.expect("the section's menu");
     assert_eq!(text(COMMENT_SECTION).await, s.comment_section);
     for (name, label) in ["comments", "proposals", "history"].iter().zip(s.tabs) {
         assert_eq!(b.text(&tab(name)).await.expect("tab"), label);

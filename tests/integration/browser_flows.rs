@@ -135,7 +135,7 @@ async fn the_public_reads_open_workshops_only() {
     assert_eq!(
         count(
             &public,
-            "[data-action=\"comment-section\"], [data-action=\"edit-section\"]"
+            "[data-action=\"section-menu\"], [data-action=\"comment-section\"], [data-action=\"edit-section\"]"
         )
         .await,
         0,

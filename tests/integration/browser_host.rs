@@ -519,10 +519,7 @@ async fn proposals_are_rejected_edited_accepted_and_withdrawn() {
     let atmp = utf16_at(TEXT, "ATMP");
     propose(atmp, atmp + 4, "cell- och genterapier", "Mer exakt").await;
     propose(0, 16, "LV", "Kortare").await;
-    alice
-        .click("[data-action=\"propose-paragraph\"][data-section=\"issue\"]")
-        .await
-        .expect("propose a paragraph");
+    crate::browser_steps::section_menu(&alice, "issue", "propose-paragraph").await;
     fill(
         &alice,
         "[data-key=\"composer-text\"]",
@@ -829,10 +826,7 @@ async fn while_drafting_the_sidebar_still_acts_on_the_summary() {
     let alice = open(&w, Some(&w.alice), &ws).await;
 
     // A comment and an action proposal, then a draft.
-    alice
-        .click("[data-action=\"comment-section\"][data-section=\"issue\"]")
-        .await
-        .expect("comment on the section");
+    crate::browser_steps::section_menu(&alice, "issue", "comment-section").await;
     fill(&alice, "[data-key=\"composer-text\"]", "En fråga").await;
     alice
         .click("#composer [data-action=\"submit\"]")

@@ -338,7 +338,7 @@ async fn a_host_creates_writes_and_shares_a_workshop_in_the_browser() {
     assert_eq!(
         count(
             &public,
-            "[data-action=\"edit-section\"], [data-action=\"comment-section\"], [data-action=\"add-action\"]"
+            "[data-action=\"edit-section\"], [data-action=\"section-menu\"], [data-action=\"comment-section\"], [data-action=\"add-action\"]"
         )
         .await,
         0,

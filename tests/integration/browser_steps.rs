@@ -118,3 +118,18 @@ pub async fn edit_section_start(b: &Browser, section: &str, text: &str) {
         .expect("editor");
     type_at_editor_start(b, text).await;
 }
+
+/// Uses an item of a section's "⋯" menu (`comment-section`,
+/// `propose-section`, `propose-paragraph`): opens the menu, then clicks it.
+pub async fn section_menu(b: &Browser, section: &str, item: &str) {
+    b.click(&format!(
+        "[data-action=\"section-menu\"][data-section=\"{section}\"]"
+    ))
+    .await
+    .expect("the section's menu");
+    b.click(&format!(
+        "[data-action=\"{item}\"][data-section=\"{section}\"]"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{item} in the section's menu: {e}"));
+}

@@ -15,6 +15,7 @@ mod browser_flows;
 mod browser_host;
 mod browser_journey;
 mod browser_live;
+mod browser_margin;
 mod browser_offline;
 mod browser_review;
 mod browser_status;

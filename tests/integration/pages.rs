@@ -537,3 +537,22 @@ fn server_html_is_built_with_maud_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_page_links_the_favicon_which_is_served_as_svg() {
+    let w = world().await;
+    for path in ["/".to_owned(), format!("/w/{}", w.open), "/new".to_owned()] {
+        let (_, _, body) = get(&w.server, &path, &[]).await;
+        assert!(
+            body.contains(r#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#),
+            "{path} links the icon"
+        );
+    }
+    let (status, headers, body) = get(&w.server, "/favicon.svg", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header_value(&headers, "content-type"),
+        Some("image/svg+xml")
+    );
+    assert!(body.starts_with("<svg"), "{body}");
+}

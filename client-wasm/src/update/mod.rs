@@ -81,6 +81,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 authoring::close_meta(m, &mut fx);
             } else if m.ui.editing.is_some() {
                 stop_editing(m, &mut fx);
+            } else {
+                margin::escape(m, &mut fx);
             }
         }
         Msg::PageHide => presence_message(m, &mut fx, true),
@@ -131,6 +133,8 @@ impl Fx {
             text
         });
         self.render(Region::Sidebar);
+        // It is drawn atop the sidebar: the reader may be far below.
+        self.push(Effect::Reveal("#notice".into()));
     }
 }
 
@@ -555,11 +559,21 @@ fn selected(m: &mut Model, fx: &mut Fx, sel: Option<Sel>) {
         Some(doc) => s.anchored(doc),
         None => s,
     });
-    if m.ui.selection == sel || (sel.is_none() && m.ui.composer.is_some()) {
+    if m.ui.selection == sel {
+        // Selected again after Escape closed its toolbar: it comes back.
+        if sel.is_some() && !m.ui.toolbar && m.ui.composer.is_none() {
+            m.ui.toolbar = true;
+            fx.render(Region::Toolbar);
+        }
         return;
     }
+    if sel.is_none() && m.ui.composer.is_some() {
+        return;
+    }
+    // The toolbar opens by a new selection (and goes with it).
+    m.ui.toolbar = sel.is_some();
     m.ui.selection = sel;
-    fx.render(Region::Sidebar);
+    fx.render(Region::Toolbar);
     presence_message(m, fx, false);
 }
 
@@ -567,6 +581,16 @@ fn selected(m: &mut Model, fx: &mut Fx, sel: Option<Sel>) {
 
 fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
     let opens_composer = action.opens_composer();
+    // A section menu's item goes with its menu: the focus returns to the
+    // menu's button.
+    let opener = match &action {
+        Action::CommentSection { section }
+        | Action::ProposeSection { section }
+        | Action::ProposeParagraph { section } => {
+            Some(Spot::section_control("section-menu", section))
+        }
+        _ => opener,
+    };
     match action {
         Action::Tab(tab) => {
             m.ui.tab = Some(tab);
@@ -585,7 +609,11 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.filter = Some(filter);
             fx.render(Region::Sidebar);
         }
+        Action::FocusThread { thread } => margin::focus_thread(m, fx, thread),
+        Action::CloseThread => margin::close_thread(m, fx),
+        Action::SectionMenu { section } => margin::toggle_menu(m, fx, section),
         Action::Comment | Action::Propose => {
+            m.ui.toolbar = false;
             if let Some(sel) = m.ui.selection.clone() {
                 // The tab where what is written will be listed.
                 (m.ui.composer, m.ui.tab) = if action == Action::Comment {
@@ -598,6 +626,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
         }
         Action::CommentSection { ref section } | Action::ProposeSection { ref section } => {
             let comment = matches!(action, Action::CommentSection { .. });
+            m.ui.section_menu = None;
             let sel = m.shown_doc().and_then(|d| Sel::whole_section(d, section));
             // An empty section has nothing to comment on or reword.
             if let Some(sel) = sel {
@@ -615,6 +644,7 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             fx.render_all();
         }
         Action::ProposeParagraph { section } => {
+            m.ui.section_menu = None;
             let at = match &m.ui.selection {
                 Some(s) if s.section == section => s.end,
                 _ => usize::MAX,
@@ -628,7 +658,13 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
             m.ui.tab = Some(Tab::Proposals);
             fx.render_all();
         }
-        Action::Reply { thread } => open_composer(m, fx, Composer::Reply { thread }),
+        Action::Reply { thread } => {
+            // The composer opens in the thread's card: it is the one looked at.
+            m.ui.focused_thread = Some(thread.clone());
+            m.ui.toolbar = false;
+            open_composer(m, fx, Composer::Reply { thread });
+            fx.render(Region::Summary);
+        }
         Action::EditComment { thread, comment } => {
             open_composer(m, fx, Composer::EditComment { thread, comment })
         }
@@ -700,6 +736,8 @@ fn on_action(m: &mut Model, fx: &mut Fx, action: Action, opener: Option<Spot>) {
                 .summary_doc()
                 .and_then(|d| VersionView::of(d, heads, compare));
             fx.render(Region::Sidebar);
+            // Drawn atop the history, which the reader may be far down.
+            fx.push(Effect::Reveal("#version-view".into()));
         }
         Action::CloseVersion => {
             m.ui.version_view = None;
@@ -939,6 +977,15 @@ fn submit(m: &mut Model, fx: &mut Fx) {
                 m.ui.inputs.remove(key);
             }
             m.ui.selection = None;
+            let from_toolbar =
+                m.ui.opener
+                    .as_ref()
+                    .is_none_or(|s| s.0.first().is_some_and(|(_, action)| action == "comment"));
+            if matches!(composer, Composer::Comment(_)) && from_toolbar {
+                // Opened from the toolbar, which is gone: the focus goes
+                // to the new highlight, where the reader was.
+                m.ui.opener = Some(margin::highlight(&id));
+            }
         }
         Err(e) => {
             m.ui.composer = Some(composer);
@@ -1190,6 +1237,9 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
         Reply::DraftCount { contribution } => review::counted(m, fx, contribution, status, &body),
         Reply::Preview { contribution } => {
             if status == 200 {
+                fx.push(Effect::Reveal(format!(
+                    ".contribution[data-contribution=\"{contribution}\"] .draft-review"
+                )));
                 m.ui.draft_sections
                     .insert(contribution.clone(), review::changed_sections(&body).len());
                 m.ui.preview = Some((contribution, body));
@@ -1258,6 +1308,7 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
 
 mod authoring;
 mod edition;
+pub mod margin;
 pub mod review;
 #[cfg(test)]
 mod tests;

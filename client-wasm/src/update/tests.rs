@@ -12,7 +12,7 @@ use model::summary::{MeetingType, Section, Summary, Workshop};
 
 use super::*;
 use crate::i18n::Lang;
-use crate::state::{JOIN_TIMEOUT_MS, Page, Role};
+use crate::state::{Filter, JOIN_TIMEOUT_MS, Page, Role};
 
 /// The server: one summary, a sync state per client; it answers joins and
 /// sync messages, and can stop answering.
@@ -822,4 +822,193 @@ fn a_local_copy_that_cannot_be_read_is_never_overwritten() {
         !effects.iter().any(|e| matches!(e, Effect::Store { .. })),
         "but the unreadable copy is left alone"
     );
+}
+
+/// The id of the newest thread in the summary.
+fn newest_thread(m: &Model) -> String {
+    threads::threads(m.summary_doc().expect("doc"))
+        .into_iter()
+        .max_by_key(|t| t.comments.first().map_or(0, |c| c.created_at))
+        .expect("a thread")
+        .id
+}
+
+fn focuses_spot(effects: &[Effect], spot: &Spot) -> bool {
+    effects
+        .iter()
+        .any(|e| matches!(e, Effect::Focus(Focus::Spot(s)) if s == spot))
+}
+
+#[test]
+fn a_highlight_focuses_its_thread_and_escape_gives_the_focus_back_to_it() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    comment(&mut m, "Bra fråga");
+    let thread = newest_thread(&m);
+    m.ui.tab = Some(Tab::History);
+    let effects = act(
+        &mut m,
+        Action::FocusThread {
+            thread: thread.clone(),
+        },
+    );
+    assert_eq!(m.ui.focused_thread.as_deref(), Some(thread.as_str()));
+    assert_eq!(m.ui.tab, Some(Tab::Comments), "its card is shown");
+    assert!(effects.contains_render(Region::Summary), "highlight marked");
+    assert!(effects.contains_render(Region::Sidebar), "card focused");
+    assert!(focuses_spot(&effects, &margin::card(&thread)));
+    // Again (a click into its reply field): nothing moves.
+    let effects = act(
+        &mut m,
+        Action::FocusThread {
+            thread: thread.clone(),
+        },
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    // Escape closes it (the phone's sheet), focus back on the highlight.
+    let effects = update(&mut m, Msg::Escape);
+    assert_eq!(m.ui.focused_thread, None);
+    assert!(focuses_spot(&effects, &margin::highlight(&thread)));
+    // A thread that is not there focuses nothing.
+    act(
+        &mut m,
+        Action::FocusThread {
+            thread: "nope".into(),
+        },
+    );
+    assert_eq!(m.ui.focused_thread, None);
+}
+
+#[test]
+fn a_focused_resolved_thread_is_shown_under_its_filter() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    comment(&mut m, "Bra fråga");
+    let thread = newest_thread(&m);
+    act(
+        &mut m,
+        Action::Resolve {
+            thread: thread.clone(),
+        },
+    );
+    act(&mut m, Action::FocusThread { thread });
+    assert_eq!(m.ui.filter, Some(Filter::Resolved));
+}
+
+#[test]
+fn the_toolbar_opens_with_a_selection_and_escape_closes_it_keeping_the_selection() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    let sel = Sel {
+        section: "issue".into(),
+        start: 0,
+        end: 4,
+        quote: "Läke".into(),
+        anchor: None,
+    };
+    let effects = update(&mut m, Msg::Selected(Some(sel)));
+    assert!(m.ui.toolbar);
+    assert!(effects.contains_render(Region::Toolbar));
+    update(&mut m, Msg::Escape);
+    assert!(!m.ui.toolbar, "closed");
+    assert!(m.ui.selection.is_some(), "the selection stays");
+    // The same words selected again: it comes back.
+    let again = m.ui.selection.clone();
+    update(&mut m, Msg::Selected(again));
+    assert!(m.ui.toolbar);
+    // Comment from the toolbar: the composer takes its place.
+    update(
+        &mut m,
+        Msg::Selected(Some(Sel {
+            section: "issue".into(),
+            start: 5,
+            end: 9,
+            quote: "el 😀".into(),
+            anchor: None,
+        })),
+    );
+    assert!(m.ui.toolbar);
+    act(&mut m, Action::Comment);
+    assert!(!m.ui.toolbar);
+    assert!(matches!(m.ui.composer, Some(Composer::Comment(_))));
+    // Selecting nothing closes it.
+    act(&mut m, Action::Cancel);
+    update(&mut m, Msg::Selected(None));
+    assert!(!m.ui.toolbar);
+}
+
+#[test]
+fn a_reply_opens_in_its_thread_which_is_then_the_focused_one() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    comment(&mut m, "Bra fråga");
+    let thread = newest_thread(&m);
+    act(
+        &mut m,
+        Action::Reply {
+            thread: thread.clone(),
+        },
+    );
+    assert_eq!(m.ui.focused_thread.as_deref(), Some(thread.as_str()));
+    assert!(matches!(&m.ui.composer, Some(Composer::Reply { thread: t }) if *t == thread));
+}
+
+#[test]
+fn a_section_menu_opens_closes_and_closes_when_used() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Participant);
+    let issue = || Action::SectionMenu {
+        section: "issue".into(),
+    };
+    act(&mut m, issue());
+    assert_eq!(m.ui.section_menu.as_deref(), Some("issue"));
+    act(&mut m, issue());
+    assert_eq!(m.ui.section_menu, None, "the same button closes it");
+    act(&mut m, issue());
+    let effects = update(&mut m, Msg::Escape);
+    assert_eq!(m.ui.section_menu, None, "Escape closes it");
+    assert!(focuses_spot(
+        &effects,
+        &Spot::section_control("section-menu", "issue")
+    ));
+    act(&mut m, issue());
+    act(
+        &mut m,
+        Action::CommentSection {
+            section: "issue".into(),
+        },
+    );
+    assert_eq!(m.ui.section_menu, None, "used, it closes");
+    assert!(matches!(m.ui.composer, Some(Composer::Comment(_))));
+}
+
+#[test]
+fn results_shown_away_from_the_reader_are_scrolled_into_view() {
+    let mut server = Server::new();
+    let mut m = online(&mut server, Role::Host);
+    let heads = m
+        .summary_doc()
+        .expect("doc")
+        .get_heads()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let effects = act(&mut m, Action::CompareVersion { heads });
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Reveal(css) if css == "#version-view")),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_public_reader_is_not_told_their_changes_are_saved() {
+    let mut server = Server::new();
+    let m = online(&mut server, Role::Public);
+    let (state, text) = m.status();
+    assert_eq!(state, "saved");
+    assert!(!text.contains("Saved"), "{text}");
+    assert!(text.contains("Read-only"), "{text}");
 }

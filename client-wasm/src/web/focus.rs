@@ -97,7 +97,10 @@ pub fn restore(saved: Option<Saved>) {
         return;
     }
     let related = saved.spot.0.iter().skip(1).find_map(|(name, value)| {
-        let all = document().query_selector_all("[data-action]").ok()?;
+        // Controls, not highlights in the text (which name threads too).
+        let all = document()
+            .query_selector_all("[data-action]:not(mark)")
+            .ok()?;
         (0..all.length())
             .filter_map(|i| all.item(i)?.dyn_into::<Element>().ok())
             .find(|el| el.get_attribute(name).as_deref() == Some(value.as_str()))

@@ -49,6 +49,21 @@ pub fn start() {
     let _ = body.set_attribute("data-client", "ready");
 }
 
+/// Whether a control is a comment's highlight in the text.
+fn is_highlight(el: &web_sys::Element) -> bool {
+    data(el, "action") == "show-thread"
+}
+
+/// Whether the reader has text selected (a drag that ended on a
+/// highlight must select, not open its thread).
+fn selecting() -> bool {
+    window()
+        .get_selection()
+        .ok()
+        .flatten()
+        .is_some_and(|s| !s.is_collapsed())
+}
+
 /// Adds a listener that lives as long as the page.
 fn on(target: &web_sys::EventTarget, event: &str, handler: impl FnMut(web_sys::Event) + 'static) {
     let closure = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
@@ -64,6 +79,20 @@ fn listen() {
         let Some(target) = e.target().and_then(|t| closest_with(&t, "data-action")) else {
             return;
         };
+        if is_highlight(&target) && selecting() {
+            // The end of a selection made over a highlight, not a click on it.
+            return;
+        }
+        if data(&target, "action") == "focus-thread"
+            && e.target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|t| t.closest("#composer").ok().flatten())
+                .is_some()
+        {
+            // Into the reply being written in a card: its fields and
+            // labels work as usual.
+            return;
+        }
         e.prevent_default();
         let name = data(&target, "action");
         match Action::parse(&name, |key| target.get_attribute(&format!("data-{key}"))) {
@@ -76,11 +105,31 @@ fn listen() {
             }
         }
     });
-    // Escape closes the composer or the section editor.
+    // Escape closes the composer or the section editor (or the toolbar,
+    // a menu, the focused thread); Enter or Space on a highlight opens its
+    // thread, as a click does.
     on(&document, "keydown", |e| {
-        let escape = e
+        let key = e
             .dyn_ref::<web_sys::KeyboardEvent>()
-            .is_some_and(|k| k.key() == "Escape");
+            .map(|k| k.key())
+            .unwrap_or_default();
+        if key == "Enter" || key == " " {
+            if let Some(mark) = e
+                .target()
+                .and_then(|t| closest_with(&t, "data-action"))
+                .filter(is_highlight)
+            {
+                e.prevent_default();
+                dispatch(Msg::Action {
+                    action: Action::FocusThread {
+                        thread: data(&mark, "thread"),
+                    },
+                    opener: focus::spot_of(&mark),
+                });
+            }
+            return;
+        }
+        let escape = key == "Escape";
         if escape && runtime::something_to_close() {
             e.prevent_default();
             dispatch(Msg::Escape);
@@ -110,12 +159,18 @@ fn listen() {
     }
     for kind in ["mouseup", "keyup"] {
         on(&document, kind, |e| {
+            // Escape's own keyup must not bring back what its keydown closed.
+            if e.dyn_ref::<web_sys::KeyboardEvent>()
+                .is_some_and(|k| k.key() == "Escape")
+            {
+                return;
+            }
             // Selections in the summary only: typing in a field or pressing
             // a button (which may collapse the selection it is about to act
             // on) changes nothing.
             let elsewhere = e.target().is_some_and(|t| {
                 closest_with(&t, "data-key").is_some()
-                    || closest_with(&t, "data-action").is_some()
+                    || closest_with(&t, "data-action").is_some_and(|c| !is_highlight(&c))
                     || t.dyn_ref::<web_sys::Element>()
                         .and_then(|el| el.closest("#sidebar").ok().flatten())
                         .is_some()
@@ -129,6 +184,8 @@ fn listen() {
     on(&window, "online", |_| dispatch(Msg::BrowserOnline));
     on(&window, "offline", |_| dispatch(Msg::BrowserOffline));
     on(&window, "pagehide", |_| dispatch(Msg::PageHide));
+    // The text reflows: the cards follow their passages.
+    on(&window, "resize", |_| view::margin::layout());
     let tick = Closure::<dyn FnMut()>::new(|| dispatch(Msg::Tick));
     let _ = dom::window().set_interval_with_callback_and_timeout_and_arguments_0(
         tick.as_ref().unchecked_ref(),

@@ -30,6 +30,8 @@ struct Runtime {
     dirty: RefCell<Vec<Region>>,
     /// Where the focus goes after drawing (the last request wins).
     focus: RefCell<Option<Focus>>,
+    /// What to scroll into view after drawing (the last request wins).
+    reveal: RefCell<Option<String>>,
     /// The section editor's caret before remote changes, to put back on
     /// the same characters after drawing.
     caret: RefCell<Option<Caret>>,
@@ -52,6 +54,7 @@ pub fn install(model: Model) {
         socket: RefCell::new(None),
         dirty: RefCell::new(Vec::new()),
         focus: RefCell::new(None),
+        reveal: RefCell::new(None),
         caret: RefCell::new(None),
     });
     RUNTIME.with(|r| *r.borrow_mut() = Some(rt));
@@ -67,6 +70,7 @@ pub fn something_to_close() -> bool {
                     || m.ui.meta_editing
                     || m.ui.action_editing.is_some()
                     || m.ui.confirm_delete.is_some()
+                    || crate::update::margin::something_to_close(&m)
             })
         })
         .unwrap_or(false)
@@ -175,6 +179,7 @@ impl Runtime {
                 }
             }
             Effect::Focus(f) => *self.focus.borrow_mut() = Some(f),
+            Effect::Reveal(css) => *self.reveal.borrow_mut() = Some(css),
             Effect::Copy(text) => copy(&text),
             Effect::Log(text) => {
                 web_sys::console::error_1(&format!("synpunkt client: {text}").into());
@@ -188,12 +193,22 @@ impl Runtime {
         let regions = std::mem::take(&mut *self.dirty.borrow_mut());
         let caret = self.caret.borrow_mut().take();
         let focus = self.focus.borrow_mut().take();
-        if regions.is_empty() && focus.is_none() {
+        let reveal = self.reveal.borrow_mut().take();
+        if regions.is_empty() && focus.is_none() && reveal.is_none() {
             return;
         }
         let m = self.model.borrow();
-        for region in &regions {
+        for region in regions.iter().filter(|r| **r != Region::Toolbar) {
             view::render(*region, &m);
+        }
+        // Last: the toolbar sits in a section of the summary, and drawing
+        // the summary takes it away.
+        if regions.contains(&Region::Summary) || regions.contains(&Region::Toolbar) {
+            view::render(Region::Toolbar, &m);
+        }
+        if !regions.is_empty() {
+            // Cards beside their passages, now that both are drawn.
+            view::margin::layout();
         }
         if regions.contains(&Region::Summary) && caret.is_some() {
             view::summary::restore_editor(&m, caret);
@@ -207,6 +222,9 @@ impl Runtime {
             }
             Some(Focus::SelectedTab) => focus::selected_tab(),
             None => {}
+        }
+        if let Some(css) = reveal {
+            view::margin::reveal(&css);
         }
     }
 }

@@ -6,11 +6,13 @@
 //! same characters through remote changes (automerge cursors, `summary`).
 
 pub mod history;
+pub mod margin;
 pub mod review;
 pub mod sidebar;
 pub mod status;
 pub mod suggest;
 pub mod summary;
+pub mod toolbar;
 
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
@@ -25,6 +27,7 @@ pub fn render(region: Region, m: &Model) {
         Region::Status => status::draw(m),
         Region::Summary => summary::draw(m),
         Region::Sidebar => sidebar::draw(m),
+        Region::Toolbar => toolbar::draw(m),
     }
 }
 

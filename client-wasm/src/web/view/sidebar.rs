@@ -31,22 +31,13 @@ pub fn draw(a: &Model) {
                 .child(button("dismiss", a.t("close"))),
         );
     }
-    children.push(readers(a));
-    if let Some(sel) = &a.ui.selection
-        && a.can_take_part()
-        && a.ui.composer.is_none()
-        && a.ui.draft.is_none()
+    children.extend(readers(a));
+    // Composers open where they were asked for: a reply in its thread's
+    // card, a review's reason on its proposal, a new comment beside its
+    // passage (`threads_view`); the rest atop the proposals.
+    if let Some(c @ (Composer::Replace(_) | Composer::Paragraph { .. } | Composer::Action)) =
+        &a.ui.composer
     {
-        children.push(
-            el("div")
-                .attr("id", "selection-tools")
-                .class("toolbar")
-                .child(el("p").text(&format!("{}: “{}”", a.t("selected"), sel.quote)))
-                .child(button("comment", a.t("comment")))
-                .child(button("propose", a.t("propose"))),
-        );
-    }
-    if let Some(c) = &a.ui.composer {
         children.push(composer(a, c));
     }
     let tab = a.ui.tab.unwrap_or(Tab::Comments);
@@ -58,6 +49,10 @@ pub fn draw(a: &Model) {
     if a.is_host() {
         tabs.push((Tab::Share, "share", a.t("share")));
     }
+    let margin = tab == Tab::Comments && a.ui.filter.unwrap_or(Filter::Open) == Filter::Open;
+    // The stylesheet lets the margin's cards line up with the text only
+    // while the open comments are shown.
+    let _ = aside.set_attribute("data-mode", if margin { "margin" } else { "panel" });
     children.push(
         el("div")
             .class("tabs")
@@ -80,7 +75,12 @@ pub fn draw(a: &Model) {
     focus::restore(f);
 }
 
-fn readers(a: &Model) -> El {
+/// Who is reading; nothing at all when nobody is listed (a public
+/// reader is not).
+fn readers(a: &Model) -> Option<El> {
+    if !a.can_take_part() && a.ui.readers.is_empty() {
+        return None;
+    }
     let mut list = el("ul").attr("id", "readers");
     if a.can_take_part() {
         list = list.child(
@@ -109,11 +109,13 @@ fn readers(a: &Model) -> El {
                 .user_text(&p.name),
         );
     }
-    el("section")
-        .attr("id", "presence")
-        .attr("aria-label", a.t("readers"))
-        .child(el("h2").text(a.t("readers")))
-        .child(list)
+    Some(
+        el("section")
+            .attr("id", "presence")
+            .attr("aria-label", a.t("readers"))
+            .child(el("h2").text(a.t("readers")))
+            .child(list),
+    )
 }
 
 fn composer(a: &Model, c: &Composer) -> El {
@@ -190,13 +192,48 @@ fn threads_view(a: &Model, doc: &Automerge) -> El {
     let started = |t: &ThreadView| t.comments.first().map_or(0, |c| c.created_at);
     shown.sort_unstable_by(|x, y| (started(x), &x.id).cmp(&(started(y), &y.id)));
     let mut list = el("div").attr("id", "threads");
-    if shown.is_empty() {
-        list = list.child(el("p").class("empty").text(a.t("no-threads")));
+    if filter == Filter::Open {
+        list = list.attr("data-layout", "margin");
+    }
+    if let Some(Composer::Comment(sel)) = &a.ui.composer {
+        // The new thread's card, beside the words it is about.
+        list = list.child(
+            composer(a, a.ui.composer.as_ref().expect("a comment composer"))
+                .class("card")
+                .attr("data-section", &sel.section)
+                .attr("data-start", &sel.start.to_string()),
+        );
+    }
+    if shown.is_empty() && !matches!(a.ui.composer, Some(Composer::Comment(_))) {
+        list = list.child(el("p").class("empty").text(a.t(if a.can_take_part() {
+            "no-threads-hint"
+        } else {
+            "no-threads"
+        })));
     }
     for t in shown {
         list = list.child(thread_view(a, t));
     }
-    el("section").child(filters).child(list)
+    let mut out = el("section").child(filters).child(list);
+    let detached: Vec<&ThreadView> = all
+        .iter()
+        .filter(|t| filter == Filter::Open && matches_filter(t, Filter::Orphaned))
+        .collect();
+    if !detached.is_empty() {
+        // Comments whose words are gone stay in sight, with their quote.
+        out = out.child(
+            el("section")
+                .attr("id", "detached")
+                .attr("aria-labelledby", "detached-heading")
+                .child(
+                    el("h3")
+                        .attr("id", "detached-heading")
+                        .text(a.t("detached")),
+                )
+                .children(detached.into_iter().map(|t| thread_view(a, t))),
+        );
+    }
+    out
 }
 
 fn matches_filter(t: &ThreadView, f: Filter) -> bool {
@@ -214,12 +251,27 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
         Anchor::Moved { .. } => "moved",
         Anchor::Orphaned => "orphaned",
     };
+    let focused = a.ui.focused_thread.as_deref() == Some(t.id.as_str());
+    // A click on the card (not on its controls) looks at the thread.
     let mut article = el("article")
         .class("thread")
         .attr("data-thread", &t.id)
+        .attr("data-action", "focus-thread")
+        .attr("tabindex", "-1")
         .attr("data-state", state)
-        .attr("data-resolved", if t.resolved { "true" } else { "false" })
-        .child(el("blockquote").class("quote").user().text(&t.quote));
+        .attr("data-resolved", if t.resolved { "true" } else { "false" });
+    if focused {
+        // On phones the focused card is a bottom sheet: it can be closed.
+        article = article.class("focused").child(
+            el("button")
+                .attr("type", "button")
+                .attr("data-action", "close-thread")
+                .class("quiet icon sheet-close")
+                .child(el("span").attr("aria-hidden", "true").text("×"))
+                .child(el("span").class("visually-hidden").text(a.t("close"))),
+        );
+    }
+    article = article.child(el("blockquote").class("quote").user().text(&t.quote));
     if t.resolved {
         article = article.class("resolved");
     }
@@ -294,7 +346,14 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
         }
         article = article.child(tools);
     }
-    article
+    match &a.ui.composer {
+        Some(c @ (Composer::Reply { thread } | Composer::EditComment { thread, .. }))
+            if *thread == t.id =>
+        {
+            article.child(composer(a, c))
+        }
+        _ => article,
+    }
 }
 
 pub(super) fn diff_view(parts: &[Part]) -> El {
@@ -423,6 +482,13 @@ fn proposals_view(a: &Model, doc: &Automerge) -> El {
                     .child(button("withdraw", a.t("withdraw")).attr("data-contribution", &c.id));
             }
             article = article.child(tools);
+        }
+        if let Some(
+            composing @ (Composer::Reject { contribution } | Composer::EditAccept { contribution }),
+        ) = &a.ui.composer
+            && *contribution == c.id
+        {
+            article = article.child(composer(a, composing));
         }
         if let Some((id, preview)) = &a.ui.preview
             && *id == c.id

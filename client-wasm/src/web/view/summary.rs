@@ -68,7 +68,7 @@ pub fn draw(a: &Model) {
     } else {
         children.push(meta(&s, a));
         if authoring {
-            children.push(button("edit-meta", a.t("edit-details")));
+            children.push(button("edit-meta", a.t("edit-details")).class("secondary"));
         }
     }
     let count = s.sections.len();
@@ -239,11 +239,46 @@ fn section_view(
             tools.child(button("delete-section", a.t("delete-section")).attr("data-section", id))
         };
     }
+    let mut menu = None;
     if a.can_take_part() && a.ui.draft.is_none() {
-        tools = tools
-            .child(button("comment-section", a.t("comment-section")).attr("data-section", id))
-            .child(button("propose-section", a.t("propose-section")).attr("data-section", id))
-            .child(button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id));
+        // One compact control instead of a row of buttons per section:
+        // selecting text is the usual way (the toolbar by the selection);
+        // this menu is the keyboard's way, and for whole sections.
+        let open = a.ui.section_menu.as_deref() == Some(id);
+        // Its name is its (hidden) text, not an aria-label that the
+        // visible "⋯" would not match.
+        tools = tools.child(
+            el("button")
+                .attr("type", "button")
+                .attr("data-action", "section-menu")
+                .class("quiet icon")
+                .attr("data-section", id)
+                .attr("aria-expanded", if open { "true" } else { "false" })
+                .child(el("span").attr("aria-hidden", "true").text("⋯"))
+                .child(
+                    el("span")
+                        .class("visually-hidden")
+                        .text(&format!("{}: ", a.t("section-menu")))
+                        .user_text(&section.heading),
+                ),
+        );
+        if open {
+            menu = Some(
+                el("div")
+                    .class("section-menu")
+                    .attr("role", "group")
+                    .attr("aria-label", a.t("section-menu"))
+                    .child(
+                        button("comment-section", a.t("comment-section")).attr("data-section", id),
+                    )
+                    .child(
+                        button("propose-section", a.t("propose-section")).attr("data-section", id),
+                    )
+                    .child(
+                        button("propose-paragraph", a.t("add-paragraph")).attr("data-section", id),
+                    ),
+            );
+        }
     }
     head = head.child(tools);
     let body = if editing {
@@ -261,6 +296,7 @@ fn section_view(
         .attr("data-section", id)
         .attr("aria-labelledby", &format!("h-{id}"))
         .child(head)
+        .children(menu)
         .child(body)
 }
 
@@ -307,9 +343,23 @@ fn body_view(a: &Model, doc: &Automerge, section: &str, text: &str, all: &[Threa
                 let mut node = if threads.is_empty() {
                     el("span")
                 } else {
-                    el("mark")
+                    // A highlight opens its (first) thread: by click, tap,
+                    // or Enter (`web/mod.rs`).
+                    let mark = el("mark")
                         .class("anchor")
                         .attr("data-threads", &threads.join(" "))
+                        .attr("data-action", "show-thread")
+                        .attr("data-thread", threads[0])
+                        .attr("tabindex", "0")
+                        .attr("role", "button");
+                    if threads
+                        .iter()
+                        .any(|t| a.ui.focused_thread.as_deref() == Some(*t))
+                    {
+                        mark.class("active")
+                    } else {
+                        mark
+                    }
                 };
                 if let Some((name, color)) = reader {
                     node = node
@@ -336,6 +386,10 @@ fn actions_view(a: &Model, s: &Summary) -> El {
         .attr("id", "actions")
         .child(el("h2").text(a.t("actions")));
     let new_row = editing.filter(|e| e.new).map(|_| action_editor(a, None));
+    if s.actions.is_empty() && new_row.is_none() {
+        // An empty state says so, rather than a bare heading.
+        section = section.child(el("p").class("empty").text(a.t("no-actions")));
+    }
     if !s.actions.is_empty() || new_row.is_some() {
         let mut columns = vec![a.t("action-text"), a.t("owner"), a.t("due"), a.t("status")];
         if authoring {
@@ -392,10 +446,10 @@ fn actions_view(a: &Model, s: &Summary) -> El {
     }
     if authoring {
         if editing.is_none() {
-            section = section.child(button("add-action", a.t("add-action")));
+            section = section.child(button("add-action", a.t("add-action")).class("secondary"));
         }
     } else if a.can_take_part() && a.ui.draft.is_none() {
-        section = section.child(button("propose-action", a.t("propose-action")));
+        section = section.child(button("propose-action", a.t("propose-action")).class("secondary"));
     }
     section
 }
@@ -542,8 +596,25 @@ pub fn selection_in_summary() -> Option<Sel> {
     })
 }
 
+/// The top (in the viewport) of the character at a UTF-16 offset of a
+/// section's drawn body: where a new thread's composer belongs.
+pub fn offset_top(section: &str, offset: usize) -> Option<f64> {
+    let body = section_body_el(section)?;
+    let (node, at) = dom_position(&body, offset)?;
+    let range = document().create_range().ok()?;
+    range.set_start(&node, at).ok()?;
+    range.set_end(&node, at).ok()?;
+    let rect = range.get_bounding_client_rect();
+    // A collapsed range at a paragraph's start may have no box: the body's.
+    Some(if rect.height() > 0.0 {
+        rect.top()
+    } else {
+        body.get_bounding_client_rect().top()
+    })
+}
+
 /// The drawn body of a section.
-fn section_body_el(section: &str) -> Option<Element> {
+pub fn section_body_el(section: &str) -> Option<Element> {
     let bodies = document().query_selector_all(".body[data-section]").ok()?;
     (0..bodies.length())
         .filter_map(|i| bodies.item(i)?.dyn_into::<Element>().ok())
