@@ -24,6 +24,16 @@ impl Lang {
         }
     }
 
+    /// The locale for the browser's date formats: Swedish and British
+    /// English conventions (day before month, 24-hour clock), as
+    /// `model::when` writes them.
+    pub fn locale(self) -> &'static str {
+        match self {
+            Lang::Sv => "sv-SE",
+            Lang::En => "en-GB",
+        }
+    }
+
     /// The same language for `model::when`'s time formats (sv-SE, en-GB).
     pub fn when(self) -> model::when::Lang {
         match self {

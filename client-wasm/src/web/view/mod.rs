@@ -74,16 +74,6 @@ pub fn labelled(label: &str, field: El) -> El {
         .child(field)
 }
 
-pub fn time_text(ms: i64, a: &Model) -> String {
-    if ms <= 0 {
-        return String::new();
-    }
-    let date = js_sys::Date::new(&(ms as f64).into());
-    date.to_locale_string(a.page.lang.code(), &wasm_bindgen::JsValue::UNDEFINED)
-        .as_string()
-        .unwrap_or_default()
-}
-
 // ---------------------------------------------------------------- summary
 
 /// A day in the reader's language (for expiry dates).
@@ -92,7 +82,7 @@ pub fn date_text(ms: i64, a: &Model) -> String {
         return String::new();
     }
     let date = js_sys::Date::new(&(ms as f64).into());
-    date.to_locale_date_string(a.page.lang.code(), &wasm_bindgen::JsValue::UNDEFINED)
+    date.to_locale_date_string(a.page.lang.locale(), &wasm_bindgen::JsValue::UNDEFINED)
         .as_string()
         .unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use model::contributions::{self, Status};
 use model::diff::Part;
 use model::threads::{self, Anchor, ThreadView};
 
-use super::{date_text, input, labelled, textarea, time_text};
+use super::{date_text, input, labelled, textarea};
 use crate::state::{Composer, Filter, Model, Tab};
 use crate::update::EXPIRY_CHOICES;
 use crate::web::dom::{El, button, by_id, el, replace_children};
@@ -296,7 +296,7 @@ fn thread_view(a: &Model, t: &ThreadView) -> El {
                             .user()
                             .text(&a.author_name(&c.author)),
                     )
-                    .child(el("time").class("time").text(&time_text(c.created_at, a)))
+                    .child(super::history::time_el(a, c.created_at).class("time"))
                     .text(if c.edited && !c.deleted {
                         a.t("edited")
                     } else {
