@@ -183,6 +183,31 @@ pub struct Auth {
     invites: Arc<Mutex<()>>,
     /// Serialises check-then-bind of actor ids.
     actors: Arc<Mutex<()>>,
+    /// Actor bindings read or made by this process. A binding never
+    /// changes once made (the store binds only an unbound actor), so it may
+    /// be remembered: every incoming change asks for its actor's owner,
+    /// which would otherwise be a store read (a round trip on PostgreSQL).
+    owners: Arc<Mutex<OwnerCache>>,
+}
+
+/// Remembered actor bindings, forgotten all at once when full (a bound on
+/// memory; they are read again from the store as needed).
+#[derive(Default)]
+struct OwnerCache(std::collections::HashMap<Vec<u8>, String>);
+
+impl OwnerCache {
+    const MAX: usize = 100_000;
+
+    fn get(&self, actor: &[u8]) -> Option<String> {
+        self.0.get(actor).cloned()
+    }
+
+    fn insert(&mut self, actor: &[u8], owner: &str) {
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(actor.to_vec(), owner.to_owned());
+    }
 }
 
 impl std::fmt::Debug for Auth {
@@ -234,7 +259,14 @@ impl Auth {
             lifetimes,
             invites: Arc::default(),
             actors: Arc::default(),
+            owners: Arc::default(),
         }
+    }
+
+    fn owners(&self) -> std::sync::MutexGuard<'_, OwnerCache> {
+        self.owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes an invite; returns it with its secret token (shown once).
@@ -695,10 +727,17 @@ impl Auth {
 
     /// The user an automerge actor id is bound to, if any.
     pub fn actor_owner(&self, actor: &[u8]) -> Result<Option<String>, AuthError> {
-        Ok(self
+        if let Some(owner) = self.owners().get(actor) {
+            return Ok(Some(owner));
+        }
+        let owner = self
             .store
             .get(Table::Actors, actor)?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        if let Some(owner) = &owner {
+            self.owners().insert(actor, owner);
+        }
+        Ok(owner)
     }
 
     /// Binds an actor id to a user unless it is bound already (durable with
@@ -706,7 +745,9 @@ impl Auth {
     /// user's. The store binds atomically (a database constraint on
     /// PostgreSQL), so two nodes racing cannot both win.
     pub fn bind_actor(&self, actor: &[u8], user_id: &str) -> Result<bool, AuthError> {
-        Ok(self.store.bind_actor(actor, user_id)? == user_id)
+        let owner = self.store.bind_actor(actor, user_id)?;
+        self.owners().insert(actor, &owner);
+        Ok(owner == user_id)
     }
 
     /// The automerge actor id the server writes with on a user's behalf
