@@ -24,6 +24,7 @@ mod anchors;
 mod client;
 mod docs_peer;
 mod fanout;
+mod import;
 mod large;
 mod light;
 mod many;
@@ -51,8 +52,8 @@ struct Args {
     /// The JS sync server script.
     #[arg(long, default_value = "tests/js/sync-server.mjs")]
     js_server: PathBuf,
-    /// Scenarios to run: fanout, large, many, storm, anchors, client.
-    /// Default: all (with --quick: fanout, large, many, storm).
+    /// Scenarios to run: fanout, large, import, many, storm, anchors,
+    /// client. Default: all (with --quick: fanout, large, many, storm).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Servers to measure: ours, samod, js.
@@ -209,7 +210,9 @@ async fn main() -> anyhow::Result<()> {
         let all: &[&str] = if args.quick {
             &["fanout", "large", "many", "storm"]
         } else {
-            &["anchors", "client", "fanout", "large", "many", "storm"]
+            &[
+                "anchors", "client", "fanout", "large", "import", "many", "storm",
+            ]
         };
         all.iter().map(|s| (*s).to_owned()).collect()
     } else {
@@ -217,7 +220,10 @@ async fn main() -> anyhow::Result<()> {
     };
     for s in &scenarios {
         anyhow::ensure!(
-            ["fanout", "large", "many", "storm", "anchors", "client"].contains(&s.as_str()),
+            [
+                "fanout", "large", "import", "many", "storm", "anchors", "client"
+            ]
+            .contains(&s.as_str()),
             "unknown scenario {s}"
         );
     }
@@ -273,6 +279,30 @@ async fn main() -> anyhow::Result<()> {
                 "large doc",
                 |mut t| async move {
                     let r = large::run(&mut t, saved, keystrokes).await;
+                    (t, r)
+                },
+            )
+            .await;
+        }
+    }
+    if has("import") {
+        // The JS client reads the saved document from the cache.
+        paper::saved_doc(&args.paper, &args.cache_dir)?;
+        let saved = paper::saved_path(&args.cache_dir);
+        let script = args
+            .js_server
+            .parent()
+            .map_or_else(|| "import-find.mjs".into(), |d| d.join("import-find.mjs"));
+        for &kind in &kinds {
+            let (saved, script, node) = (&saved, &script, &args.node);
+            measure(
+                &mut report,
+                kind,
+                &programs,
+                &[],
+                "JS import",
+                |mut t| async move {
+                    let r = import::run(&mut t, node, script, saved).await;
                     (t, r)
                 },
             )

@@ -15,9 +15,15 @@ use anyhow::Context;
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ReadDoc};
 
+/// Where [`saved_doc`] caches the saved document (a file the JS client
+/// can read).
+pub fn saved_path(cache_dir: &Path) -> std::path::PathBuf {
+    cache_dir.join("paper.automerge")
+}
+
 /// The saved paper document: from the cache, or built from the trace.
 pub fn saved_doc(trace: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let cache = cache_dir.join("paper.automerge");
+    let cache = saved_path(cache_dir);
     if let Ok(bytes) = std::fs::read(&cache) {
         return Ok(bytes);
     }

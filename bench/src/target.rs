@@ -212,6 +212,24 @@ impl Target {
             .unwrap_or(f64::NAN)
     }
 
+    /// Bytes of every file in the server's data directory.
+    pub fn data_dir_bytes(&self) -> u64 {
+        fn walk(dir: &std::path::Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(self.dir.path())
+    }
+
     /// Peak resident set size since this process started, MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.status_kib("VmHWM:") / 1024.0

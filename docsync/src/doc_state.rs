@@ -35,6 +35,15 @@ use crate::relay::Relay;
 /// Ephemeral (sender, session) pairs remembered for deduplication.
 const MAX_EPHEMERAL_SESSIONS: usize = 4096;
 
+/// Stored bytes beyond twice the last snapshot that make a compaction
+/// due whatever the number of chunks: one large chunk (a whole history
+/// imported at once) is many times the size of its snapshot. (Smaller in
+/// this crate's tests, so that the harness reaches it with small edits.)
+#[cfg(not(test))]
+const COMPACT_GROWTH_BYTES: u64 = 1 << 20;
+#[cfg(test)]
+const COMPACT_GROWTH_BYTES: u64 = 4 << 10;
+
 /// The bounds one document is held to.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -242,6 +251,8 @@ pub struct DocState<R> {
     skipped: Vec<Vec<u8>>,
     /// Bytes the store holds for this document (snapshot and chunks).
     stored_bytes: u64,
+    /// Size of the last snapshot this state made (0: none yet).
+    snapshot_bytes: u64,
     /// What `stored_bytes` was before an optimistic compaction.
     before_compaction: Option<(u64, u64)>,
     /// Bytes of the changes applied this turn and not yet stored.
@@ -297,6 +308,7 @@ impl<R> DocState<R> {
             chunks_since_snapshot: 0,
             skipped: Vec::new(),
             stored_bytes: 0,
+            snapshot_bytes: 0,
             before_compaction: None,
             pending_bytes: 0,
             peers: HashMap::new(),
@@ -317,6 +329,11 @@ impl<R> DocState<R> {
         state.next_seq = loaded.next_seq;
         state.chunks_since_snapshot = loaded.chunks;
         state.stored_bytes = loaded.bytes;
+        // One chunk is taken for a snapshot: loading must not compact it
+        // again and again.
+        if loaded.chunks <= 1 {
+            state.snapshot_bytes = loaded.bytes;
+        }
         // Compaction moves them aside rather than deleting them.
         state.skipped = loaded.skipped;
         state
@@ -516,6 +533,8 @@ impl<R> DocState<R> {
             self.stored_bytes = bytes;
         }
         self.chunks_since_snapshot = 0;
+        // Not again before the stored bytes have grown as much again.
+        self.snapshot_bytes = self.stored_bytes;
     }
 
     /// The last [`Effect::Compact`] is stored: its unreadable chunks are
@@ -529,7 +548,10 @@ impl<R> DocState<R> {
         if self.doc.pending_len() >= self.limits.max_pending {
             self.doc.flush()?;
         }
-        if self.chunks_since_snapshot >= self.limits.compact_after_chunks {
+        let outgrown = self.stored_bytes
+            > self.snapshot_bytes.saturating_mul(2) + COMPACT_GROWTH_BYTES
+            && self.chunks_since_snapshot > 0;
+        if self.chunks_since_snapshot >= self.limits.compact_after_chunks || outgrown {
             self.compact(out)?;
         }
         Ok(())
@@ -795,6 +817,7 @@ impl<R> DocState<R> {
         self.before_compaction = Some((self.stored_bytes, self.chunks_since_snapshot));
         self.chunks_since_snapshot = 1;
         self.stored_bytes = snapshot.len() as u64;
+        self.snapshot_bytes = self.stored_bytes;
         out.push(Effect::Compact {
             snapshot,
             upto: self.next_seq,

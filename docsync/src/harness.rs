@@ -784,6 +784,25 @@ mod tests {
         world.assert_converged();
     }
 
+    /// A chunk many times larger than the document's snapshot (a whole
+    /// history imported at once) is compacted at once, not only after
+    /// `compact_after_chunks` chunks: the store keeps one snapshot.
+    #[test]
+    fn a_chunk_far_larger_than_the_snapshot_is_compacted_at_once() {
+        let mut world = Harness::new(1, 0, limits());
+        world.run_until_quiet();
+        // Many small changes in one message: a large chunk whose snapshot
+        // is far smaller (columns compress; a change's header does not).
+        for i in 0..400 {
+            world.edit(0, i, "x");
+        }
+        world.run_until_quiet();
+        let chunks = world.store.chunks();
+        assert_eq!(chunks.len(), 1, "compacted to one snapshot");
+        assert!(chunks[0].len() < 4 << 10, "the snapshot is small");
+        world.assert_converged();
+    }
+
     /// Changes durable elsewhere reach every peer at once (no flush
     /// awaited), are not stored again, and an unreadable chunk beside them
     /// is skipped and reported.

@@ -1,0 +1,107 @@
+// The automerge-repo JS client's view of a large document, for the bench's
+// `import` scenario (not a test):
+//
+//   node import-find.mjs upload URL FILE   import FILE (a saved automerge
+//       document) into a repo connected to URL; once the server's sync
+//       state says it holds every head, a second, fresh repo on the same
+//       server finds it; done when the second holds every head.
+//       Prints {"docId", "heads", "ms"}.
+//   node import-find.mjs find URL DOCID HEADS   a fresh repo finds DOCID;
+//       done when it holds every head in HEADS (comma-separated hex).
+//       Prints {"ms"}.
+//
+// One JSON line on stdout; diagnostics on stderr; exit 1 on failure.
+
+import { readFileSync } from "node:fs"
+import { Repo } from "@automerge/automerge-repo"
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
+import * as A from "@automerge/automerge"
+
+for (const k of ["log", "info", "debug", "warn"]) {
+  console[k] = (...args) => console.error(...args)
+}
+
+const TIMEOUT_MS = 600_000
+const [mode, url, arg, headsArg] = process.argv.slice(2)
+
+function repoOn(url) {
+  return new Repo({ network: [new WebSocketClientAdapter(url)] })
+}
+
+function connected(repo) {
+  return new Promise(resolve => repo.networkSubsystem.once("peer", resolve))
+}
+
+/** Resolves once the handle's document holds every head in `heads`. */
+function holds(handle, heads) {
+  const has = () => {
+    const doc = handle.doc()
+    return doc !== undefined && A.hasHeads(doc, heads)
+  }
+  return new Promise(resolve => {
+    if (has()) return resolve()
+    const check = () => {
+      if (has()) {
+        handle.off("change", check)
+        resolve()
+      }
+    }
+    handle.on("change", check)
+  })
+}
+
+/** Resolves once the server's sync messages say it holds every head. */
+function serverHolds(repo, docId, heads) {
+  return new Promise(resolve => {
+    const check = ({ documentId, syncState }) => {
+      const theirs = syncState.theirHeads ?? []
+      if (documentId === docId && heads.every(h => theirs.includes(h))) {
+        repo.synchronizer.off("sync-state", check)
+        resolve()
+      }
+    }
+    repo.synchronizer.on("sync-state", check)
+  })
+}
+
+async function findUntil(url, docId, heads) {
+  const repo = repoOn(url)
+  await connected(repo)
+  const started = performance.now()
+  const handle = await repo.find(docId)
+  await holds(handle, heads)
+  return { repo, ms: performance.now() - started }
+}
+
+async function main() {
+  const timer = setTimeout(() => {
+    console.error("timed out")
+    process.exit(1)
+  }, TIMEOUT_MS)
+  if (mode === "upload") {
+    const bytes = readFileSync(arg)
+    const heads = A.getHeads(A.load(bytes))
+    const uploader = repoOn(url)
+    await connected(uploader)
+    const started = performance.now()
+    const handle = uploader.import(bytes)
+    await serverHolds(uploader, handle.documentId, heads)
+    const { repo } = await findUntil(url, handle.documentId, heads)
+    const ms = performance.now() - started
+    process.stdout.write(JSON.stringify({ docId: handle.documentId, heads, ms }) + "\n")
+    await Promise.all([uploader.shutdown(), repo.shutdown()])
+  } else if (mode === "find") {
+    const { repo, ms } = await findUntil(url, arg, headsArg.split(","))
+    process.stdout.write(JSON.stringify({ ms }) + "\n")
+    await repo.shutdown()
+  } else {
+    throw new Error("usage: import-find.mjs upload URL FILE | find URL DOCID HEADS")
+  }
+  clearTimeout(timer)
+  process.exit(0)
+}
+
+main().catch(err => {
+  console.error(err?.stack ?? err)
+  process.exit(1)
+})
