@@ -108,6 +108,9 @@ pub enum Input<R> {
     /// The server feeds it the chunks other nodes of a cluster committed
     /// (see the server's `cluster` module).
     Arrived { chunks: Vec<Vec<u8>> },
+    /// Presence data a peer of this document on another node sent (that
+    /// node applied the relay rules already): relayed to every peer here.
+    RemoteEphemeral { message: EphemeralMessage },
 }
 
 impl<R> std::fmt::Debug for Input<R> {
@@ -137,6 +140,10 @@ impl<R> std::fmt::Debug for Input<R> {
             Input::Arrived { chunks } => f
                 .debug_struct("Arrived")
                 .field("chunks", &chunks.len())
+                .finish(),
+            Input::RemoteEphemeral { message } => f
+                .debug_struct("RemoteEphemeral")
+                .field("sender_id", &message.sender_id)
                 .finish(),
         }
     }
@@ -193,6 +200,11 @@ pub enum Effect<R> {
     /// were skipped (the owner reports them; they are stored elsewhere, so
     /// they are not its to keep aside).
     Unreadable { chunks: Vec<Vec<u8>> },
+    /// An ephemeral message a peer here sent was relayed to the peers
+    /// here: the owner passes it on to the document's peers elsewhere (the
+    /// other nodes of a cluster), if any; they take it as
+    /// [`Input::RemoteEphemeral`].
+    Publish { message: EphemeralMessage },
 }
 
 /// A failure of the document itself: the owner stops serving it (and
@@ -434,6 +446,9 @@ impl<R> DocState<R> {
                 }
                 Input::Ephemeral { from, message } => {
                     self.relay_ephemeral(&from, message, &mut out);
+                }
+                Input::RemoteEphemeral { message } => {
+                    self.relay_to_peers(None, message, &mut out);
                 }
                 Input::Leave { peer_id, conn_id } => self.leave(&peer_id, conn_id),
                 Input::Edit { id, user, edit } => match self.edit_as(&user, edit, actors, &mut out)
@@ -738,19 +753,33 @@ impl<R> DocState<R> {
         if from.rules == Rules::ReadOnly || attach(&mut self.peers, from).is_none() {
             return;
         }
+        if self.relay_to_peers(Some(&from.peer_id), message.clone(), out) {
+            out.push(Effect::Publish { message });
+        }
+    }
+
+    /// Relays an ephemeral message to every peer but `except` (and its
+    /// author), once per (author, session, count); returns whether it was
+    /// new.
+    fn relay_to_peers(
+        &mut self,
+        except: Option<&PeerId>,
+        message: EphemeralMessage,
+        out: &mut Vec<Effect<R>>,
+    ) -> bool {
         if self.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
             // Forgetting only risks relaying a duplicate, never losing one.
             self.ephemeral_seen.clear();
         }
         let key = (message.sender_id.clone(), message.session_id.clone());
         match self.ephemeral_seen.get(&key) {
-            Some(&seen) if seen >= message.count => return,
+            Some(&seen) if seen >= message.count => return false,
             _ => {
                 self.ephemeral_seen.insert(key, message.count);
             }
         }
         for (peer_id, peer) in &self.peers {
-            if *peer_id == from.peer_id {
+            if Some(peer_id) == except || *peer_id == message.sender_id {
                 continue;
             }
             out.push(Effect::Send {
@@ -763,6 +792,7 @@ impl<R> DocState<R> {
                 answer: false,
             });
         }
+        true
     }
 
     /// Generates a sync message for each peer (only those in `asked` if

@@ -166,8 +166,7 @@ impl Relay {
         }
         let mut waiting: Vec<Change> = Vec::new();
         for change in changes {
-            if !self.knows(&[change.hash()]) && !waiting.iter().any(|c| c.hash() == change.hash())
-            {
+            if !self.knows(&[change.hash()]) && !waiting.iter().any(|c| c.hash() == change.hash()) {
                 if !checksum_valid(&change) {
                     return false;
                 }

@@ -841,8 +841,7 @@ impl Store for PgStore {
         let mut config = self.config.clone();
         // Found by this name (and pid) in pg_stat_activity.
         config.application_name(&format!("synpunkt-listen-{}", std::process::id()));
-        self.handle
-            .spawn(listen(config, self.node_id.clone(), tx));
+        self.handle.spawn(listen(config, self.node_id.clone(), tx));
         Some(rx)
     }
 
@@ -861,7 +860,9 @@ impl Store for PgStore {
             };
             match tokio::time::timeout(CALL_TIMEOUT, sent).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, channel, "could not notify the other nodes"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, channel, "could not notify the other nodes")
+                }
                 Err(_) => tracing::warn!(channel, "notifying the other nodes timed out"),
             }
         });
@@ -945,7 +946,10 @@ impl Store for PgStore {
                 .execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK])
                 .await
                 .map_err(pg)?;
-            Ok(SetupLock { _client: client, driver })
+            Ok(SetupLock {
+                _client: client,
+                driver,
+            })
         })?;
         Ok(Box::new(lock))
     }
@@ -1077,8 +1081,7 @@ async fn listen(
         };
         let (found_tx, mut found) = tokio::sync::mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
-            let mut messages =
-                futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(message) = messages.next().await {
                 match message {
                     Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
