@@ -840,7 +840,7 @@ impl Store for PgStore {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut config = self.config.clone();
         // Found by this name (and pid) in pg_stat_activity.
-        config.application_name(&format!("synpunkt-listen-{}", std::process::id()));
+        config.application_name(format!("synpunkt-listen-{}", std::process::id()));
         self.handle.spawn(listen(config, self.node_id.clone(), tx));
         Some(rx)
     }
