@@ -428,3 +428,40 @@ async fn revocations_on_one_node_close_sockets_on_the_others_and_roles_hold_ever
         Err(ClientError::Unavailable(_))
     ));
 }
+
+/// Nodes starting at the same moment on an empty database set it up once:
+/// one admin invite, one set of demo workshops. (Without the setup lock
+/// both may find the database empty; the race is likely, not certain.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_at_once_on_an_empty_database_set_it_up_once() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    let (one, two) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let args = ["--store", url.as_str()];
+    let (a, b) = tokio::join!(
+        ServerProcess::start_with(one.path(), &args),
+        ServerProcess::start_with(two.path(), &args),
+    );
+    let invited = [&a, &b]
+        .iter()
+        .filter(|n| !n.admin_token().is_empty())
+        .count();
+    assert_eq!(invited, 1, "exactly one node made the admin invite");
+    let admin = format!("{}{}", a.admin_token(), b.admin_token());
+    for node in [&a, &b] {
+        let (status, list) = api(node, "GET", "/api/workshops", None, Some(&admin)).await;
+        assert_eq!(status, 200, "{list}");
+        let titles: Vec<&str> = list
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|w| w["title"].as_str().expect("a title"))
+            .collect();
+        assert!(!titles.is_empty(), "the demo workshops exist");
+        let unique: std::collections::HashSet<_> = titles.iter().collect();
+        assert_eq!(unique.len(), titles.len(), "created twice: {titles:?}");
+    }
+}
