@@ -114,8 +114,12 @@ pub enum Input<R> {
     /// but never stored again (no [`Effect::Store`] for them): a reply
     /// advertising them waits only for the turn's own chunk, if any.
     ///
-    /// No server caller yet: the cluster issue will feed it.
+    /// The server feeds it the chunks other nodes of a cluster committed
+    /// (see the server's `cluster` module).
     Arrived { chunks: Vec<Vec<u8>> },
+    /// Presence data a peer of this document on another node sent (that
+    /// node applied the relay rules already): relayed to every peer here.
+    RemoteEphemeral { message: EphemeralMessage },
 }
 
 impl<R> std::fmt::Debug for Input<R> {
@@ -145,6 +149,10 @@ impl<R> std::fmt::Debug for Input<R> {
             Input::Arrived { chunks } => f
                 .debug_struct("Arrived")
                 .field("chunks", &chunks.len())
+                .finish(),
+            Input::RemoteEphemeral { message } => f
+                .debug_struct("RemoteEphemeral")
+                .field("sender_id", &message.sender_id)
                 .finish(),
         }
     }
@@ -201,6 +209,11 @@ pub enum Effect<R> {
     /// were skipped (the owner reports them; they are stored elsewhere, so
     /// they are not its to keep aside).
     Unreadable { chunks: Vec<Vec<u8>> },
+    /// An ephemeral message a peer here sent was relayed to the peers
+    /// here: the owner passes it on to the document's peers elsewhere (the
+    /// other nodes of a cluster), if any; they take it as
+    /// [`Input::RemoteEphemeral`].
+    Publish { message: EphemeralMessage },
 }
 
 /// A failure of the document itself: the owner stops serving it (and
@@ -451,6 +464,9 @@ impl<R> DocState<R> {
                 Input::Ephemeral { from, message } => {
                     self.relay_ephemeral(&from, message, &mut out);
                 }
+                Input::RemoteEphemeral { message } => {
+                    self.relay_to_peers(None, message, &mut out);
+                }
                 Input::Leave { peer_id, conn_id } => self.leave(&peer_id, conn_id),
                 Input::Edit { id, user, edit } => match self.edit_as(&user, edit, actors, &mut out)
                 {
@@ -564,6 +580,23 @@ impl<R> DocState<R> {
         chunks: &[Vec<u8>],
         out: &mut Vec<Effect<R>>,
     ) -> Result<(), DocError> {
+        // The fast path: chunks of whole changes (what nodes store) are
+        // decoded and taken like live changes, pending, without applying
+        // them now (applying walks the objects they touch: a clone of the
+        // document per batch, as `load_onto` makes, costs in proportion to
+        // the whole history). Anything else goes through automerge.
+        let decoded: Option<Vec<automerge::Change>> = chunks
+            .iter()
+            .map(|c| crate::chunks::decode_standalone(c).ok().flatten())
+            .collect::<Option<Vec<_>>>()
+            .map(|changes| changes.into_iter().flatten().collect());
+        if let Some(changes) = decoded
+            && self.doc.take_ready(changes)
+        {
+            drop(self.doc.take_unsaved());
+            self.exists |= !self.doc.heads().is_empty();
+            return Ok(());
+        }
         let skipped = self.doc.edit(|doc| {
             // automerge loads what it can parse of data for a document
             // that has changes, and ignores the rest without an error: so
@@ -742,19 +775,33 @@ impl<R> DocState<R> {
         if from.rules == Rules::ReadOnly || attach(&mut self.peers, from).is_none() {
             return;
         }
+        if self.relay_to_peers(Some(&from.peer_id), message.clone(), out) {
+            out.push(Effect::Publish { message });
+        }
+    }
+
+    /// Relays an ephemeral message to every peer but `except` (and its
+    /// author), once per (author, session, count); returns whether it was
+    /// new.
+    fn relay_to_peers(
+        &mut self,
+        except: Option<&PeerId>,
+        message: EphemeralMessage,
+        out: &mut Vec<Effect<R>>,
+    ) -> bool {
         if self.ephemeral_seen.len() >= MAX_EPHEMERAL_SESSIONS {
             // Forgetting only risks relaying a duplicate, never losing one.
             self.ephemeral_seen.clear();
         }
         let key = (message.sender_id.clone(), message.session_id.clone());
         match self.ephemeral_seen.get(&key) {
-            Some(&seen) if seen >= message.count => return,
+            Some(&seen) if seen >= message.count => return false,
             _ => {
                 self.ephemeral_seen.insert(key, message.count);
             }
         }
         for (peer_id, peer) in &self.peers {
-            if *peer_id == from.peer_id {
+            if Some(peer_id) == except || *peer_id == message.sender_id {
                 continue;
             }
             out.push(Effect::Send {
@@ -767,6 +814,7 @@ impl<R> DocState<R> {
                 answer: false,
             });
         }
+        true
     }
 
     /// Generates a sync message for each peer (only those in `asked` if
@@ -945,5 +993,58 @@ mod tests {
         assert_eq!(skipped, vec![dangling.raw_bytes().to_vec()]);
         let text = doc.get(ROOT, "text").expect("get").expect("text").1;
         assert_eq!(doc.text(&text).expect("text"), "Ny Sammanfattning");
+    }
+
+    /// A change another node stored, on a long document: taken as a live
+    /// change (pending) rather than loaded onto a copy of the document.
+    /// Prints both times (not a timed test: it asserts the outcome).
+    #[test]
+    fn an_arrived_change_on_a_long_document_is_taken_without_loading() {
+        let mut base = Automerge::new();
+        let mut tx = base.transaction();
+        tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.commit();
+        for i in 0..20_000 {
+            insert(&mut base, i, "x");
+        }
+        let mut other = base.fork().with_actor(automerge::ActorId::from([9u8; 16]));
+        insert(&mut other, 0, "remote ");
+        let chunk = other.save_after(&base.get_heads());
+        let limits = Limits {
+            max_document_bytes: u64::MAX,
+            compact_after_chunks: u64::MAX,
+            max_pending: 4096,
+            apply_when_quiet_ms: 2000,
+            idle_evict_ms: u64::MAX,
+        };
+        let server = PeerId::new("server").expect("peer id");
+        let loaded = |doc: &Automerge| Loaded {
+            doc: doc.clone(),
+            next_seq: 0,
+            chunks: 1,
+            bytes: 0,
+            skipped: Vec::new(),
+        };
+
+        let mut old = base.clone();
+        let started = std::time::Instant::now();
+        assert!(load_onto(&mut old, std::slice::from_ref(&chunk)).is_empty());
+        let loading = started.elapsed();
+
+        let mut state: DocState<()> =
+            DocState::loaded(DocumentId::random(), server, limits, loaded(&base));
+        let mut out = Vec::new();
+        let started = std::time::Instant::now();
+        state
+            .receive_arrived(std::slice::from_ref(&chunk), &mut out)
+            .expect("arrived");
+        let taking = started.elapsed();
+        eprintln!("one arrived change on 20k changes: loaded {loading:?}, taken {taking:?}");
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(state.pending_len(), 1, "taken as a live change");
+        assert_eq!(state.heads(), other.get_heads().as_slice());
+        let doc = state.doc().expect("applied");
+        let text = doc.get(ROOT, "text").expect("get").expect("text").1;
+        assert!(doc.text(&text).expect("text").starts_with("remote x"));
     }
 }

@@ -586,7 +586,7 @@ impl Harness {
                 }
                 Effect::Evict => self.evict = true,
                 Effect::Unreadable { chunks } => self.unreadable += chunks.len(),
-                Effect::EditDone { .. } | Effect::DocumentFull => {}
+                Effect::EditDone { .. } | Effect::DocumentFull | Effect::Publish { .. } => {}
             }
         }
         self.check_nothing_refused_was_stored();

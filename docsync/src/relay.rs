@@ -153,6 +153,56 @@ impl Relay {
         outcome
     }
 
+    /// Takes changes durable elsewhere (another node's) the way live
+    /// changes are taken: pending, relayed, applied later in one batch,
+    /// without touching the document. Changes already known are dropped;
+    /// the others may come in any order. Returns `false`, taking nothing,
+    /// unless every new change has a valid checksum and its dependencies
+    /// among ours or the others: the caller then loads them through
+    /// automerge.
+    pub fn take_ready(&mut self, changes: Vec<Change>) -> bool {
+        if !self.doc.get_missing_deps(&[]).is_empty() {
+            return false;
+        }
+        let mut waiting: Vec<Change> = Vec::new();
+        for change in changes {
+            if !self.knows(&[change.hash()]) && !waiting.iter().any(|c| c.hash() == change.hash()) {
+                if !checksum_valid(&change) {
+                    return false;
+                }
+                waiting.push(change);
+            }
+        }
+        // Causal order: each pass takes those whose dependencies are known
+        // (pending included) or taken in an earlier pass.
+        let mut ordered = Vec::with_capacity(waiting.len());
+        let mut taken: std::collections::HashSet<ChangeHash> = std::collections::HashSet::new();
+        while !waiting.is_empty() {
+            let before = waiting.len();
+            let mut i = 0;
+            while i < waiting.len() {
+                let ready = waiting[i]
+                    .deps()
+                    .iter()
+                    .all(|d| taken.contains(d) || self.knows(std::slice::from_ref(d)));
+                if ready {
+                    let change = waiting.swap_remove(i);
+                    taken.insert(change.hash());
+                    ordered.push(change);
+                } else {
+                    i += 1;
+                }
+            }
+            if waiting.len() == before {
+                return false;
+            }
+        }
+        for change in ordered {
+            self.push_pending(change);
+        }
+        true
+    }
+
     /// Receives a sync message like [`fast_sync::receive_sync_message`]:
     /// acknowledgements and causally ready changes without touching the
     /// document, anything else through it.

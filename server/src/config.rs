@@ -76,6 +76,12 @@ pub struct ServeArgs {
           value_parser = StoreConfig::parse)]
     pub store: StoreConfig,
 
+    /// Do not listen for the other nodes' notifications (with a shared
+    /// PostgreSQL store): documents then catch up only when a peer joins.
+    /// For tests and diagnosis.
+    #[arg(long, env = "SYNPUNKT_NO_CLUSTER_LISTEN", hide = true)]
+    pub no_cluster_listen: bool,
+
     /// Largest accepted WebSocket message, in bytes.
     #[arg(long, env = "SYNPUNKT_MAX_MESSAGE_BYTES", default_value_t = defaults::MAX_MESSAGE_BYTES,
           value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
@@ -263,6 +269,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where documents and records live (sled in `data_dir` by default).
     pub store: StoreConfig,
+    /// Listen for the other nodes sharing the store (see `cluster`).
+    pub cluster_listen: bool,
     pub max_message_bytes: usize,
     pub ping_interval: Duration,
     pub idle_evict: Duration,
@@ -310,6 +318,7 @@ impl Config {
         Self {
             data_dir,
             store: StoreConfig::parse(d::STORE).unwrap_or(StoreConfig::Sled),
+            cluster_listen: true,
             max_message_bytes: size(d::MAX_MESSAGE_BYTES),
             ping_interval: secs(d::PING_SECONDS),
             idle_evict: secs(d::IDLE_EVICT_SECONDS),
@@ -337,6 +346,7 @@ impl From<&ServeArgs> for Config {
     fn from(args: &ServeArgs) -> Self {
         Self {
             store: args.store.clone(),
+            cluster_listen: !args.no_cluster_listen,
             max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
             ping_interval: Duration::from_secs(args.ping_seconds),
             idle_evict: Duration::from_secs(args.idle_evict_seconds),

@@ -281,7 +281,7 @@ pub(crate) async fn housekeeping(app: Arc<AppState>, shutdown: CancellationToken
                     tracing::info!(removed, "deleted ended sessions");
                 }
                 for id in ended {
-                    app.close_session(&id);
+                    app.close_session_here(&id);
                 }
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not check sessions"),

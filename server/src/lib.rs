@@ -24,6 +24,7 @@ mod activity;
 mod api;
 pub mod auth;
 pub mod clock;
+mod cluster;
 pub mod config;
 mod conn;
 pub mod control;
@@ -184,13 +185,33 @@ impl AppState {
         self.roles_epoch.subscribe()
     }
 
-    /// Tells every connection to re-check its cached roles.
+    /// Tells every connection, on every node, to re-check its cached
+    /// roles (call it once the change is durable).
     pub fn roles_changed(&self) {
+        self.roles_changed_here();
+        self.shared
+            .store
+            .publish(&store::ClusterEvent::RolesChanged);
+    }
+
+    /// Tells this node's connections to re-check their cached roles.
+    pub fn roles_changed_here(&self) {
         self.roles_epoch.send_modify(|e| *e += 1);
     }
 
-    /// Closes every open connection of a (revoked) session.
+    /// Closes every open connection of a (revoked) session, on every node
+    /// (call it once the revocation is durable).
     pub fn close_session(&self, session_id: &str) {
+        self.close_session_here(session_id);
+        self.shared
+            .store
+            .publish(&store::ClusterEvent::SessionClosed {
+                session: session_id.to_owned(),
+            });
+    }
+
+    /// Closes this node's open connections of a (revoked) session.
+    pub fn close_session_here(&self, session_id: &str) {
         let tokens = self
             .live_sessions
             .lock()
@@ -294,6 +315,9 @@ impl Server {
                 Arc::new(PgStore::open(url).map_err(store_error)?)
             }
         };
+        // Nodes starting at once on an empty database set up once: the
+        // first takes the lock and does it, the others then find it done.
+        let setup = store.setup_lock().map_err(store_error)?;
         let storage_id = storage_id(store.as_ref()).map_err(store_error)?;
         let workshops = workshops::Workshops::new(store.clone());
         create_demo_workshops(store.as_ref(), &workshops)
@@ -305,6 +329,13 @@ impl Server {
         );
         let admin_invite = first_admin_invite(store.as_ref(), &auth)
             .map_err(|e| StartError::Demo(e.to_string()))?;
+        drop(setup);
+        // What the other nodes sharing the store do (nothing, on sled).
+        let cluster_events = if config.cluster_listen {
+            store.subscribe()
+        } else {
+            None
+        };
         let metrics = Arc::new(Metrics::new());
         let flush_histogram = metrics.store_flush_seconds.clone();
         let commit = GroupCommit::start(store.clone(), move |d| {
@@ -354,6 +385,10 @@ impl Server {
             next_conn: AtomicU64::new(1),
         });
         tokio::spawn(memory::run(app.docs.clone(), shutdown.clone()));
+        if let Some(events) = cluster_events {
+            app.connections
+                .spawn(cluster::run(app.clone(), events, shutdown.clone()));
+        }
         // `synpunkt admin-link` asks for a sign-in link here.
         let control = control::bind(&app.shared.config.data_dir)?;
         app.connections

@@ -20,6 +20,7 @@ mod browser_offline;
 mod browser_review;
 mod browser_status;
 mod browser_steps;
+mod cluster;
 mod codec_fixtures;
 mod common;
 mod contributions;

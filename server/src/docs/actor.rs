@@ -12,7 +12,7 @@
 //! the state the time: a tick starts every turn, and a timer gives a tick
 //! alone when [`DocState::next_tick_ms`] comes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -68,6 +68,9 @@ pub(super) struct DocActor {
     /// other writers added are in neither list, so no compaction deletes
     /// them.
     appended: Vec<(u64, ChunkKey)>,
+    /// Keys of chunks other nodes stored that automerge could not load:
+    /// known (not read again), never merged (not ours to delete).
+    ignored: HashSet<ChunkKey>,
 }
 
 impl DocActor {
@@ -88,6 +91,7 @@ impl DocActor {
             evict: false,
             loaded: Vec::new(),
             appended: Vec::new(),
+            ignored: HashSet::new(),
         }
     }
 
@@ -221,11 +225,15 @@ impl DocActor {
                     Err(_) => break,
                 }
             }
+            // Chunks other nodes committed come first, so that a peer
+            // (re)joining hears them in its first answer.
+            let arrived = self.catch_up(&mut batch).await;
             // Released once this turn's answers are queued: until then they
             // count against their connections' answers in flight (the reader
             // of a connection that sent a burst waits for them).
             let mut answering = Vec::new();
             let inputs = std::iter::once(now())
+                .chain(arrived)
                 .chain(batch.into_iter().map(|c| self.input(c, &mut answering)))
                 .collect();
             self.step(state, inputs).await?;
@@ -282,6 +290,71 @@ impl DocActor {
         Ok(())
     }
 
+    /// The chunks of this document other nodes committed that this actor
+    /// does not know, as an [`Input::Arrived`], if the batch asks for
+    /// them: a notification named them ([`DocCommand::CatchUp`], taken out
+    /// of the batch), or a peer (re)joins (correctness does not rest on
+    /// notifications: one may have been missed). Only for a store others
+    /// write to. A failed read is logged: the next one catches up.
+    async fn catch_up(&mut self, batch: &mut Vec<DocCommand>) -> Option<Input<serde_json::Value>> {
+        if !self.shared.store.is_shared() {
+            return None;
+        }
+        let (mut wanted, mut everything, mut hint) = (false, false, Vec::new());
+        batch.retain(|command| match command {
+            DocCommand::CatchUp { keys } => {
+                wanted = true;
+                match keys {
+                    Some(keys) => hint.extend(keys.iter().cloned()),
+                    None => everything = true,
+                }
+                false
+            }
+            DocCommand::Sync { from, .. } => {
+                let joins = self
+                    .links
+                    .get(&from.peer_id)
+                    .is_none_or(|(conn, _)| *conn != from.conn_id);
+                wanted |= joins;
+                everything |= joins;
+                true
+            }
+            _ => true,
+        });
+        if !wanted {
+            return None;
+        }
+        let known: HashSet<ChunkKey> = self
+            .loaded
+            .iter()
+            .chain(self.appended.iter().map(|(_, key)| key))
+            .chain(&self.ignored)
+            .cloned()
+            .collect();
+        let (store, id) = (self.shared.store.clone(), self.id);
+        let found = tokio::task::spawn_blocking(move || {
+            let hint = (!everything).then_some(hint);
+            store.chunks_not_in(&id, &known, hint.as_deref())
+        })
+        .await
+        .map_err(|e| StoreError::Transaction(e.to_string()))
+        .and_then(|found| found);
+        match found {
+            Ok(found) if found.is_empty() => None,
+            Ok(found) => {
+                tracing::debug!(chunks = found.len(), "took chunks other nodes stored");
+                let (keys, chunks): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+                // Merged by our next compaction (which covers them).
+                self.loaded.extend(keys);
+                Some(Input::Arrived { chunks })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the chunks other nodes stored");
+                None
+            }
+        }
+    }
+
     /// A command as the state's input; remembers where to answer.
     fn input(
         &mut self,
@@ -312,6 +385,9 @@ impl DocActor {
                 }
                 Input::Leave { peer_id, conn_id }
             }
+            DocCommand::RemoteEphemeral { message } => Input::RemoteEphemeral { message },
+            // Taken out of the batch by `catch_up`.
+            DocCommand::CatchUp { .. } => Input::Arrived { chunks: Vec::new() },
             DocCommand::Edit { user, edit, reply } => {
                 let id = self.next_edit;
                 self.next_edit += 1;
@@ -437,6 +513,22 @@ impl DocActor {
                     chunks = chunks.len(),
                     "skipped arrived chunks that automerge cannot load"
                 );
+                // Not ours to delete: the node that stored them keeps them
+                // aside when it compacts.
+                for chunk in &chunks {
+                    let key = ChunkKey::of(chunk);
+                    self.loaded.retain(|k| *k != key);
+                    self.ignored.insert(key);
+                }
+            }
+            Effect::Publish { message } => {
+                let frame = docsync::codec::encode(&docsync::Message::Ephemeral(message));
+                self.shared
+                    .store
+                    .publish(&crate::store::ClusterEvent::Ephemeral {
+                        doc: self.id,
+                        frame,
+                    });
             }
         }
         Ok(None)

@@ -48,6 +48,13 @@ pub enum DocCommand {
         edit: Edit,
         reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, String>>,
     },
+    /// Another node committed chunks of this document (these, if named):
+    /// read those not known and take them (see `crate::cluster`).
+    CatchUp {
+        keys: Option<Vec<crate::store::ChunkKey>>,
+    },
+    /// An ephemeral message a peer on another node sent.
+    RemoteEphemeral { message: EphemeralMessage },
 }
 
 /// A server edit: it gets a copy of the document to change (committing its
@@ -199,6 +206,14 @@ impl Docs {
         let tx = self.lock().get(&doc).map(|e| e.tx.clone());
         if let Some(tx) = tx {
             let _ = tx.send(command).await;
+        }
+    }
+
+    /// Delivers a command to every resident document (made for each).
+    pub async fn send_to_resident(&self, command: impl Fn() -> DocCommand) {
+        let senders: Vec<_> = self.lock().values().map(|e| e.tx.clone()).collect();
+        for tx in senders {
+            let _ = tx.send(command()).await;
         }
     }
 

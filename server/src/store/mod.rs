@@ -187,6 +187,65 @@ pub trait Store: Send + Sync + 'static {
     fn recovers(&self) -> bool {
         false
     }
+
+    /// Whether other processes write to this store too (nodes of a
+    /// cluster): then a resident document catches up with chunks it does
+    /// not know ([`Store::chunks_not_in`]) when a peer (re)joins it.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// What other nodes sharing this store do ([`ClusterEvent`]); `None`
+    /// for a store nobody else writes to. Called once, at start.
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<ClusterEvent>> {
+        None
+    }
+
+    /// Tells the other nodes, best effort, at once (not with a flush):
+    /// ephemeral messages and access changes already durable.
+    fn publish(&self, _event: &ClusterEvent) {}
+
+    /// The committed chunks of `doc` whose keys are not in `known`: those
+    /// named in `hint` if they are all still there (the common case: one
+    /// query), else every one (a compaction elsewhere merged the named
+    /// ones into a snapshot). Empty for a store nobody else writes to.
+    fn chunks_not_in(
+        &self,
+        _doc: &DocumentId,
+        _known: &std::collections::HashSet<ChunkKey>,
+        _hint: Option<&[ChunkKey]>,
+    ) -> Result<Vec<(ChunkKey, Vec<u8>)>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Held while a node does its first-start setup (storage id, demo
+    /// workshops, the admin invite), so that nodes starting at once on an
+    /// empty database do it once. Released when dropped.
+    fn setup_lock(&self) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        Ok(Box::new(()))
+    }
+}
+
+/// What another node sharing the store did (see [`Store::subscribe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// Another node committed chunks of `doc`: these (`None`: too many to
+    /// name in one notification).
+    Chunks {
+        doc: DocumentId,
+        keys: Option<Vec<ChunkKey>>,
+    },
+    /// Notifications may have been missed (the listening connection was
+    /// (re)established): every resident document catches up.
+    Resync,
+    /// An ephemeral message (its encoded frame) a node relayed to the
+    /// document's peers; best effort (dropped if too large to notify).
+    Ephemeral { doc: DocumentId, frame: Vec<u8> },
+    /// A session was ended: its sockets close on every node.
+    SessionClosed { session: String },
+    /// Roles may have changed (a workshop made invite-only, a membership or
+    /// an invite revoked): every connection re-checks its roles.
+    RolesChanged,
 }
 
 /// The behaviour every store must have; the integration tests run it on

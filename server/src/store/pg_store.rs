@@ -31,7 +31,7 @@ use docsync::DocumentId;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use super::{ChunkKey, Record, Store, StoreError, StoredDoc, Table};
+use super::{ChunkKey, ClusterEvent, Record, Store, StoreError, StoredDoc, Table};
 
 /// The migrations, in the order they are applied (never edit one that has
 /// shipped: add the next).
@@ -43,6 +43,21 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 /// Taken by every node while it migrates (an arbitrary constant: "SYNP").
 const MIGRATION_LOCK: i64 = 0x5359_4e50;
+/// Held by a node during its first-start setup ("SYNS").
+const SETUP_LOCK: i64 = 0x5359_4e53;
+
+/// The channels nodes notify each other on (see [`ClusterEvent`]).
+const CHUNKS_CHANNEL: &str = "synpunkt_chunks";
+const EPHEMERAL_CHANNEL: &str = "synpunkt_ephemeral";
+const ACCESS_CHANNEL: &str = "synpunkt_access";
+/// PostgreSQL refuses payloads of 8000 bytes or more: a longer list of
+/// chunk keys is sent as "*" (read every chunk not known).
+const MAX_PAYLOAD: usize = 7900;
+/// Ephemeral frames larger than this (before base64) are not sent to other
+/// nodes: ephemeral messages are best effort.
+const MAX_EPHEMERAL_FRAME: usize = 5000;
+/// How long the listening connection waits before connecting again.
+const LISTEN_RETRY: Duration = Duration::from_millis(250);
 
 /// A write waiting for the next flush.
 #[derive(Debug)]
@@ -100,6 +115,12 @@ pub struct PgStore {
     gate: RwLock<()>,
     /// One flush at a time (the group commit's thread, and start-up).
     flushing: Mutex<()>,
+    /// Where the database is (for connections outside the pool: the
+    /// listening one, the setup lock's).
+    config: tokio_postgres::Config,
+    /// This process's id among the nodes (random at each start): the
+    /// sender of its notifications, so that it ignores its own.
+    node_id: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -325,7 +346,7 @@ impl PgStore {
         config.connect_timeout(Duration::from_secs(2));
         config.application_name("synpunkt");
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 // A connection the database closed is noticed and replaced.
@@ -354,6 +375,8 @@ impl PgStore {
             buffer: Mutex::default(),
             gate: RwLock::new(()),
             flushing: Mutex::new(()),
+            config,
+            node_id: hex::encode(rand::random::<[u8; 8]>()),
         };
         store.migrate()?;
         Ok(store)
@@ -540,6 +563,7 @@ impl Store for PgStore {
         if ops.is_empty() {
             return Ok(());
         }
+        let notices = chunk_notices(&self.node_id, &ops);
         let pool = self.pool.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<()>(1);
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
@@ -551,6 +575,12 @@ impl Store for PgStore {
                 // Pipelined: tokio-postgres sends the statements in this
                 // order without waiting for each answer.
                 futures_util::future::try_join_all(ops.iter().map(|op| execute(&tx, op))).await?;
+                // Delivered by PostgreSQL only if (and once) this commits.
+                for payload in &notices {
+                    tx.execute("SELECT pg_notify($1, $2)", &[&CHUNKS_CHANNEL, payload])
+                        .await
+                        .map_err(pg)?;
+                }
                 let _ = ready_tx.send(());
                 go_rx.await.map_err(|_| StoreError::Closed)?;
                 tx.commit().await.map_err(pg)
@@ -800,5 +830,300 @@ impl Store for PgStore {
 
     fn recovers(&self) -> bool {
         true
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<ClusterEvent>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut config = self.config.clone();
+        // Found by this name (and pid) in pg_stat_activity.
+        config.application_name(format!("synpunkt-listen-{}", std::process::id()));
+        self.handle.spawn(listen(config, self.node_id.clone(), tx));
+        Some(rx)
+    }
+
+    fn publish(&self, event: &ClusterEvent) {
+        let Some((channel, payload)) = notice(&self.node_id, event) else {
+            return;
+        };
+        let pool = self.pool.clone();
+        self.handle.spawn(async move {
+            let sent = async {
+                let client = pool.get().await.map_err(db)?;
+                client
+                    .execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+                    .await
+                    .map_err(pg)
+            };
+            match tokio::time::timeout(CALL_TIMEOUT, sent).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, channel, "could not notify the other nodes")
+                }
+                Err(_) => tracing::warn!(channel, "notifying the other nodes timed out"),
+            }
+        });
+    }
+
+    fn chunks_not_in(
+        &self,
+        doc: &DocumentId,
+        known: &std::collections::HashSet<ChunkKey>,
+        hint: Option<&[ChunkKey]>,
+    ) -> Result<Vec<(ChunkKey, Vec<u8>)>, StoreError> {
+        let pool = self.pool.clone();
+        let id = doc.as_bytes().to_vec();
+        let named: Option<Vec<Vec<u8>>> = hint.map(|keys| {
+            keys.iter()
+                .filter(|k| !known.contains(*k))
+                .map(|k| k.0.clone())
+                .collect()
+        });
+        if named.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let known = known.clone();
+        self.block(CALL_TIMEOUT, async move {
+            let client = pool.get().await.map_err(db)?;
+            let by_keys = client
+                .prepare_cached("SELECT key, bytes FROM chunks WHERE doc = $1 AND key = ANY($2)")
+                .await
+                .map_err(pg)?;
+            let fetch = |keys: Vec<Vec<u8>>| {
+                let (client, by_keys, id) = (&client, &by_keys, &id);
+                async move {
+                    let rows = client.query(by_keys, &[id, &keys]).await.map_err(pg)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((
+                                ChunkKey(r.try_get::<_, Vec<u8>>(0).map_err(pg)?),
+                                r.try_get::<_, Vec<u8>>(1).map_err(pg)?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()
+                }
+            };
+            if let Some(named) = named {
+                let wanted = named.len();
+                let found = fetch(named).await?;
+                if found.len() == wanted {
+                    return Ok(found);
+                }
+            }
+            // Keys only (cheap), then the chunks not known.
+            let keys = client
+                .prepare_cached("SELECT key FROM chunks WHERE doc = $1")
+                .await
+                .map_err(pg)?;
+            let unknown: Vec<Vec<u8>> = client
+                .query(&keys, &[&id])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(pg))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|k| !known.contains(&ChunkKey(k.clone())))
+                .collect();
+            if unknown.is_empty() {
+                return Ok(Vec::new());
+            }
+            fetch(unknown).await
+        })
+    }
+
+    fn setup_lock(&self) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        let config = self.config.clone();
+        let lock = self.block(Duration::from_secs(60), async move {
+            // Its own connection, not the pool's: the lock is the
+            // session's, released when this connection closes.
+            let (client, connection) = config.connect(NoTls).await.map_err(pg)?;
+            let driver = tokio::spawn(connection);
+            client
+                .execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK])
+                .await
+                .map_err(pg)?;
+            Ok(SetupLock {
+                _client: client,
+                driver,
+            })
+        })?;
+        Ok(Box::new(lock))
+    }
+}
+
+/// The first-start setup lock: closing its connection releases it.
+struct SetupLock {
+    _client: tokio_postgres::Client,
+    driver: tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+}
+
+impl Drop for SetupLock {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// The notifications of one flush: for each document it appends to, the
+/// keys of its new chunks. (Compaction snapshots are not named: they hold
+/// only changes already notified, or loaded from the table.)
+fn chunk_notices(node: &str, ops: &[Arc<Op>]) -> Vec<String> {
+    let mut by_doc: Vec<(DocumentId, Vec<&ChunkKey>)> = Vec::new();
+    for op in ops {
+        if let Op::Append { doc, key, .. } = op.as_ref() {
+            match by_doc.iter_mut().find(|(d, _)| d == doc) {
+                Some((_, keys)) => keys.push(key),
+                None => by_doc.push((*doc, vec![key])),
+            }
+        }
+    }
+    by_doc
+        .into_iter()
+        .map(|(doc, keys)| {
+            let named = keys
+                .iter()
+                .map(|k| hex::encode(&k.0))
+                .collect::<Vec<_>>()
+                .join(",");
+            let payload = format!("{node} {doc} {named}");
+            if payload.len() < MAX_PAYLOAD {
+                payload
+            } else {
+                format!("{node} {doc} *")
+            }
+        })
+        .collect()
+}
+
+/// The channel and payload that tell other nodes of `event` (`None`: not
+/// sent, e.g. an ephemeral frame too large).
+fn notice(node: &str, event: &ClusterEvent) -> Option<(&'static str, String)> {
+    use base64::Engine as _;
+    Some(match event {
+        ClusterEvent::Ephemeral { doc, frame } => {
+            if frame.len() > MAX_EPHEMERAL_FRAME {
+                return None;
+            }
+            let frame = base64::engine::general_purpose::STANDARD.encode(frame);
+            (EPHEMERAL_CHANNEL, format!("{node} {doc} {frame}"))
+        }
+        ClusterEvent::SessionClosed { session } => (ACCESS_CHANNEL, format!("{node} s {session}")),
+        ClusterEvent::RolesChanged => (ACCESS_CHANNEL, format!("{node} r")),
+        ClusterEvent::Chunks { .. } | ClusterEvent::Resync => return None,
+    })
+}
+
+/// The event a notification tells, unless it is this node's own (or not
+/// understood: logged and ignored).
+fn parse_notice(node: &str, channel: &str, payload: &str) -> Option<ClusterEvent> {
+    use base64::Engine as _;
+    let mut parts = payload.splitn(3, ' ');
+    let sender = parts.next()?;
+    if sender == node {
+        return None;
+    }
+    let (first, rest) = (parts.next()?, parts.next());
+    let event = match channel {
+        CHUNKS_CHANNEL => {
+            let doc: DocumentId = first.parse().ok()?;
+            let keys = match rest? {
+                "*" => None,
+                named => Some(
+                    named
+                        .split(',')
+                        .map(|k| hex::decode(k).map(ChunkKey))
+                        .collect::<Result<Vec<_>, _>>()
+                        .ok()?,
+                ),
+            };
+            ClusterEvent::Chunks { doc, keys }
+        }
+        EPHEMERAL_CHANNEL => ClusterEvent::Ephemeral {
+            doc: first.parse().ok()?,
+            frame: base64::engine::general_purpose::STANDARD
+                .decode(rest?)
+                .ok()?,
+        },
+        ACCESS_CHANNEL => match first {
+            "s" => ClusterEvent::SessionClosed {
+                session: rest?.to_owned(),
+            },
+            "r" => ClusterEvent::RolesChanged,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(event)
+}
+
+/// Listens for the other nodes' notifications on a connection of its own
+/// (LISTEN is per session: not the pool's), for as long as anyone
+/// receives the events. After every (re)connection it sends
+/// [`ClusterEvent::Resync`]: what was notified while it was away is read
+/// from the table.
+async fn listen(
+    config: tokio_postgres::Config,
+    node: String,
+    events: tokio::sync::mpsc::UnboundedSender<ClusterEvent>,
+) {
+    use futures_util::StreamExt as _;
+    while !events.is_closed() {
+        let (client, mut connection) = match config.connect(NoTls).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot connect to listen; trying again");
+                tokio::time::sleep(LISTEN_RETRY).await;
+                continue;
+            }
+        };
+        let (found_tx, mut found) = tokio::sync::mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                        if found_tx.send(n).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the listening connection failed");
+                        return;
+                    }
+                }
+            }
+        });
+        let listening = client
+            .batch_execute(&format!(
+                "LISTEN {CHUNKS_CHANNEL}; LISTEN {EPHEMERAL_CHANNEL}; LISTEN {ACCESS_CHANNEL}"
+            ))
+            .await;
+        if let Err(e) = listening {
+            tracing::warn!(error = %pg(e), "cannot listen; trying again");
+            driver.abort();
+            tokio::time::sleep(LISTEN_RETRY).await;
+            continue;
+        }
+        tracing::debug!("listening for the other nodes");
+        if events.send(ClusterEvent::Resync).is_err() {
+            break;
+        }
+        while let Some(n) = found.recv().await {
+            match parse_notice(&node, n.channel(), n.payload()) {
+                Some(event) => {
+                    if events.send(event).is_err() {
+                        break;
+                    }
+                }
+                None => tracing::trace!(channel = n.channel(), "ignored a notification"),
+            }
+        }
+        drop(client);
+        driver.abort();
+        tokio::time::sleep(LISTEN_RETRY).await;
     }
 }
