@@ -40,11 +40,18 @@ impl DocumentId {
         if bare.is_empty() || bare.len() > 32 {
             return Err(InvalidDocumentId);
         }
-        let bytes = bs58::decode(bare)
-            .with_check(None)
-            .into_vec()
+        let mut decoded = [0u8; 20];
+        let len = bs58::decode(bare)
+            .onto(&mut decoded[..])
             .map_err(|_| InvalidDocumentId)?;
+        if len != decoded.len() {
+            return Err(InvalidDocumentId);
+        }
+        let (bytes, check) = decoded.split_at(16);
         let bytes: [u8; 16] = bytes.try_into().map_err(|_| InvalidDocumentId)?;
+        if checksum(&bytes) != check {
+            return Err(InvalidDocumentId);
+        }
         Ok(Self(bytes))
     }
 
@@ -56,8 +63,18 @@ impl DocumentId {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).with_check().into_string())
+        let mut checked = [0u8; 20];
+        checked[..16].copy_from_slice(&self.0);
+        checked[16..].copy_from_slice(&checksum(&self.0));
+        f.write_str(&bs58::encode(checked).into_string())
     }
+}
+
+/// bs58check's checksum: the first 4 bytes of SHA-256 applied twice.
+fn checksum(payload: &[u8]) -> [u8; 4] {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(Sha256::digest(payload));
+    [hash[0], hash[1], hash[2], hash[3]]
 }
 
 impl fmt::Debug for DocumentId {
@@ -142,7 +159,8 @@ mod tests {
         let long = "z".repeat(1000);
         assert_eq!(DocumentId::parse(&long), Err(InvalidDocumentId));
         // Valid bs58check but not 16 bytes.
-        let short = bs58::encode([1u8, 2, 3]).with_check().into_string();
+        let short = [1u8, 2, 3];
+        let short = bs58::encode([&short[..], &checksum(&short)].concat()).into_string();
         assert_eq!(DocumentId::parse(&short), Err(InvalidDocumentId));
     }
 
