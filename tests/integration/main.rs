@@ -19,6 +19,7 @@ mod browser_offline;
 mod browser_review;
 mod browser_status;
 mod browser_steps;
+mod cluster_lb;
 mod codec_fixtures;
 mod common;
 mod contributions;

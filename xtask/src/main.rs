@@ -10,6 +10,9 @@
 //! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
 //!   targets of `fuzz/` on stable Rust and runs each for N seconds (see
 //!   `fuzz.rs`). `ci` runs both for 20 s after the tests (40 s in all).
+//! - `cluster [--port N]`: a local cluster to open in a browser: PostgreSQL
+//!   in a temporary directory, three release nodes on it and HAProxy in
+//!   front on 127.0.0.1:N (8080); Ctrl-C stops everything (`cluster.rs`).
 //! - `bench`: builds the release server and the load generator and runs
 //!   the benchmarks: ours against the reference JS sync server, one table.
 //!   Not a test. Flags go to the bench (`cargo xtask bench --help`):
@@ -21,6 +24,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+mod cluster;
 mod fuzz;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -36,9 +40,12 @@ fn main() -> anyhow::Result<()> {
         }
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("cluster") => cluster::run(&cargo(), &args[1..]),
         Some("fuzz") => fuzz::run(&cargo(), &root, &fuzz::Options::parse(&args[1..])?),
         _ => {
-            eprintln!("usage: cargo xtask <ci|setup|bench [args…]|fuzz [args…]>");
+            eprintln!(
+                "usage: cargo xtask <ci|setup|bench [args…]|fuzz [args…]|cluster [--port N]>"
+            );
             bail!("unknown command")
         }
     }
