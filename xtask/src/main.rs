@@ -227,6 +227,9 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
     if bench_loads_client(extra) {
         ensure_browser()?;
     }
+    if bench_runs_cluster(extra) {
+        ensure_cluster_tools()?;
+    }
     // The reference JS sync server needs tests/js's packages.
     if !Path::new("tests/js/node_modules/@automerge/automerge-repo-storage-nodefs").exists() {
         run(
@@ -301,6 +304,26 @@ fn bench_measures_samod(args: &[String]) -> bool {
             .or_else(|| (a == "--targets").then(|| args.get(i + 1).cloned().unwrap_or_default()))
     });
     targets.is_none_or(|t| t.split(',').any(|t| t.trim() == "samod"))
+}
+
+/// Whether this bench run starts PostgreSQL (the `cluster` scenario): in
+/// a full run, or when `--scenarios` names it.
+fn bench_runs_cluster(args: &[String]) -> bool {
+    if args
+        .iter()
+        .any(|a| a == "--anchors-only" || a == "--client-only" || a == "--help" || a == "-h")
+    {
+        return false;
+    }
+    let scenarios = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--scenarios=")
+            .map(str::to_owned)
+            .or_else(|| (a == "--scenarios").then(|| args.get(i + 1).cloned().unwrap_or_default()))
+    });
+    match scenarios {
+        Some(list) => list.split(',').any(|s| s.trim() == "cluster"),
+        None => !args.iter().any(|a| a == "--quick"),
+    }
 }
 
 /// Whether this bench run loads the web client in headless Chromium: the
