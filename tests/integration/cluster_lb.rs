@@ -251,11 +251,12 @@ async fn the_web_client_reconnects_through_haproxy_when_its_node_dies() {
         .expect("saved");
     // The socket carries the workshop (HAProxy logged `doc=<id>` for it).
     let node = node_of_socket(&cluster, doc, 0).await;
+    let sockets = cluster.sync_nodes(doc).len();
 
     cluster.kill(node).await;
     // The client notices, reconnects through HAProxy to another node, and
     // says "Saved" again.
-    let moved_to = node_of_socket(&cluster, doc, 1).await;
+    let moved_to = node_of_socket(&cluster, doc, sockets).await;
     assert_ne!(moved_to, node, "reconnected to the dead node");
     browser
         .wait_for("#status[data-state=\"saved\"]")

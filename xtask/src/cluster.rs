@@ -231,9 +231,11 @@ impl Running {
             .spawn()
             .context("start haproxy")?;
         self.children.push(("haproxy".into(), child));
-        // Listening once it accepts a connection.
+        // Ready once its admin socket exists (created with the listeners,
+        // before it serves; a probe connection would log a bad request).
+        let socket = self.dir.join("haproxy.sock");
         for _ in 0..200 {
-            if std::net::TcpStream::connect(lb).is_ok() {
+            if socket.exists() {
                 return Ok(());
             }
             if let Some((_, c)) = self.children.last_mut()
@@ -246,7 +248,7 @@ impl Running {
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
-        bail!("haproxy is not listening on {lb}")
+        bail!("haproxy did not start listening on {lb}")
     }
 }
 
