@@ -9,7 +9,9 @@
 //! `light.rs` (one document per connection) and `docs_peer.rs` (many).
 //! Besides those: `client` (the web client's size and first load in
 //! headless Chromium, `client.rs`) and `anchors` (comment-anchor
-//! resolution, `anchors.rs`), ours only.
+//! resolution, `anchors.rs`), ours only, and `cluster` (several of our
+//! nodes on one PostgreSQL: cross-node latency and the PostgreSQL store's
+//! throughput against sled, `cluster.rs`).
 //!
 //! Run: `cargo xtask bench` (builds the release server first); see
 //! `--help` and the README's Benchmarks section.
@@ -22,6 +24,7 @@ use target::{Kind, Programs, Target};
 
 mod anchors;
 mod client;
+mod cluster;
 mod docs_peer;
 mod fanout;
 mod import;
@@ -53,7 +56,8 @@ struct Args {
     #[arg(long, default_value = "tests/js/sync-server.mjs")]
     js_server: PathBuf,
     /// Scenarios to run: fanout, large, import, many, storm, anchors,
-    /// client. Default: all (with --quick: fanout, large, many, storm).
+    /// client, cluster. Default: all (with --quick: fanout, large, many,
+    /// storm).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Servers to measure: ours, samod, js.
@@ -94,6 +98,12 @@ struct Args {
     /// Documents the storm's clients are spread over.
     #[arg(long, default_value_t = 10)]
     storm_docs: usize,
+    /// Readers in the cluster scenario, spread over three nodes.
+    #[arg(long, default_value_t = 100)]
+    cluster_readers: usize,
+    /// Writers (a document each) in the cluster throughput runs.
+    #[arg(long, default_value_t = 64)]
+    cluster_writers: usize,
     /// Run only the anchor-resolution benchmark.
     #[arg(long)]
     anchors_only: bool,
@@ -211,7 +221,7 @@ async fn main() -> anyhow::Result<()> {
             &["fanout", "large", "many", "storm"]
         } else {
             &[
-                "anchors", "client", "fanout", "large", "import", "many", "storm",
+                "anchors", "client", "fanout", "large", "import", "many", "storm", "cluster",
             ]
         };
         all.iter().map(|s| (*s).to_owned()).collect()
@@ -221,7 +231,7 @@ async fn main() -> anyhow::Result<()> {
     for s in &scenarios {
         anyhow::ensure!(
             [
-                "fanout", "large", "import", "many", "storm", "anchors", "client"
+                "fanout", "large", "import", "many", "storm", "anchors", "client", "cluster"
             ]
             .contains(&s.as_str()),
             "unknown scenario {s}"
@@ -338,6 +348,28 @@ async fn main() -> anyhow::Result<()> {
                 (t, r)
             })
             .await;
+        }
+    }
+    if has("cluster") {
+        eprintln!("== cluster: ours");
+        let sizes = cluster::Sizes {
+            readers: args.cluster_readers,
+            seconds: seconds.min(10.0),
+            writers: args.cluster_writers,
+        };
+        match cluster::run(&programs, &sizes).await {
+            Ok(metrics) => {
+                for m in metrics {
+                    report.add(Kind::Ours, m);
+                }
+            }
+            Err(e) => {
+                eprintln!("   cluster failed: {e:#}");
+                report.add(
+                    Kind::Ours,
+                    Metric::text("cluster: failed", format!("{e:#}")),
+                );
+            }
         }
     }
 

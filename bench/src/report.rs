@@ -10,6 +10,8 @@ pub enum Goal {
     None,
     /// Ours at most this value.
     AtMost(f64),
+    /// Ours at least this value (a throughput).
+    AtLeast(f64),
     /// Ours at least this many times lower than js.
     TimesLowerThanJs(f64),
 }
@@ -216,6 +218,19 @@ fn verdict(r: &Row) -> String {
                     number(v - t, r.decimals),
                     r.unit,
                     v / t
+                ),
+            }
+        }
+        Goal::AtLeast(t) => {
+            let target = format!(">= {} {}", number(t, r.decimals), r.unit);
+            match ours {
+                None => format!("{target}: not measured"),
+                Some(v) if v >= t => format!("{target}: met"),
+                Some(v) => format!(
+                    "{target}: MISSED by {} {} ({:.1}x)",
+                    number(t - v, r.decimals),
+                    r.unit,
+                    t / v.max(f64::MIN_POSITIVE)
                 ),
             }
         }

@@ -83,6 +83,33 @@ impl Target {
         Ok(target)
     }
 
+    /// Starts ours on a database another node set up: its admin (`token`)
+    /// is already there, so it prints no sign-in link (a cluster's second
+    /// and later nodes, `--store postgres://…` in `extra`).
+    pub async fn start_as(
+        programs: &Programs,
+        extra: &[String],
+        token: &str,
+    ) -> anyhow::Result<Self> {
+        let mut target = Self {
+            kind: Kind::Ours,
+            programs: programs.clone(),
+            extra: extra.to_vec(),
+            dir: tempfile::tempdir()?,
+            child: None,
+            addr: String::new(),
+            metrics_addr: None,
+            token: Some(token.to_owned()),
+        };
+        target.spawn().await?;
+        Ok(target)
+    }
+
+    /// Ours: the admin's session token.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     async fn spawn(&mut self) -> anyhow::Result<()> {
         let data = self.dir.path().join("data");
         let mut command = match self.kind {

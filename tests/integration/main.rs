@@ -21,6 +21,7 @@ mod browser_review;
 mod browser_status;
 mod browser_steps;
 mod cluster;
+mod cluster_lb;
 mod codec_fixtures;
 mod common;
 mod contributions;

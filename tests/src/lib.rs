@@ -8,6 +8,8 @@
 //! - [`ServerProcess`]: the `synpunkt` binary as a child process (signals,
 //!   crashes, command line);
 //! - [`Postgres`]: a throwaway PostgreSQL server (`--store postgres://…`);
+//! - [`Cluster`]: PostgreSQL, several `synpunkt` processes on it and a real
+//!   HAProxy in front (`deploy/haproxy.cfg`);
 //! - [`Browser`]: a real headless Chromium driven over WebDriver, for the
 //!   browser client.
 //!
@@ -16,6 +18,7 @@
 
 mod browser;
 mod client;
+mod cluster;
 mod node;
 mod postgres;
 mod process;
@@ -23,6 +26,7 @@ mod server;
 
 pub use browser::{Browser, Key, screenshots_dir};
 pub use client::{ChangeData, Client, ClientError};
+pub use cluster::{Cluster, NodeState, haproxy_config};
 pub use node::NodePeer;
 pub use postgres::{Postgres, postgres_bin};
 pub use process::{ServerProcess, synpunkt_bin};

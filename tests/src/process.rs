@@ -50,8 +50,14 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`], with more `serve` arguments.
     pub async fn start_with(data: &Path, args: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", data, args).await
+    }
+
+    /// Like [`ServerProcess::start_with`], listening on `listen` (a node
+    /// behind a load balancer comes back on the address it is known by).
+    pub async fn start_on(listen: &str, data: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(synpunkt_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", listen, "--data"])
             .arg(data)
             .args(args)
             .env("RUST_LOG", "warn")
@@ -111,6 +117,14 @@ impl ServerProcess {
     /// Starts on a data directory whose admin session token is known.
     pub async fn start_as(data: &Path, admin: &str) -> Self {
         Self::start_as_with(data, admin, &[]).await
+    }
+
+    /// [`ServerProcess::start_on`] on a database whose admin session token
+    /// is known (a node of a cluster).
+    pub async fn start_as_on(listen: &str, data: &Path, admin: &str, args: &[&str]) -> Self {
+        let mut server = Self::start_on(listen, data, args).await;
+        server.admin = admin.to_owned();
+        server
     }
 
     /// [`ServerProcess::start_as`] with more `serve` arguments.

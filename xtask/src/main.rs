@@ -10,6 +10,9 @@
 //! - `fuzz [TARGET] [--seconds N] [--grow-corpus]`: builds the libFuzzer
 //!   targets of `fuzz/` on stable Rust and runs each for N seconds (see
 //!   `fuzz.rs`). `ci` runs both for 20 s after the tests (40 s in all).
+//! - `cluster [--port N]`: a local cluster to open in a browser: PostgreSQL
+//!   in a temporary directory, three release nodes on it and HAProxy in
+//!   front on 127.0.0.1:N (8080); Ctrl-C stops everything (`cluster.rs`).
 //! - `bench`: builds the release server and the load generator and runs
 //!   the benchmarks: ours against the reference JS sync server, one table.
 //!   Not a test. Flags go to the bench (`cargo xtask bench --help`):
@@ -21,6 +24,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+mod cluster;
 mod fuzz;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -36,9 +40,12 @@ fn main() -> anyhow::Result<()> {
         }
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("cluster") => cluster::run(&cargo(), &args[1..]),
         Some("fuzz") => fuzz::run(&cargo(), &root, &fuzz::Options::parse(&args[1..])?),
         _ => {
-            eprintln!("usage: cargo xtask <ci|setup|bench [args…]|fuzz [args…]>");
+            eprintln!(
+                "usage: cargo xtask <ci|setup|bench [args…]|fuzz [args…]|cluster [--port N]>"
+            );
             bail!("unknown command")
         }
     }
@@ -220,6 +227,9 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
     if bench_loads_client(extra) {
         ensure_browser()?;
     }
+    if bench_runs_cluster(extra) {
+        ensure_cluster_tools()?;
+    }
     // The reference JS sync server needs tests/js's packages.
     if !Path::new("tests/js/node_modules/@automerge/automerge-repo-storage-nodefs").exists() {
         run(
@@ -294,6 +304,26 @@ fn bench_measures_samod(args: &[String]) -> bool {
             .or_else(|| (a == "--targets").then(|| args.get(i + 1).cloned().unwrap_or_default()))
     });
     targets.is_none_or(|t| t.split(',').any(|t| t.trim() == "samod"))
+}
+
+/// Whether this bench run starts PostgreSQL (the `cluster` scenario): in
+/// a full run, or when `--scenarios` names it.
+fn bench_runs_cluster(args: &[String]) -> bool {
+    if args
+        .iter()
+        .any(|a| a == "--anchors-only" || a == "--client-only" || a == "--help" || a == "-h")
+    {
+        return false;
+    }
+    let scenarios = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--scenarios=")
+            .map(str::to_owned)
+            .or_else(|| (a == "--scenarios").then(|| args.get(i + 1).cloned().unwrap_or_default()))
+    });
+    match scenarios {
+        Some(list) => list.split(',').any(|s| s.trim() == "cluster"),
+        None => !args.iter().any(|a| a == "--quick"),
+    }
 }
 
 /// Whether this bench run loads the web client in headless Chromium: the

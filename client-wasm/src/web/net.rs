@@ -49,7 +49,24 @@ fn sync_url() -> String {
         _ => "ws",
     };
     let host = location.host().unwrap_or_default();
-    format!("{scheme}://{host}/sync")
+    let path = location.pathname().unwrap_or_default();
+    format!("{scheme}://{host}/sync{}", affinity_query(&path))
+}
+
+/// `?doc=<workshop id>` on a workshop page (`/w/<id>…`), empty elsewhere.
+/// A load balancer in front of several nodes hashes on it (deploy/
+/// haproxy.cfg), so every socket of one workshop goes to the same node; the
+/// server ignores it. Affinity is an optimisation: without it (or when that
+/// node dies) any node serves the workshop correctly.
+fn affinity_query(path: &str) -> String {
+    let id = path
+        .strip_prefix("/w/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| !id.is_empty());
+    match id {
+        Some(id) => format!("?doc={}", String::from(js_sys::encode_uri_component(id))),
+        None => String::new(),
+    }
 }
 
 /// Opens a connection. If it cannot even be made, the model hears that it
