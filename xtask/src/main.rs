@@ -112,7 +112,7 @@ fn ensure_browser() -> anyhow::Result<()> {
 
 /// The PostgreSQL tests start their own throwaway server from the installed
 /// binaries (`testkit::Postgres`: initdb and pg_ctl in
-/// /usr/lib/postgresql/<version>/bin; the package's own service is not
+/// `/usr/lib/postgresql/<version>/bin`; the package's own service is not
 /// used); the cluster's load balancer is Debian's HAProxy.
 fn ensure_cluster_tools() -> anyhow::Result<()> {
     let initdb = std::fs::read_dir("/usr/lib/postgresql")
