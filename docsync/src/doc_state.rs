@@ -913,8 +913,32 @@ fn load_onto(doc: &mut Automerge, chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
         *doc = next;
         return Vec::new();
     }
+    // Chunk by chunk, each once what it depends on is loaded: automerge
+    // queues a change whose dependencies are missing and applies it when
+    // they arrive, so a bad change loaded too early would panic during the
+    // load of an innocent later chunk (stores return chunks in key order,
+    // which is no causal order), and that chunk would be skipped instead.
     let mut skipped = Vec::new();
-    for chunk in chunks {
+    let mut waiting: Vec<&Vec<u8>> = chunks.iter().collect();
+    loop {
+        let (ready, later): (Vec<_>, Vec<_>) = waiting
+            .into_iter()
+            .partition(|chunk| dependencies_loaded(doc, chunk));
+        let progress = !ready.is_empty();
+        for chunk in ready {
+            let mut next = doc.clone();
+            match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
+                Ok(Ok(_)) => *doc = next,
+                Ok(Err(_)) | Err(_) => skipped.push(chunk.clone()),
+            }
+        }
+        waiting = later;
+        if waiting.is_empty() || !progress {
+            break;
+        }
+    }
+    // What depends on changes no chunk holds: loaded as before (queued).
+    for chunk in waiting {
         let mut next = doc.clone();
         match catch_unwind(AssertUnwindSafe(|| next.load_incremental(chunk))) {
             Ok(Ok(_)) => *doc = next,
@@ -922,6 +946,21 @@ fn load_onto(doc: &mut Automerge, chunks: &[Vec<u8>]) -> Vec<Vec<u8>> {
         }
     }
     skipped
+}
+
+/// Whether every change of a change chunk depends only on changes `doc`
+/// holds or the chunk itself holds (document chunks and chunks that cannot
+/// be read count as ready: loading decides about them).
+fn dependencies_loaded(doc: &Automerge, chunk: &[u8]) -> bool {
+    let Ok(Some(changes)) = crate::chunks::decode_standalone(chunk) else {
+        return true;
+    };
+    let own: HashSet<automerge::ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+    changes.iter().all(|c| {
+        c.deps()
+            .iter()
+            .all(|d| own.contains(d) || automerge::ReadDoc::get_change_by_hash(doc, d).is_some())
+    })
 }
 
 /// The state of the peer behind `from`, created (or reset, for a new
