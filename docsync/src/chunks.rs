@@ -131,6 +131,19 @@ pub fn decode_standalone(data: &[u8]) -> Result<Option<Vec<Change>>, ChunkError>
     Ok(Some(out))
 }
 
+/// The document `data` holds when it is exactly one document chunk with
+/// its whole history (what automerge-repo's `import` then sync sends a
+/// server that has nothing: the saved document, not its changes). `None`
+/// for anything else, or what automerge cannot load.
+pub fn whole_document(data: &[u8]) -> Option<Automerge> {
+    match split(data).ok()?.as_slice() {
+        [(Kind::Document, _)] => {}
+        _ => return None,
+    }
+    let doc = guarded(|| Automerge::load(data)).ok()?.ok()?;
+    doc.get_missing_deps(&[]).is_empty().then_some(doc)
+}
+
 /// The changes that loading `data` into `doc` would add, as automerge
 /// itself computes them (on a copy of `doc`): for chunks that continue the
 /// document's history in a form only the document can complete.

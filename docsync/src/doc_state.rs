@@ -639,7 +639,7 @@ impl<R> DocState<R> {
                 return false;
             }
         };
-        if !checked.changes.is_empty() {
+        if checked.brings_changes() {
             // The frame's size bounds the changes as sent (automerge's own,
             // compressed chunks: no smaller than what storing them adds).
             let incoming = data.len() as u64;
@@ -1032,6 +1032,148 @@ mod tests {
         assert_eq!(skipped, vec![dangling.raw_bytes().to_vec()]);
         let text = doc.get(ROOT, "text").expect("get").expect("text").1;
         assert_eq!(doc.text(&text).expect("text"), "Ny Sammanfattning");
+    }
+
+    /// What automerge-repo's `import` then sync does: the client holds a
+    /// history, the server nothing; automerge's second message carries the
+    /// saved document. A host's is checked (every change's actor bound to
+    /// them), taken as the document and stored as one saved document;
+    /// another user's history is refused and nothing is stored.
+    #[test]
+    fn a_whole_history_sent_at_once_is_taken_as_the_document() {
+        use automerge::sync::{self, SyncDoc as _};
+
+        let limits = Limits {
+            max_document_bytes: u64::MAX,
+            compact_after_chunks: u64::MAX,
+            max_pending: 4096,
+            apply_when_quiet_ms: 2000,
+            idle_evict_ms: u64::MAX,
+        };
+        let mut client = Automerge::new().with_actor(automerge::ActorId::from([5u8; 16]));
+        let mut tx = client.transaction();
+        tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+        tx.commit();
+        for i in 0..2_000 {
+            insert(&mut client, i, "x");
+        }
+        let saved = client.save();
+        let from = |user: &str| PeerRef {
+            peer_id: PeerId::new(format!("js-{user}")).expect("peer id"),
+            conn_id: 1,
+            user: Some(std::sync::Arc::from(user)),
+            rules: Rules::Unrestricted,
+        };
+        let sync_input = |from: &PeerRef, message: sync::Message| Input::Sync {
+            from: from.clone(),
+            kind: SyncKind::Sync,
+            data: message.encode(),
+        };
+        let replies = |out: &[Effect<()>]| -> Vec<sync::Message> {
+            out.iter()
+                .filter_map(|e| match e {
+                    Effect::Send {
+                        message: Message::Sync(m),
+                        ..
+                    } => Some(sync::Message::decode(&m.data).expect("sync message")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let rules = crate::incoming::AnyChange;
+
+        // The host imports: hello, the server's answer (it has nothing),
+        // then the whole document.
+        let host = from("host");
+        let bindings = crate::harness::MemoryBindings::default();
+        let server = PeerId::new("server").expect("peer id");
+        let mut state: DocState<()> = DocState::new(DocumentId::random(), server, limits);
+        let mut client_state = sync::State::new();
+        let hello = client
+            .generate_sync_message(&mut client_state)
+            .expect("hello");
+        let out = state
+            .turn(vec![sync_input(&host, hello)], &bindings, &rules)
+            .expect("turn");
+        for reply in replies(&out) {
+            client
+                .receive_sync_message(&mut client_state, reply)
+                .expect("receive");
+        }
+        let whole = client
+            .generate_sync_message(&mut client_state)
+            .expect("the document");
+        let sent: Vec<&[u8]> = whole.changes.iter().collect();
+        assert_eq!(sent.len(), 1, "automerge sends the saved document");
+        assert_eq!(
+            crate::chunks::split(sent[0]).expect("chunks")[0].0,
+            crate::chunks::Kind::Document
+        );
+
+        let out = state
+            .turn(vec![sync_input(&host, whole.clone())], &bindings, &rules)
+            .expect("turn");
+        let (seq, chunk) = out
+            .iter()
+            .find_map(|e| match e {
+                Effect::Store { seq, chunk } => Some((*seq, chunk.clone())),
+                _ => None,
+            })
+            .expect("stored");
+        let kinds: Vec<_> = crate::chunks::split(&chunk)
+            .expect("chunks")
+            .into_iter()
+            .map(|(kind, _)| kind)
+            .collect();
+        assert!(
+            kinds == [crate::chunks::Kind::Document],
+            "stored as one saved document, not {} chunks",
+            kinds.len()
+        );
+        assert!(
+            chunk.len() <= saved.len() + 64,
+            "{} > {}",
+            chunk.len(),
+            saved.len()
+        );
+        assert_eq!(
+            state.pending_len(),
+            0,
+            "taken as loaded, not as pending changes"
+        );
+        assert_eq!(state.heads(), client.get_heads().as_slice());
+        assert_eq!(
+            bindings.owner(&[5u8; 16]).expect("owner").as_deref(),
+            Some("host")
+        );
+        let acks = replies(&state.durable(seq).expect("durable"));
+        assert!(
+            acks.iter().any(|m| m.heads == client.get_heads()),
+            "the host hears the server holds its heads"
+        );
+
+        // Another user sends the same history (its actor is the host's).
+        let other = from("mallory");
+        let mut state: DocState<()> = DocState::new(
+            DocumentId::random(),
+            PeerId::new("server").expect("id"),
+            limits,
+        );
+        let out = state
+            .turn(vec![sync_input(&other, whole)], &bindings, &rules)
+            .expect("turn");
+        assert!(
+            out.iter().any(|e| matches!(
+                e,
+                Effect::Close {
+                    reason: Refusal::ForeignActor,
+                    ..
+                }
+            )),
+            "{out:?}"
+        );
+        assert!(!out.iter().any(|e| matches!(e, Effect::Store { .. })));
+        assert!(state.heads().is_empty());
     }
 
     /// A change another node stored, on a long document: taken as a live

@@ -131,6 +131,19 @@ impl Relay {
         Ok(out)
     }
 
+    /// Takes `doc`, a whole history loaded and checked at once, as the
+    /// document; it is stored as one saved document. Only while this
+    /// document has no changes at all (applied or pending).
+    pub fn adopt(&mut self, doc: Automerge) -> Result<(), AutomergeError> {
+        if !self.heads.is_empty() || !self.pending.is_empty() {
+            return Err(AutomergeError::Fail);
+        }
+        self.doc = doc;
+        self.unsaved = self.doc.save();
+        self.reset_heads();
+        Ok(())
+    }
+
     /// The changes taken since the last call, as one chunk to store.
     pub fn take_unsaved(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.unsaved)
@@ -312,7 +325,8 @@ impl Relay {
         if !self.doc.get_missing_deps(&[]).is_empty() {
             return false;
         }
-        let mut seen = Vec::new();
+        // A set: a whole history may come in one message (260k changes).
+        let mut seen = std::collections::HashSet::new();
         let decoded = self.decoded_for(chunks);
         chunks.iter().enumerate().all(|(i, chunk)| {
             let parsed;
@@ -332,7 +346,7 @@ impl Relay {
                     .deps()
                     .iter()
                     .all(|d| seen.contains(d) || self.knows(std::slice::from_ref(d)));
-            seen.push(change.hash());
+            seen.insert(change.hash());
             ready
         })
     }
