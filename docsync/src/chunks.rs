@@ -144,6 +144,34 @@ pub fn whole_document(data: &[u8]) -> Option<Automerge> {
     doc.get_missing_deps(&[]).is_empty().then_some(doc)
 }
 
+/// The heads a saved document records in its header, read without loading
+/// it: `Some` only when `data` is exactly one document chunk. The body
+/// starts with the actors (a count, then each as length and bytes) and the
+/// heads (a count, then 32 bytes each). For documents this server saved
+/// (its own snapshots): loading one checks the heads against them.
+pub fn document_heads(data: &[u8]) -> Option<Vec<ChangeHash>> {
+    let chunks = split(data).ok()?;
+    let [(Kind::Document, chunk)] = chunks.as_slice() else {
+        return None;
+    };
+    let mut body = chunk.get(9..)?;
+    read_uleb(&mut body)?;
+    let actors = read_uleb(&mut body)?;
+    for _ in 0..actors {
+        let len = usize::try_from(read_uleb(&mut body)?).ok()?;
+        body = body.get(len..)?;
+    }
+    let count = usize::try_from(read_uleb(&mut body)?).ok()?;
+    let mut heads = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let hash: [u8; 32] = body.get(..32)?.try_into().ok()?;
+        heads.push(ChangeHash(hash));
+        body = &body[32..];
+    }
+    heads.sort_unstable();
+    Some(heads)
+}
+
 /// The changes that loading `data` into `doc` would add, as automerge
 /// itself computes them (on a copy of `doc`): for chunks that continue the
 /// document's history in a form only the document can complete.
@@ -263,6 +291,31 @@ mod tests {
             decode_onto(&base, &unrelated).is_err(),
             "missing dependencies"
         );
+    }
+
+    #[test]
+    fn a_saved_documents_heads_are_read_from_its_header() {
+        // Two heads: concurrent changes of two actors.
+        let mut doc = doc_with_history();
+        let (mut fork, _) = more(&doc, 3);
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "n", 9).expect("put");
+        tx.commit();
+        doc.merge(&mut fork).expect("merge");
+        assert_eq!(doc.get_heads().len(), 2);
+        let saved = doc.save();
+        assert_eq!(document_heads(&saved), Some(doc.get_heads()));
+        assert_eq!(document_heads(&Automerge::new().save()), Some(vec![]));
+        // Not one document chunk, or cut short: no heads.
+        let change = doc.get_changes(&[])[0].raw_bytes().to_vec();
+        assert_eq!(document_heads(&change), None);
+        assert_eq!(
+            document_heads(&[saved.clone(), saved.clone()].concat()),
+            None
+        );
+        for cut in [10, 20, saved.len() / 2] {
+            assert_eq!(document_heads(&saved[..cut]), None, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -297,7 +297,8 @@ impl<R> std::fmt::Debug for DocState<R> {
 /// What the store held for a document when it was loaded.
 #[derive(Debug)]
 pub struct Loaded {
-    pub doc: Automerge,
+    /// See [`open_chunks`].
+    pub doc: Relay,
     /// The sequence number the next chunk must use.
     pub next_seq: u64,
     /// How many chunks (snapshot included) are stored.
@@ -337,7 +338,7 @@ impl<R> DocState<R> {
     /// before anything is advertised (the owner makes sure of that).
     pub fn loaded(id: DocumentId, server: PeerId, limits: Limits, loaded: Loaded) -> Self {
         let mut state = Self::new(id, server, limits);
-        state.doc = Relay::new(loaded.doc);
+        state.doc = loaded.doc;
         state.exists = true;
         state.next_seq = loaded.next_seq;
         state.chunks_since_snapshot = loaded.chunks;
@@ -385,8 +386,14 @@ impl<R> DocState<R> {
     /// it, nothing is held or pending (see [`Effect::Evict`]).
     fn evictable(&self) -> bool {
         self.held.is_none()
-            && self.doc.pending_len() == 0
+            && (self.doc.pending_len() == 0 || !self.doc.is_loaded())
             && self.peers.values().all(|p| p.awaiting_doc)
+    }
+
+    /// Whether the document is loaded (a stored snapshot is served
+    /// unloaded until something needs its history).
+    pub fn is_loaded(&self) -> bool {
+        self.doc.is_loaded()
     }
 
     /// How many live changes wait to be applied.
@@ -399,7 +406,7 @@ impl<R> DocState<R> {
     /// alone changes nothing.
     pub fn next_tick_ms(&self) -> Option<u64> {
         let after = |ms: u64| self.active_ms.saturating_add(ms);
-        if self.doc.pending_len() > 0 {
+        if self.doc.pending_len() > 0 && self.doc.is_loaded() {
             Some(after(self.limits.apply_when_quiet_ms))
         } else if self.evictable() {
             Some(after(self.limits.idle_evict_ms))
@@ -409,10 +416,16 @@ impl<R> DocState<R> {
     }
 
     /// What time decides, after a turn's inputs: pending changes are
-    /// applied once the document has been quiet.
+    /// applied once the document has been quiet. Not to a document that is
+    /// not loaded: they are stored, and loading it for them alone would
+    /// cost more than they do (past `max_pending`, or when something
+    /// reads the document, they are applied).
     fn on_time(&mut self) -> Result<(), DocError> {
         let quiet_for = self.now_ms.saturating_sub(self.active_ms);
-        if self.doc.pending_len() > 0 && quiet_for >= self.limits.apply_when_quiet_ms {
+        if self.doc.pending_len() > 0
+            && self.doc.is_loaded()
+            && quiet_for >= self.limits.apply_when_quiet_ms
+        {
             self.doc.flush()?;
         }
         Ok(())
@@ -875,6 +888,20 @@ impl<R> DocState<R> {
     }
 }
 
+/// A document's stored chunks, ready to serve: a single saved document
+/// (what compaction leaves) stays unloaded until something needs its
+/// history ([`Relay::unloaded`]); anything else is loaded now
+/// ([`load_chunks`]). Also returns the chunks automerge could not load.
+pub fn open_chunks(chunks: &[Vec<u8>]) -> (Relay, Vec<Vec<u8>>) {
+    if let [chunk] = chunks
+        && let Some(relay) = Relay::unloaded(chunk.clone())
+    {
+        return (relay, Vec::new());
+    }
+    let (doc, skipped) = load_chunks(chunks);
+    (Relay::new(doc), skipped)
+}
+
 /// Loads a document's stored chunks: all in one batch (automerge walks each
 /// object once per batch, so chunk by chunk would walk it once per chunk),
 /// or, if that fails, chunk by chunk, skipping (and logging) any chunk that
@@ -1200,7 +1227,7 @@ mod tests {
         };
         let server = PeerId::new("server").expect("peer id");
         let loaded = |doc: &Automerge| Loaded {
-            doc: doc.clone(),
+            doc: Relay::new(doc.clone()),
             next_seq: 0,
             chunks: 1,
             bytes: 0,

@@ -516,6 +516,9 @@ fn new_changes(doc: &mut Relay, message: &sync::Message) -> Result<Vec<Change>, 
         out = chunks::decode_onto(applied(doc)?, &joined)?;
     }
     chunks::dedup(&mut out);
+    // An unloaded document knows its changes by hash only once loaded.
+    doc.load_unless_provably_new(&out)
+        .map_err(|e| Refusal::Apply(e.to_string()))?;
     out.retain(|c| !doc.knows(&[c.hash()]));
     // automerge panics on an operation naming an actor the change does not
     // list, both when decoding and when applying it.

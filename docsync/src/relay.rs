@@ -18,8 +18,18 @@
 //! state, but for the bloom filter, which covers the pending changes
 //! exactly instead of walking history; the property tests below check
 //! every step against a plain automerge peer.
+//!
+//! A stored document may also stay **unloaded** ([`Relay::unloaded`]): the
+//! saved bytes and the heads their header records. Loading the paper trace
+//! takes ~0.7 s and ~250 MB at its peak, yet what most peers ask of it
+//! needs neither: a peer that has nothing is sent the saved document itself
+//! (automerge's own answer to such a peer, [`Relay::generate`]), an
+//! acknowledgement of our heads and a host's live change on top of them are
+//! taken as above. Anything that needs the history (a change that is not
+//! provably new, a peer with part of the document, a reader of the
+//! document, applying the pending changes) loads it first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use automerge::sync::{
     BloomFilter, Capability, ChunkList, Have, Message, MessageFlags, MessageVersion, State, SyncDoc,
@@ -31,7 +41,10 @@ use crate::fast_sync::{self, ChangeLog};
 /// An automerge document with changes taken but not yet applied.
 #[derive(Clone)]
 pub struct Relay {
+    /// Empty while `saved` holds the document.
     doc: Automerge,
+    /// The document, saved and not loaded yet.
+    saved: Option<Saved>,
     /// Changes stored and relayed but not applied to `doc`, in causal order.
     pending: Vec<Change>,
     pending_index: HashMap<ChangeHash, usize>,
@@ -51,11 +64,20 @@ pub struct Relay {
     decoded: Vec<Change>,
 }
 
+/// A saved document and the heads its header records.
+#[derive(Clone)]
+struct Saved {
+    bytes: Vec<u8>,
+    /// Sorted.
+    heads: Vec<ChangeHash>,
+}
+
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
             .field("heads", &self.heads)
             .field("pending", &self.pending.len())
+            .field("loaded", &self.saved.is_none())
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +86,7 @@ impl Relay {
     pub fn new(doc: Automerge) -> Self {
         let mut relay = Self {
             doc,
+            saved: None,
             pending: Vec::new(),
             pending_index: HashMap::new(),
             heads: Vec::new(),
@@ -74,6 +97,43 @@ impl Relay {
         };
         relay.reset_heads();
         relay
+    }
+
+    /// A saved document (one document chunk, as the store holds it after
+    /// compaction), loaded only when something needs its history. `None`
+    /// if `bytes` is not one document chunk whose header can be read.
+    pub fn unloaded(bytes: Vec<u8>) -> Option<Self> {
+        let heads = crate::chunks::document_heads(&bytes)?;
+        let mut relay = Self::new(Automerge::new());
+        relay.saved = Some(Saved { bytes, heads });
+        relay.reset_heads();
+        Some(relay)
+    }
+
+    /// Whether the document is loaded (see [`Relay::unloaded`]).
+    pub fn is_loaded(&self) -> bool {
+        self.saved.is_none()
+    }
+
+    /// Loads the saved document, if it is not loaded yet. Pending changes
+    /// stay pending (they are on top of it). A saved document automerge
+    /// cannot load, or whose heads are not those its header records,
+    /// poisons the document (the owner loads it again from the store).
+    pub fn load(&mut self) -> Result<(), AutomergeError> {
+        let Some(saved) = self.saved.take() else {
+            return Ok(());
+        };
+        let loaded = std::panic::catch_unwind(|| Automerge::load(&saved.bytes));
+        match loaded {
+            Ok(Ok(doc)) if doc.get_heads() == saved.heads => {
+                self.doc = doc;
+                Ok(())
+            }
+            _ => {
+                self.poisoned = true;
+                Err(AutomergeError::Fail)
+            }
+        }
     }
 
     /// Our heads, pending changes included.
@@ -96,6 +156,7 @@ impl Relay {
         if self.pending.is_empty() {
             return Ok(());
         }
+        self.load()?;
         let pending = std::mem::take(&mut self.pending);
         let doc = &mut self.doc;
         let outcome =
@@ -114,6 +175,7 @@ impl Relay {
 
     /// The document with every change applied.
     pub fn doc(&mut self) -> Result<&Automerge, AutomergeError> {
+        self.load()?;
         self.flush()?;
         Ok(&self.doc)
     }
@@ -121,6 +183,7 @@ impl Relay {
     /// Runs `f` on the document with every change applied; what it adds is
     /// kept for [`Relay::take_unsaved`].
     pub fn edit<T>(&mut self, f: impl FnOnce(&mut Automerge) -> T) -> Result<T, AutomergeError> {
+        self.load()?;
         self.flush()?;
         let before = self.doc.get_heads();
         let out = f(&mut self.doc);
@@ -174,7 +237,8 @@ impl Relay {
     /// among ours or the others: the caller then loads them through
     /// automerge.
     pub fn take_ready(&mut self, changes: Vec<Change>) -> bool {
-        if !self.doc.get_missing_deps(&[]).is_empty() {
+        // Unloaded, known changes cannot be told apart: automerge decides.
+        if !self.is_loaded() || !self.doc.get_missing_deps(&[]).is_empty() {
             return false;
         }
         let mut waiting: Vec<Change> = Vec::new();
@@ -220,6 +284,10 @@ impl Relay {
     /// acknowledgements and causally ready changes without touching the
     /// document, anything else through it.
     pub fn receive(&mut self, state: &mut State, message: Message) -> Result<(), AutomergeError> {
+        if message.heads.is_empty() && message.changes.is_empty() {
+            receive_from_nothing(state, message);
+            return Ok(());
+        }
         if fast_sync::takes_fast_path(self, state, &message) && self.all_ready(&message.changes) {
             return fast_sync::receive_fast(self, state, message);
         }
@@ -230,19 +298,78 @@ impl Relay {
     /// `generate_sync_message`; built here when the peer has our document up
     /// to some pending change and asks for nothing else.
     pub fn generate(&mut self, state: &mut State) -> Result<Option<Message>, AutomergeError> {
+        if let Some(message) = self.generate_whole(state) {
+            return Ok(message);
+        }
         if let Some(message) = self.generate_live(state) {
             return Ok(message);
         }
+        self.load()?;
         self.flush()?;
         Ok(self.doc.generate_sync_message(state))
     }
 
+    /// The answer to a peer that has nothing and reads V2 messages: the
+    /// whole document, saved (as automerge sends it: `send_doc`), with the
+    /// pending changes after it. Built from the saved bytes when unloaded.
+    ///
+    /// automerge's `have` would be a bloom filter of every change since our
+    /// shared heads (none): on the paper trace 325 KB, and all the hashes
+    /// (a load) to build it. Ours says we have our heads (`last_sync`) and
+    /// nothing since (an empty filter): once the peer has taken the
+    /// document it holds those heads, so it sends us exactly its own
+    /// changes after them, which is what automerge's filter leads to.
+    fn generate_whole(&mut self, state: &mut State) -> Option<Option<Message>> {
+        let v2 = state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|c| c.contains(&Capability::MessageV2));
+        let from_nothing = state.their_heads.as_ref().is_some_and(Vec::is_empty)
+            && state.their_need.as_ref().is_some_and(Vec::is_empty);
+        if !v2
+            || !from_nothing
+            || state.needs_reset
+            || state.peer_read_only
+            || self.heads.is_empty()
+        {
+            return None;
+        }
+        if state.have_responded && state.last_sent_heads == self.heads {
+            // Sent already; they have not answered yet.
+            return Some(None);
+        }
+        let saved = match &self.saved {
+            Some(saved) => saved.bytes.clone(),
+            None => self.doc.save(),
+        };
+        let mut whole = saved;
+        for change in &self.pending {
+            whole.extend_from_slice(change.raw_bytes());
+        }
+        let mut flags = MessageFlags::new();
+        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        if state.read_only {
+            flags.set(MessageFlags::READ_ONLY);
+        }
+        state.have_responded = true;
+        state.last_sent_heads.clone_from(&self.heads);
+        state.in_flight = true;
+        Some(Some(Message {
+            heads: self.heads.clone(),
+            need: Vec::new(),
+            have: vec![Have {
+                last_sync: self.heads.clone(),
+                bloom: BloomFilter::default(),
+            }],
+            changes: ChunkList::from(vec![whole]),
+            flags: Some(flags),
+            version: MessageVersion::V2,
+        }))
+    }
+
     /// `Some(answer)` when the live path decides, `None` to fall back.
     fn generate_live(&self, state: &mut State) -> Option<Option<Message>> {
-        if self.pending.is_empty()
-            || state.needs_reset
-            || !state.their_need.as_ref().is_some_and(Vec::is_empty)
-        {
+        if state.needs_reset || !state.their_need.as_ref().is_some_and(Vec::is_empty) {
             return None;
         }
         // They have our document up to pending change `from`, and we share
@@ -326,7 +453,7 @@ impl Relay {
             return false;
         }
         // A set: a whole history may come in one message (260k changes).
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let decoded = self.decoded_for(chunks);
         chunks.iter().enumerate().all(|(i, chunk)| {
             let parsed;
@@ -341,7 +468,7 @@ impl Relay {
                 },
             };
             let ready = checksum_valid(change)
-                && !self.knows(&[change.hash()])
+                && self.provably_new(change, &seen)
                 && change
                     .deps()
                     .iter()
@@ -363,6 +490,44 @@ impl Relay {
         matches.then_some(self.decoded.as_slice())
     }
 
+    /// Whether `change` is not among ours, `seen` being new changes that
+    /// come before it. Loaded, automerge knows. Unloaded, only the pending
+    /// changes and the saved heads are known by hash; a change is then new
+    /// if it depends on something and only on saved heads, pending changes
+    /// or `seen`: every saved change is an ancestor of a saved head, and
+    /// no change is both a descendant of one head and an ancestor of
+    /// another.
+    fn provably_new(&self, change: &Change, seen: &HashSet<ChangeHash>) -> bool {
+        let hash = change.hash();
+        let Some(saved) = &self.saved else {
+            return !self.knows(&[hash]);
+        };
+        !self.pending_index.contains_key(&hash)
+            && !change.deps().is_empty()
+            && change.deps().iter().all(|d| {
+                seen.contains(d) || self.pending_index.contains_key(d) || saved.heads.contains(d)
+            })
+    }
+
+    /// Loads the document unless each of `changes` is pending already or
+    /// provably new (see [`Relay::provably_new`]): then [`ChangeLog::knows`]
+    /// tells exactly which of them we have.
+    pub fn load_unless_provably_new(&mut self, changes: &[Change]) -> Result<(), AutomergeError> {
+        if self.is_loaded() {
+            return Ok(());
+        }
+        let mut seen = HashSet::new();
+        for change in changes {
+            let decided =
+                self.pending_index.contains_key(&change.hash()) || self.provably_new(change, &seen);
+            if !decided {
+                return self.load();
+            }
+            seen.insert(change.hash());
+        }
+        Ok(())
+    }
+
     fn push_pending(&mut self, change: Change) {
         let hash = change.hash();
         self.unsaved.extend_from_slice(change.raw_bytes());
@@ -375,7 +540,10 @@ impl Relay {
     }
 
     fn reset_heads(&mut self) {
-        self.heads = self.doc.get_heads();
+        self.heads = match &self.saved {
+            Some(saved) => saved.heads.clone(),
+            None => self.doc.get_heads(),
+        };
         self.pending_index.clear();
         self.prefixes.clear();
         self.prefixes.insert(self.heads.clone(), 0);
@@ -387,10 +555,16 @@ impl ChangeLog for Relay {
         self.heads.clone()
     }
 
+    /// Unloaded, only pending changes and the saved heads are known; a
+    /// `false` then may mean "not known yet", and callers fall back to the
+    /// paths that load.
     fn knows(&self, hashes: &[ChangeHash]) -> bool {
         hashes.iter().all(|h| {
             self.pending_index.contains_key(h)
-                || fast_sync::all_known(&self.doc, std::slice::from_ref(h))
+                || match &self.saved {
+                    Some(saved) => saved.heads.contains(h),
+                    None => fast_sync::all_known(&self.doc, std::slice::from_ref(h)),
+                }
         })
     }
 
@@ -417,6 +591,28 @@ impl ChangeLog for Relay {
 /// bytes 4..8 of the chunk) is right. automerge checks it when loading and
 /// drops a change that fails, but not in `Change::from_bytes`; a change with
 /// a wrong checksum goes through automerge here too.
+/// automerge's `receive_sync_message` for a message with no heads and no
+/// changes (a peer that has nothing: its first message), which reads
+/// nothing of the document: the peer shares none of our heads, and we
+/// start over with it.
+fn receive_from_nothing(state: &mut State, message: Message) {
+    state.in_flight = false;
+    if let Some(flags) = message.flags {
+        let mut capabilities = vec![Capability::MessageV2];
+        if flags.contains(MessageFlags::SUPPORTS_SYNC_RESET) {
+            capabilities.push(Capability::SyncReset);
+        }
+        state.their_capabilities = Some(capabilities);
+        state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
+    }
+    state.shared_heads = Vec::new();
+    state.last_sent_heads = Vec::new();
+    state.sent_hashes = Default::default();
+    state.their_have = Some(message.have);
+    state.their_heads = Some(Vec::new());
+    state.their_need = Some(message.need);
+}
+
 fn checksum_valid(change: &Change) -> bool {
     change
         .raw_bytes()
@@ -471,8 +667,8 @@ mod tests {
         prop::collection::vec(
             prop_oneof![
                 3 => (0..3usize, 0..60usize).prop_map(|(i, at)| Step::Edit(i, at)),
-                4 => (0..3usize).prop_map(Step::Up),
-                4 => (0..3usize).prop_map(Step::Down),
+                4 => (0..4usize).prop_map(Step::Up),
+                4 => (0..4usize).prop_map(Step::Down),
                 1 => Just(Step::Flush),
             ],
             1..120,
@@ -496,8 +692,17 @@ mod tests {
 
     impl World {
         fn new() -> Self {
-            let doc = base();
-            let clients = (0..3)
+            Self::starting(false)
+        }
+
+        /// Clients 0–2 start with the server's document, client 3 with
+        /// nothing; the server's document is `unloaded` (saved) or not.
+        fn starting(unloaded: bool) -> Self {
+            Self::starting_from(base(), unloaded)
+        }
+
+        fn starting_from(doc: Automerge, unloaded: bool) -> Self {
+            let mut clients: Vec<Client> = (0..3)
                 .map(|i| Client {
                     doc: doc
                         .fork()
@@ -505,10 +710,24 @@ mod tests {
                     state: State::new(),
                 })
                 .collect();
+            clients.push(Client {
+                doc: Automerge::new().with_actor(automerge::ActorId::from([4u8; 16])),
+                state: State::new(),
+            });
+            let relay = if unloaded {
+                Relay::unloaded(doc.save()).expect("a saved document")
+            } else {
+                Relay::new(doc)
+            };
             Self {
-                relay: Relay::new(doc),
+                relay,
                 // Client 2 reads only, as public readers do.
-                states: vec![State::new(), State::new(), State::new_read_only()],
+                states: vec![
+                    State::new(),
+                    State::new(),
+                    State::new_read_only(),
+                    State::new(),
+                ],
                 clients,
                 live: 0,
             }
@@ -519,15 +738,26 @@ mod tests {
             let Some(m) = c.doc.generate_sync_message(&mut c.state) else {
                 return false;
             };
-            // As the server does: changes decoded once, taken as values.
-            let decoded: Result<Vec<Change>, _> = m
+            // As the server does (`incoming::check_sync`): changes decoded
+            // once (automerge sends V2 peers a run of changes as one
+            // chunk), taken as values, the message carrying exactly them.
+            let decoded: Option<Vec<Change>> = m
                 .changes
                 .iter()
-                .map(|c| Change::from_bytes(c.to_vec()))
-                .collect();
+                .map(|c| crate::chunks::decode_standalone(c).ok().flatten())
+                .collect::<Option<Vec<_>>>()
+                .map(|c| c.into_iter().flatten().collect());
+            let mut m = m;
             match decoded {
-                Ok(changes) => self.relay.receive_checked(&mut self.states[i], m, changes),
-                Err(_) => self.relay.receive(&mut self.states[i], m),
+                Some(changes) => {
+                    m.changes = changes
+                        .iter()
+                        .map(|c| c.raw_bytes().to_vec())
+                        .collect::<Vec<_>>()
+                        .into();
+                    self.relay.receive_checked(&mut self.states[i], m, changes)
+                }
+                None => self.relay.receive(&mut self.states[i], m),
             }
             .expect("the relay receives");
             let mut applied = self.relay.clone();
@@ -615,8 +845,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
         #[test]
-        fn relays_like_automerge_and_converges(steps in steps()) {
-            let mut w = World::new();
+        fn relays_like_automerge_and_converges(steps in steps(), unloaded in any::<bool>()) {
+            let mut w = World::starting(unloaded);
             for step in &steps {
                 match *step {
                     Step::Edit(i, at) => edit(&mut w.clients[i % 2].doc, at, &format!("<{i}>")),
@@ -630,6 +860,59 @@ mod tests {
             for c in &w.clients {
                 prop_assert_eq!(c.doc.get_heads(), heads.clone());
             }
+        }
+    }
+
+    /// A saved document serves a peer that has nothing, acknowledgements
+    /// and live changes on top without loading; a change it cannot prove
+    /// new loads it, and automerge then decides.
+    #[test]
+    fn an_unloaded_document_serves_the_first_sync_and_live_edits() {
+        // Long enough that a client sends an edit as itself (automerge sends
+        // V2 peers the whole document instead of over a third of it).
+        let mut doc = base();
+        for i in 0..10 {
+            edit(&mut doc, i, "a");
+        }
+        let mut w = World::starting_from(doc, true);
+        // Client 3 has nothing: one message each way gives it everything.
+        assert!(w.up(3));
+        assert!(w.down(3));
+        assert_eq!(w.clients[3].doc.get_heads(), w.relay.heads());
+        assert!(w.up(3));
+        let c = &mut w.clients[3];
+        let reply = c.doc.generate_sync_message(&mut c.state);
+        assert!(
+            reply.is_none_or(|m| m.changes.is_empty()),
+            "the peer sends nothing back"
+        );
+        w.settle();
+        assert!(!w.relay.is_loaded(), "{:?}", w.relay);
+        // A live change on top of the saved heads, relayed to client 3.
+        edit(&mut w.clients[0].doc, 0, "x");
+        w.settle();
+        assert_eq!(w.relay.pending_len(), 1);
+        assert_eq!(w.clients[3].doc.get_heads(), w.clients[0].doc.get_heads());
+        assert!(!w.relay.is_loaded(), "{:?}", w.relay);
+        // A change from before the saved heads: only the history can say
+        // whether we have it.
+        let old = base().get_changes(&[])[0].clone();
+        let mut state = State::new();
+        let message = Message {
+            heads: vec![old.hash()],
+            need: vec![],
+            have: vec![Have::default()],
+            changes: ChunkList::from(vec![old.raw_bytes().to_vec()]),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        w.relay.receive(&mut state, message).expect("receive");
+        assert!(w.relay.is_loaded());
+        assert_eq!(w.relay.heads(), w.clients[0].doc.get_heads().as_slice());
+        w.settle();
+        let heads = w.relay.doc().expect("flush").get_heads();
+        for c in &w.clients {
+            assert_eq!(c.doc.get_heads(), heads);
         }
     }
 

@@ -5,7 +5,8 @@
 //       document) into a repo connected to URL; once the server's sync
 //       state says it holds every head, a second, fresh repo on the same
 //       server finds it; done when the second holds every head.
-//       Prints {"docId", "heads", "ms"}.
+//       Prints {"docId", "heads", "ms", "storedMs"} (storedMs: from the
+//       imported document to the server's sync state holding every head).
 //   node import-find.mjs find URL DOCID HEADS   a fresh repo finds DOCID;
 //       done when it holds every head in HEADS (comma-separated hex).
 //       Prints {"ms"}.
@@ -85,10 +86,14 @@ async function main() {
     await connected(uploader)
     const started = performance.now()
     const handle = uploader.import(bytes)
+    // From here on it is the network and the server: the client has
+    // loaded the document.
+    const imported = performance.now()
     await serverHolds(uploader, handle.documentId, heads)
+    const storedMs = performance.now() - imported
     const { repo } = await findUntil(url, handle.documentId, heads)
     const ms = performance.now() - started
-    process.stdout.write(JSON.stringify({ docId: handle.documentId, heads, ms }) + "\n")
+    process.stdout.write(JSON.stringify({ docId: handle.documentId, heads, ms, storedMs }) + "\n")
     await Promise.all([uploader.shutdown(), repo.shutdown()])
   } else if (mode === "find") {
     const { repo, ms } = await findUntil(url, arg, headsArg.split(","))

@@ -151,7 +151,7 @@ impl DocActor {
                 return Ok(None);
             };
             let bytes: u64 = stored.chunks.iter().map(|c| c.len() as u64).sum();
-            let (doc, skipped) = doc_state::load_chunks(&stored.chunks);
+            let (doc, skipped) = doc_state::open_chunks(&stored.chunks);
             let loaded = doc_state::Loaded {
                 doc,
                 // The state's sequence numbers only pair this actor's
