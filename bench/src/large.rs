@@ -4,7 +4,9 @@
 //!    at most 4 MB, each acknowledged before the next (not a target; shown).
 //! 2. Restart the server on the same data (cold). A new client requests the
 //!    document from empty: **cold first sync** = from its `request` to the
-//!    arrival of every change.
+//!    arrival of the frame that completes the document (the peer reads V2
+//!    messages, as automerge 3's clients do: a server may answer with the
+//!    saved document; decoding it is the client's work and not counted).
 //! 3. A second new client does the same while the document is resident:
 //!    **sync from empty** (warm). **Cold load** = cold first sync − sync from
 //!    empty: what loading the document from disk adds. The server's CPU
@@ -58,7 +60,10 @@ pub async fn run(
         let started = Instant::now();
         peer.request();
         peer.wait_changes(&heads, STEP_TIMEOUT).await?;
-        anyhow::Ok((peer, started.elapsed().as_secs_f64()))
+        // Until the frame that completed the document arrived: decoding a
+        // whole saved document is the client's work, not the server's.
+        let arrived = peer.latest_arrival().unwrap_or_else(Instant::now);
+        anyhow::Ok((peer, arrived.duration_since(started).as_secs_f64()))
     };
     let cpu_start = target.cpu_seconds();
     let (cold_peer, cold_s) = first_sync().await?;
@@ -84,8 +89,10 @@ pub async fn run(
     let n = changes.len();
     Ok(vec![
         Metric::num(format!("large doc ({n} changes): upload"), upload_s, "s", 1),
-        Metric::num("large doc: cold first sync after restart", cold_s, "s", 2),
-        Metric::num("large doc: sync from empty (resident)", warm_s, "s", 2),
+        Metric::num("large doc: cold first sync after restart", cold_s, "s", 2)
+            .goal(Goal::AtMost(0.5)),
+        Metric::num("large doc: sync from empty (resident)", warm_s, "s", 2)
+            .goal(Goal::AtMost(0.3)),
         Metric::num("large doc: server CPU, cold first sync", cpu_cold, "s", 2),
         Metric::num("large doc: server CPU, sync from empty", cpu_warm, "s", 2),
         Metric::num(
@@ -112,6 +119,7 @@ pub async fn run(
             target.peak_rss_mib(),
             "MiB",
             0,
-        ),
+        )
+        .goal(Goal::AtMost(150.0)),
     ])
 }

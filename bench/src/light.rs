@@ -3,7 +3,9 @@
 //! A real automerge peer applies every incoming change to its document at
 //! once; with a hundred peers in one process that work, not the server, is
 //! what a benchmark would measure. This peer speaks the same protocol
-//! (automerge sync messages, version 1, inside automerge-repo frames) but
+//! (automerge sync messages inside automerge-repo frames; like automerge
+//! 3's clients, it says it reads V2 messages, so a server may send it a
+//! whole document as one saved document rather than change by change) but
 //! only *records* incoming changes (hash, dependencies, arrival time) and
 //! applies them to its document lazily, just before its next edit. Its
 //! acknowledgements are what an automerge peer sends once it has everything
@@ -21,7 +23,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageVersion};
+use automerge::sync::{BloomFilter, Have, Message as SyncData, MessageFlags, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc};
 use docsync::{DocumentId, Message, PeerId, PeerMetadata, SyncKind, SyncMessage};
@@ -44,6 +46,8 @@ struct State {
     server: Option<PeerId>,
     /// The heads in the server's latest sync message.
     server_heads: Vec<ChangeHash>,
+    /// When the last frame that brought new changes arrived.
+    latest_arrival: Option<Instant>,
 }
 
 impl State {
@@ -57,6 +61,7 @@ impl State {
             known,
             server: None,
             server_heads: vec![],
+            latest_arrival: None,
         }
     }
 
@@ -103,6 +108,14 @@ pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
         .max_frame_size(None)
 }
 
+/// What this peer tells the server it understands, as automerge 3's
+/// clients do: V2 messages (a whole document in one) and sync resets.
+fn capabilities() -> Option<MessageFlags> {
+    let mut flags = MessageFlags::new();
+    flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+    Some(flags)
+}
+
 /// The sync message of a peer that has exactly `heads` and wants nothing
 /// but what follows them: its acknowledgement, or its hello on a new
 /// connection (`ack(&[])` asks for everything).
@@ -115,7 +128,7 @@ pub fn ack(heads: &[ChangeHash]) -> Vec<u8> {
             bloom: BloomFilter::default(),
         }],
         changes: automerge::sync::ChunkList::empty(),
-        flags: None,
+        flags: capabilities(),
         version: MessageVersion::V1,
     }
     .encode()
@@ -266,13 +279,30 @@ impl LightPeer {
                 state.server_heads.clone_from(&data.heads);
                 let mut arrived = Vec::new();
                 for chunk in data.changes.iter() {
-                    let Ok(change) = Change::from_bytes(chunk.to_vec()) else {
+                    // Changes, bundles, or a whole saved document.
+                    let Ok(Some(changes)) = docsync::chunks::decode_standalone(chunk) else {
+                        // A document chunk continuing our history:
+                        // automerge reads it onto what we have.
+                        state.catch_up();
+                        let before = state.doc.get_heads();
+                        if state.doc.load_incremental(chunk).is_ok() {
+                            for change in state.doc.get_changes(&before) {
+                                if state.learn(&change) {
+                                    arrived.push((change.hash(), now));
+                                }
+                            }
+                        }
                         continue;
                     };
-                    if state.learn(&change) {
-                        arrived.push((change.hash(), now));
-                        state.pending.push(change);
+                    for change in changes {
+                        if state.learn(&change) {
+                            arrived.push((change.hash(), now));
+                            state.pending.push(change);
+                        }
                     }
+                }
+                if !arrived.is_empty() {
+                    state.latest_arrival = Some(now);
                 }
                 let heads = state.heads.clone();
                 let answer = !arrived.is_empty() || data.heads != heads;
@@ -352,6 +382,11 @@ impl LightPeer {
             .await
     }
 
+    /// When the last frame that brought this peer new changes arrived.
+    pub fn latest_arrival(&self) -> Option<Instant> {
+        lock(&self.state).latest_arrival
+    }
+
     /// Asks the server for the document as a peer that has nothing (a
     /// `request` from empty), without waiting.
     pub fn request(&self) {
@@ -423,7 +458,7 @@ impl LightPeer {
                     .map(|c| c.raw_bytes().to_vec())
                     .collect::<Vec<_>>()
                     .into(),
-                flags: None,
+                flags: capabilities(),
                 version: MessageVersion::V1,
             };
             self.sync(SyncKind::Sync, data.encode());
@@ -446,7 +481,7 @@ impl LightPeer {
                 bloom: BloomFilter::from_hashes([change.hash()].iter()),
             }],
             changes: vec![change.raw_bytes().to_vec()].into(),
-            flags: None,
+            flags: capabilities(),
             version: MessageVersion::V1,
         };
         self.sync(SyncKind::Sync, data.encode());
