@@ -3,9 +3,10 @@
 //! syncs it to the server, then fresh clients find it.
 //!
 //! 1. **Upload**: import, until the server's sync state holds every head
-//!    (**stored and acknowledged**: from the imported document, so the
-//!    client's own load of it is not counted; target <= 2 s) and a second,
-//!    fresh client holds them too.
+//!    and a second, fresh client holds them too. **Stored and
+//!    acknowledged**: from the whole history leaving the client to the
+//!    server's acknowledgement arriving (the client's own work, such as
+//!    saving the document to send it, is not counted); target <= 2 s.
 //! 2. **Find while resident**: a fresh client finds the document.
 //! 3. Restart the server on the same data; **find after a restart**.
 //! 4. The server's **peak RSS** after the restart and the **data directory**
