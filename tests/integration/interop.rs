@@ -171,3 +171,56 @@ async fn js_clients_send_several_changes_in_one_message() {
     fresh.quit().await;
     server.shutdown().await;
 }
+
+/// automerge-repo's `import`: a JS client holding a whole history (300
+/// changes) syncs it to a server that has nothing, in one message (the
+/// saved document). The server takes it whole and stores it as one saved
+/// document; after a restart it serves that saved document, unloaded, to a
+/// fresh JS client (a whole document in one message, built by our server,
+/// not automerge), takes that client's edit on top, and a Rust client
+/// reads everything.
+#[tokio::test]
+async fn a_history_imported_whole_by_js_is_served_from_its_saved_form() {
+    use automerge::transaction::Transactable as _;
+    use automerge::{Automerge, ObjType, ROOT, ReadDoc as _};
+
+    let mut history = Automerge::new();
+    let mut tx = history.transaction();
+    let text = tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+    tx.splice_text(&text, 0, 0, SEED_TEXT).expect("seed");
+    tx.commit();
+    for i in 0..300 {
+        let mut tx = history.transaction();
+        tx.splice_text(&text, i % 7, 0, "·").expect("splice");
+        tx.commit();
+    }
+    let expected = history.text(&text).expect("text");
+    let saved: String = history.save().iter().map(|b| format!("{b:02x}")).collect();
+
+    let server = TestServer::start().await;
+    let mut js = NodePeer::spawn(&server.sync_url());
+    let imported = js.call(json!({"cmd": "import", "saved": saved})).await;
+    assert_eq!(imported["ack"], json!("remote-heads"), "{imported}");
+    assert_eq!(imported["text"], json!(expected));
+    let doc = imported["docId"].as_str().expect("docId").to_owned();
+    js.quit().await;
+
+    let server = server.restart().await;
+    let mut fresh = NodePeer::spawn(&server.sync_url());
+    let found = fresh.call(json!({"cmd": "find", "docId": doc})).await;
+    assert_eq!(found["text"], json!(expected));
+    assert_eq!(found["heads"], hex(&history.get_heads()));
+    let edited = fresh
+        .call(json!({"cmd": "splice", "docId": doc, "pos": 0, "del": 0, "ins": "JS: "}))
+        .await;
+    assert_eq!(edited["ack"], json!("remote-heads"), "{edited}");
+    let rust = Client::connect(&server.sync_url()).await;
+    let id: DocumentId = doc.parse().expect("id");
+    rust.find(id).await.expect("rust finds it");
+    rust.wait_heads(id, &hashes(&edited["heads"]))
+        .await
+        .expect("rust gets the JS edit");
+    assert_eq!(rust.text(id), format!("JS: {expected}"));
+    fresh.quit().await;
+    server.shutdown().await;
+}

@@ -238,6 +238,20 @@ const commands = {
     return { docId: handle.documentId, heads: target, ack }
   },
 
+  // Imports a saved document (`saved`: hex) as automerge-repo's
+  // `import` does, and syncs it: a server that has nothing gets the whole
+  // history in one message (the saved document).
+  async import(cmd) {
+    if (typeof cmd.saved !== "string") throw new Error("import needs hex `saved`")
+    const ms = timeoutOf(cmd)
+    await whenServerConnected(ms)
+    const handle = repo.import(new Uint8Array(Buffer.from(cmd.saved, "hex")))
+    track(handle)
+    const target = hexHeads(handle)
+    const ack = await waitServerAck(handle, target, ms)
+    return { docId: handle.documentId, heads: target, text: textOf(handle), ack }
+  },
+
   async find(cmd) {
     const { handle } = await findEntry(cmd.docId, timeoutOf(cmd))
     return { text: textOf(handle), heads: hexHeads(handle) }
