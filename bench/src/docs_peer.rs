@@ -178,7 +178,7 @@ impl DocsPeer {
                 bloom: BloomFilter::from_hashes([hash].iter()),
             }],
             changes: vec![change.raw_bytes().to_vec()].into(),
-            flags: None,
+            flags: crate::light::capabilities(),
             version: MessageVersion::V1,
         };
         self.sync(SyncKind::Sync, doc_id, data.encode());
@@ -286,10 +286,14 @@ fn on_frame(
             let d = state.docs.entry(m.document_id).or_default();
             d.server_heads.clone_from(&data.heads);
             let mut arrived = false;
-            for chunk in data.changes.iter() {
-                let Ok(change) = Change::from_bytes(chunk.to_vec()) else {
-                    continue;
-                };
+            // Changes, bundles, or a whole saved document (this peer says
+            // it reads V2 messages, as automerge 3's clients do).
+            let changes = data
+                .changes
+                .iter()
+                .filter_map(|chunk| docsync::chunks::decode_standalone(chunk).ok().flatten())
+                .flatten();
+            for change in changes {
                 if d.known.insert(change.hash()) {
                     d.heads.retain(|h| !change.deps().contains(h));
                     d.heads.push(change.hash());

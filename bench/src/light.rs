@@ -110,7 +110,7 @@ pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
 
 /// What this peer tells the server it understands, as automerge 3's
 /// clients do: V2 messages (a whole document in one) and sync resets.
-fn capabilities() -> Option<MessageFlags> {
+pub fn capabilities() -> Option<MessageFlags> {
     let mut flags = MessageFlags::new();
     flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
     Some(flags)
