@@ -16,6 +16,7 @@
 //! - [`presence`]: presence payloads, with hostile fields dropped.
 //! - [`view`]: paragraphs of marked runs; an edited field back to a splice.
 //! - [`suggest`]: open proposals cut into a section's text, suggestion-style.
+//! - [`sort`]: one stable sort for every list of views (less wasm).
 //! - [`when`]: times as people read them (relative, absolute, ISO), sv and en.
 //!
 //! Nothing in this crate performs IO, so it builds for native targets and
@@ -29,6 +30,7 @@ pub mod history;
 pub mod permissions;
 pub mod presence;
 mod read;
+pub mod sort;
 pub mod suggest;
 pub mod summary;
 pub mod threads;

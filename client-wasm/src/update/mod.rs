@@ -1289,7 +1289,9 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
                     .filter_map(invite_row)
                     .collect();
                 // Newest first.
-                rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+                model::sort::by(&mut rows, |a, b| {
+                    b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id))
+                });
                 m.ui.invites = Some(rows);
                 fx.render(Region::Sidebar);
             } else {
