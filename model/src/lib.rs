@@ -10,6 +10,7 @@
 //! - [`drafts`]: a draft's own changes, merge previews, checked merges.
 //! - [`history`]: versions, the summary at any heads, comparisons.
 //! - [`diff`]: word and line diffs, touched ranges for conflicts.
+//! - [`myers`]: the diff algorithm behind them (as `similar` computes it).
 //! - [`permissions`]: what a participant's or a drafter's change may touch
 //!   ([`permissions::SummaryRules`] is the sync engine's
 //!   `docsync::incoming::ChangeRules`).
@@ -27,6 +28,7 @@ pub mod contributions;
 pub mod diff;
 pub mod drafts;
 pub mod history;
+pub mod myers;
 pub mod permissions;
 pub mod presence;
 mod read;
