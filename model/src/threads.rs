@@ -391,7 +391,7 @@ impl TextIndex {
                     u64::from(text[i]) << 48 | u64::from(next) << 32 | i as u64
                 })
                 .collect();
-            keys.sort_unstable();
+            crate::sort::u64s(&mut keys);
             keys
         });
         if text.len() > POSITION as usize {
