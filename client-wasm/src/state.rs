@@ -63,7 +63,7 @@ impl LocalMeta {
     /// Reads what [`LocalMeta::to_json`] wrote; `None` unless both lists
     /// are there and hold only strings.
     pub fn from_json(bytes: &[u8]) -> Option<LocalMeta> {
-        let value: Value = serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()?;
+        let value = crate::json::parse(std::str::from_utf8(bytes).ok()?)?;
         let strings = |key: &str| -> Option<Vec<String>> {
             value
                 .get(key)?
