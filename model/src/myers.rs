@@ -186,7 +186,7 @@ fn suffix_len(
 }
 
 fn max_d(len1: usize, len2: usize) -> usize {
-    (len1 + len2 + 1) / 2 + 1
+    (len1 + len2).div_ceil(2) + 1
 }
 
 /// The furthest reaching x per diagonal `k` (which may be negative).
@@ -285,7 +285,7 @@ impl Search<'_, '_> {
                     );
                 }
                 *self.vf.at(k) = x;
-                if odd && (k - delta).abs() <= d - 1 && x + *self.vb.at(-(k - delta)) >= n {
+                if odd && (k - delta).abs() < d && x + *self.vb.at(-(k - delta)) >= n {
                     return (x0 + old_range.start, y0 + new_range.start);
                 }
             }

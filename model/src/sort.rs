@@ -89,7 +89,7 @@ mod tests {
             let mut ours = items.clone();
             by(&mut ours, |a, b| a.0.cmp(&b.0));
             let mut std = items.clone();
-            std.sort_by(|a, b| a.0.cmp(&b.0));
+            std.sort_by_key(|a| a.0);
             prop_assert_eq!(&ours, &std);
             let mut keyed = items.clone();
             by_key(&mut keyed, |x| std::cmp::Reverse(x.1));
@@ -120,7 +120,7 @@ mod tests {
             }
             for i in 0..k {
                 each(k - 1, items);
-                items.swap(if k % 2 == 0 { i } else { 0 }, k - 1);
+                items.swap(if k.is_multiple_of(2) { i } else { 0 }, k - 1);
             }
         }
         each(5, &mut items);
