@@ -24,6 +24,7 @@
 
 pub mod effect;
 pub mod i18n;
+pub mod json;
 pub mod msg;
 pub mod state;
 pub mod update;

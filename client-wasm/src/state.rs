@@ -12,6 +12,7 @@ use model::history;
 use model::presence::{self, Presence};
 use model::summary::Summary;
 use model::threads;
+use serde_json::Value;
 
 use crate::effect::Spot;
 use crate::i18n::Lang;
@@ -36,13 +37,46 @@ pub const READER_TIMEOUT_MS: f64 = 30_000.0;
 pub const SAVE_DELAY_MS: u32 = 1_000;
 
 /// What is kept with a document's local copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocalMeta {
     /// The heads the server last acknowledged (hex).
     pub acked: Vec<String>,
     /// The actors this browser wrote the document with (hex): a reload
     /// gets a new actor, and our earlier changes stay ours.
     pub actors: Vec<String>,
+}
+
+impl LocalMeta {
+    /// As JSON, `{"acked": [...], "actors": [...]}`. Written and read
+    /// through `serde_json::Value`, as the API's bodies are: a derived serde
+    /// implementation would add its own copy of the JSON reader and writer
+    /// to the wasm (some 15 KB).
+    pub fn to_json(&self) -> Vec<u8> {
+        let strings =
+            |list: &[String]| Value::Array(list.iter().cloned().map(Value::String).collect());
+        let mut map = serde_json::Map::new();
+        map.insert("acked".into(), strings(&self.acked));
+        map.insert("actors".into(), strings(&self.actors));
+        Value::Object(map).to_string().into_bytes()
+    }
+
+    /// Reads what [`LocalMeta::to_json`] wrote; `None` unless both lists
+    /// are there and hold only strings.
+    pub fn from_json(bytes: &[u8]) -> Option<LocalMeta> {
+        let value = crate::json::parse(std::str::from_utf8(bytes).ok()?)?;
+        let strings = |key: &str| -> Option<Vec<String>> {
+            value
+                .get(key)?
+                .as_array()?
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        Some(LocalMeta {
+            acked: strings("acked")?,
+            actors: strings("actors")?,
+        })
+    }
 }
 
 /// What the server told us about this page (`<body data-…>`).
@@ -456,6 +490,27 @@ impl Model {
                     ("syncing", self.t("syncing").to_owned())
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocalMeta;
+
+    #[test]
+    fn local_meta_reads_what_it_wrote_and_what_earlier_versions_wrote() {
+        let meta = LocalMeta {
+            acked: vec!["ab12".into()],
+            actors: vec!["cd34".into(), "ef56".into()],
+        };
+        assert_eq!(LocalMeta::from_json(&meta.to_json()), Some(meta.clone()));
+        // As serde's derive wrote it (copies kept before this version).
+        let earlier = br#"{"acked":["ab12"],"actors":["cd34","ef56"]}"#;
+        assert_eq!(meta.to_json(), earlier);
+        assert_eq!(LocalMeta::from_json(earlier), Some(meta));
+        for bad in [&b"{}"[..], br#"{"acked":[1],"actors":[]}"#, b"\xff", b"[]"] {
+            assert_eq!(LocalMeta::from_json(bad), None);
         }
     }
 }

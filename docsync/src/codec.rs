@@ -41,8 +41,7 @@ pub enum DecodeError {
 pub fn encode(message: &Message) -> Vec<u8> {
     let value = to_value(message);
     let mut out = Vec::with_capacity(64);
-    // Writing into a Vec cannot fail.
-    ciborium::into_writer(&value, &mut out).expect("CBOR encoding into a Vec is infallible");
+    crate::cbor::write(&value, &mut out);
     out
 }
 
@@ -51,8 +50,8 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     // Depth, declared lengths and indefinite items are checked on the
     // headers before anything is allocated.
     crate::cbor_limits::check(bytes, MAX_DEPTH)?;
-    let value: Value = ciborium::de::from_reader_with_recursion_limit(bytes, MAX_DEPTH)
-        .map_err(|e| DecodeError::Cbor(e.to_string()))?;
+    let value =
+        crate::cbor::read(bytes, MAX_DEPTH).map_err(|e| DecodeError::Cbor(e.to_string()))?;
     let Value::Map(entries) = value else {
         return Err(DecodeError::NotAMap);
     };

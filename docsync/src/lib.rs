@@ -6,6 +6,7 @@
 //! - [`id`]: document and peer identifiers, validated at the edge.
 //! - [`message`]: the automerge-repo wire messages (protocol "1").
 //! - [`codec`]: CBOR encoding and a lenient, bounded decoder.
+//! - [`cbor`]: CBOR to and from values, without serde (less wasm).
 //! - [`cbor_limits`]: the structural check of a frame before decoding
 //!   (depth, declared lengths, no indefinite-length items).
 //! - [`chunks`]: the changes in sync messages' change data, in every form
@@ -26,6 +27,7 @@
 //! Nothing in this crate performs IO, spawns tasks or reads clocks, so it
 //! builds for native targets and for `wasm32-unknown-unknown` alike.
 
+pub mod cbor;
 pub mod cbor_limits;
 pub mod change_actors;
 pub mod chunks;

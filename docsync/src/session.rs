@@ -207,12 +207,23 @@ impl Session {
         id: DocumentId,
         f: impl FnOnce(&mut Automerge) -> T,
     ) -> (T, Vec<Message>) {
-        let state = self
+        // Generic only in the call of `f`: the rest, in non-generic
+        // functions, is compiled once rather than once per caller (the web
+        // client has dozens).
+        let out = f(self.doc_mut(id));
+        (out, self.sent(id))
+    }
+
+    fn doc_mut(&mut self, id: DocumentId) -> &mut Automerge {
+        &mut self
             .docs
             .entry(id)
-            .or_insert_with(|| DocState::new(Automerge::new()));
-        let out = f(&mut state.doc);
-        (out, self.sync_message(id).into_iter().collect())
+            .or_insert_with(|| DocState::new(Automerge::new()))
+            .doc
+    }
+
+    fn sent(&mut self, id: DocumentId) -> Vec<Message> {
+        self.sync_message(id).into_iter().collect()
     }
 
     /// Forgets our copy of a document whose change the server refused: it

@@ -304,8 +304,9 @@ pub fn contributions(doc: &Automerge) -> Vec<ContributionView> {
         .into_iter()
         .filter_map(|(id, (_, obj))| view(doc, id, &obj))
         .collect();
-    // Ids are unique: unstable sorting gives the same order.
-    out.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    crate::sort::by(&mut out, |a, b| {
+        (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
+    });
     out
 }
 

@@ -1,7 +1,9 @@
-//! Word diffs of text, for reviewing contributions and comparing versions.
+//! Word diffs of text, for reviewing contributions and comparing versions
+//! (computed by [`crate::myers`]).
 
 use serde::Serialize;
-use similar::{ChangeTag, TextDiff};
+
+use crate::myers::{self, Tag};
 
 /// One run of a diff: text both sides share, or text only one side has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,26 +17,26 @@ pub enum Part {
 /// The word-level diff from `old` to `new`, with adjacent runs of the same
 /// kind joined (whitespace belongs to the words around it).
 pub fn words(old: &str, new: &str) -> Vec<Part> {
-    let diff = TextDiff::from_words(old, new);
-    join(diff.iter_all_changes().map(|c| (c.tag(), c.value())))
+    parts(&myers::words(old), &myers::words(new))
 }
 
 /// The line-level diff from `old` to `new`.
 pub fn lines(old: &str, new: &str) -> Vec<Part> {
-    let diff = TextDiff::from_lines(old, new);
-    join(diff.iter_all_changes().map(|c| (c.tag(), c.value())))
+    parts(&myers::lines(old), &myers::lines(new))
 }
 
-fn join<'a>(changes: impl Iterator<Item = (ChangeTag, &'a str)>) -> Vec<Part> {
+fn parts(old: &[&str], new: &[&str]) -> Vec<Part> {
     let mut out: Vec<Part> = Vec::new();
-    for (tag, text) in changes {
+    for (tag, range) in myers::diff(old, new) {
+        let tokens = if tag == Tag::Insert { new } else { old };
+        let text = &tokens[range];
         match (out.last_mut(), tag) {
-            (Some(Part::Equal(s)), ChangeTag::Equal)
-            | (Some(Part::Delete(s)), ChangeTag::Delete)
-            | (Some(Part::Insert(s)), ChangeTag::Insert) => s.push_str(text),
-            (_, ChangeTag::Equal) => out.push(Part::Equal(text.to_owned())),
-            (_, ChangeTag::Delete) => out.push(Part::Delete(text.to_owned())),
-            (_, ChangeTag::Insert) => out.push(Part::Insert(text.to_owned())),
+            (Some(Part::Equal(s)), Tag::Equal)
+            | (Some(Part::Delete(s)), Tag::Delete)
+            | (Some(Part::Insert(s)), Tag::Insert) => s.extend(text.iter().copied()),
+            (_, Tag::Equal) => out.push(Part::Equal(text.concat())),
+            (_, Tag::Delete) => out.push(Part::Delete(text.concat())),
+            (_, Tag::Insert) => out.push(Part::Insert(text.concat())),
         }
     }
     out
@@ -48,21 +50,21 @@ pub fn changes(parts: &[Part]) -> bool {
 /// The ranges of `old` (byte offsets) that a diff to `new` replaces or
 /// deletes; an insertion is an empty range at the place it goes.
 pub fn touched(old: &str, new: &str) -> Vec<(usize, usize)> {
-    let diff = TextDiff::from_chars(old, new);
+    let old = myers::chars(old);
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut at = 0;
-    for change in diff.iter_all_changes() {
-        let len = change.value().len();
-        match change.tag() {
-            ChangeTag::Equal => at += len,
-            ChangeTag::Delete => {
+    for (tag, range) in myers::diff(&old, &myers::chars(new)) {
+        match tag {
+            Tag::Equal => at += old[range].iter().map(|c| c.len()).sum::<usize>(),
+            Tag::Delete => {
+                let len: usize = old[range].iter().map(|c| c.len()).sum();
                 match out.last_mut() {
                     Some((_, end)) if *end == at => *end = at + len,
                     _ => out.push((at, at + len)),
                 }
                 at += len;
             }
-            ChangeTag::Insert => match out.last() {
+            Tag::Insert => match out.last() {
                 Some((_, end)) if *end == at => {}
                 _ => out.push((at, at)),
             },

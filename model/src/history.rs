@@ -205,7 +205,7 @@ pub fn versions(doc: &Automerge) -> Vec<Version> {
 /// they were, and listing them by application put an older entry above a
 /// newer one. Equal times keep their application order.
 pub fn in_time_order(mut versions: Vec<Version>) -> Vec<Version> {
-    versions.sort_by_key(|v| v.time);
+    crate::sort::by_key(&mut versions, |v| v.time);
     versions
 }
 
@@ -403,8 +403,7 @@ pub fn named(doc: &Automerge) -> Vec<NamedVersion> {
             }
         })
         .collect();
-    // Ids are unique: unstable sorting gives the same order.
-    out.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    crate::sort::by(&mut out, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     out
 }
 

@@ -74,14 +74,14 @@ impl Presence {
             fields.push((Value::Text("leaving".into()), Value::Bool(true)));
         }
         let mut out = Vec::new();
-        // Writing into a Vec cannot fail.
-        let _ = ciborium::into_writer(&Value::Map(fields), &mut out);
+        docsync::cbor::write(&Value::Map(fields), &mut out);
         out
     }
 
     /// Reads another peer's presence; `None` if it is not one.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let Value::Map(fields) = ciborium::from_reader::<Value, _>(bytes).ok()? else {
+        // Depth as ciborium's `from_reader` allowed.
+        let Value::Map(fields) = docsync::cbor::read(bytes, 256).ok()? else {
             return None;
         };
         let mut p = Presence::default();

@@ -52,7 +52,7 @@ pub fn open_in(doc: &Automerge, section: &str) -> Vec<Suggestion> {
         })
         .collect();
     // Stable: equal starts keep the order they were proposed in.
-    out.sort_by_key(|s| s.start);
+    crate::sort::by_key(&mut out, |s| s.start);
     let mut taken_to = 0;
     out.retain(|s| {
         let free = s.start >= taken_to;

@@ -409,7 +409,9 @@ pub(crate) fn section_entries(doc: &impl ReadDoc, list: &ObjId) -> Vec<SectionEn
             _ => None,
         })
         .collect();
-    entries.sort_by(|a, b| a.key().total_cmp(&b.key()).then(a.index.cmp(&b.index)));
+    crate::sort::by(&mut entries, |a, b| {
+        a.key().total_cmp(&b.key()).then(a.index.cmp(&b.index))
+    });
     entries
 }
 

@@ -391,7 +391,7 @@ impl TextIndex {
                     u64::from(text[i]) << 48 | u64::from(next) << 32 | i as u64
                 })
                 .collect();
-            keys.sort_unstable();
+            crate::sort::u64s(&mut keys);
             keys
         });
         if text.len() > POSITION as usize {
@@ -840,7 +840,7 @@ fn anchors(doc: &Automerge, tree: &Tree) -> Vec<(usize, ThreadAnchor)> {
         .collect();
     // In the order they were read, not by id: the tree is then read front
     // to back, which the CPU's caches follow far better.
-    threads.sort_unstable_by_key(|(_, t)| tree.nodes[*t].visited);
+    crate::sort::by_key(&mut threads, |(_, t)| tree.nodes[*t].visited);
     threads
         .into_iter()
         .map(|(id, t)| {
@@ -907,9 +907,8 @@ pub fn resolve_anchors(doc: &Automerge) -> Vec<ThreadAnchor> {
         })
         .collect();
     // map_range gives them by key already (so this sort is one pass); the
-    // order is this function's promise, not automerge's. Keys are unique:
-    // an unstable sort gives the same order (and less code in the client).
-    out.sort_unstable_by(|a, b| a.thread.cmp(&b.thread));
+    // order is this function's promise, not automerge's.
+    crate::sort::by(&mut out, |a, b| a.thread.cmp(&b.thread));
     out
 }
 
@@ -1000,8 +999,7 @@ pub fn threads(doc: &Automerge) -> Vec<ThreadView> {
             }
         })
         .collect();
-    // Ids are map keys, so unique: unstable sorting gives the same order.
-    out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    crate::sort::by(&mut out, |a, b| a.id.cmp(&b.id));
     out
 }
 

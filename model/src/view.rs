@@ -30,7 +30,7 @@ pub fn paragraphs(body: &str, ranges: &[(usize, usize)]) -> Vec<Vec<Run>> {
         }
     }
     cuts.push(units.len());
-    cuts.sort_unstable();
+    crate::sort::by(&mut cuts, usize::cmp);
     cuts.dedup();
     for cut in cuts {
         if cut <= at {

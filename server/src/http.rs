@@ -323,6 +323,28 @@ async fn service_worker() -> impl IntoResponse {
 mod tests {
     use super::*;
 
+    /// The client's download budget (raw bytes, wasm + JS, as served).
+    const CLIENT_BUDGET_BYTES: usize = 1_500_000;
+
+    /// Checks the embedded client against its budget. A build with
+    /// `SYNPUNKT_SKIP_WEB` embeds an empty placeholder module instead, and then
+    /// there is nothing to measure: the test passes without checking.
+    #[test]
+    fn the_embedded_client_fits_its_budget_unless_skip_web() {
+        if CLIENT_WASM.is_empty() {
+            eprintln!("web client not built (SYNPUNKT_SKIP_WEB): size not checked");
+            return;
+        }
+        let total = CLIENT_WASM.len() + CLIENT_JS.len();
+        assert!(
+            total <= CLIENT_BUDGET_BYTES,
+            "the web client is {total} B ({} B wasm + {} B JS), over its budget of \
+             {CLIENT_BUDGET_BYTES} B; see README (Size) for what keeps it small",
+            CLIENT_WASM.len(),
+            CLIENT_JS.len(),
+        );
+    }
+
     #[test]
     fn the_service_worker_carries_the_version_of_what_it_caches() {
         assert_eq!(

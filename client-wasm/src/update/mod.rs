@@ -170,8 +170,8 @@ fn loaded(
     meta: Option<Vec<u8>>,
 ) {
     let out = m.session.open(doc, saved.as_deref());
-    let meta: LocalMeta = meta
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    let meta = meta
+        .and_then(|bytes| LocalMeta::from_json(&bytes))
         .unwrap_or_default();
     let acked: Option<Vec<ChangeHash>> = meta.acked.iter().map(|h| h.parse().ok()).collect();
     if let Some(heads) = acked.filter(|h| !h.is_empty()) {
@@ -447,7 +447,7 @@ fn store(m: &mut Model, fx: &mut Fx, id: DocumentId) {
         fx.push(Effect::Store {
             doc: id,
             bytes,
-            meta: serde_json::to_vec(&meta).unwrap_or_default(),
+            meta: meta.to_json(),
         });
     }
 }
@@ -1289,7 +1289,9 @@ fn fetched(m: &mut Model, fx: &mut Fx, reply: Reply, status: u16, body: Value) {
                     .filter_map(invite_row)
                     .collect();
                 // Newest first.
-                rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+                model::sort::by(&mut rows, |a, b| {
+                    b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id))
+                });
                 m.ui.invites = Some(rows);
                 fx.render(Region::Sidebar);
             } else {

@@ -1,5 +1,6 @@
 //! Calls to the server's JSON API (reviews, drafts, history, invites). The
-//! session cookie authenticates them; a reply's JSON is parsed once, here.
+//! session cookie authenticates them; a reply's JSON is parsed once, here
+//! (by the browser: [`crate::json`]).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -42,6 +43,6 @@ async fn call_inner(
         .unwrap_or_default();
     Ok((
         status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        crate::json::parse(&text).unwrap_or(serde_json::Value::Null),
     ))
 }

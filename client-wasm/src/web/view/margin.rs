@@ -89,7 +89,7 @@ pub fn layout() {
         last = want;
         wanted.push((want, i, card));
     }
-    wanted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    model::sort::by(&mut wanted, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut bottom: f64 = 0.0;
     for (want, _, card) in wanted {
         let top = want.max(bottom);

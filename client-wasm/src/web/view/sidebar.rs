@@ -99,7 +99,7 @@ fn readers(a: &Model) -> Option<El> {
         );
     }
     let mut others: Vec<_> = a.ui.readers.values().collect();
-    others.sort_unstable_by(|x, y| x.0.name.cmp(&y.0.name));
+    model::sort::by(&mut others, |x, y| x.0.name.cmp(&y.0.name));
     for (p, _) in others {
         list = list.child(
             el("li")
@@ -187,10 +187,11 @@ fn threads_view(a: &Model, doc: &Automerge) -> El {
         }),
     );
     let mut shown: Vec<&ThreadView> = all.iter().filter(|t| matches_filter(t, filter)).collect();
-    // By start time; `all` is in id order, which breaks ties (as a stable
-    // sort by time would, with less code).
-    let started = |t: &ThreadView| t.comments.first().map_or(0, |c| c.created_at);
-    shown.sort_unstable_by(|x, y| (started(x), &x.id).cmp(&(started(y), &y.id)));
+    // By start time; `all` is in id order, which breaks ties (the sort is
+    // stable).
+    model::sort::by_key(&mut shown, |t| {
+        t.comments.first().map_or(0, |c| c.created_at)
+    });
     let mut list = el("div").attr("id", "threads");
     if filter == Filter::Open {
         list = list.attr("data-layout", "margin");
