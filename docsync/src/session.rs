@@ -270,7 +270,12 @@ impl Session {
                 state.their_heads = Some(decoded.heads.clone());
                 state.acked = Some(decoded.heads.clone());
                 let before = state.doc.get_heads();
-                if let Err(e) = state.doc.receive_sync_message(&mut state.sync, decoded) {
+                // Not automerge's own: it walks the whole history on every
+                // message (hundreds of ms per keystroke in the browser on a
+                // long-edited document; `bench --scenarios browser-large`).
+                if let Err(e) =
+                    crate::fast_sync::receive_sync_message(&mut state.doc, &mut state.sync, decoded)
+                {
                     events.push(Event::Error(format!("could not apply changes: {e}")));
                     return (out, events);
                 }
@@ -315,6 +320,11 @@ impl Session {
         } else {
             SyncKind::Sync
         };
+        // Generating computes clocks over the history: skip it when there
+        // is provably nothing to send (an acknowledgement of our heads).
+        if crate::fast_sync::nothing_to_send(&state.doc, &state.sync) {
+            return None;
+        }
         let data = state.doc.generate_sync_message(&mut state.sync)?.encode();
         Some(Message::Sync(SyncMessage {
             kind,
