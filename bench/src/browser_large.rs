@@ -26,9 +26,9 @@
 //!    (the client's `onmessage` is wrapped by a script that runs before any
 //!    of the page's; decoding, `update`, and drawing all run in it), and
 //!    the DOM mutations a `MutationObserver` saw on `<body>`; and whether
-//!    the summary's other elements (title, metadata, the section's
-//!    heading) are still the same nodes: a redraw of the whole summary
-//!    replaces them.
+//!    the summary's elements outside the changed section (title,
+//!    metadata, the buttons after it) are still the same nodes: a redraw
+//!    of the whole summary replaces them.
 //!
 //! Every time is read from the page (`performance.now()`); WebDriver's
 //! round trips are not in them.
@@ -92,15 +92,17 @@ const INTERACTIVE_JS: &str = "return document.body && document.body.dataset.summ
     && document.querySelector('[data-action=\"edit-section\"][data-section=\"paper\"]') \
     ? performance.now() : null;";
 /// Starts counting mutations and marks the summary's elements outside
-/// the section's text (a redraw of the whole summary replaces them).
+/// the changing section (title, metadata, the buttons after it): a redraw
+/// of the whole summary replaces them.
 const OBSERVE_JS: &str = r#"
 const b = window.__bench;
 b.observer = new MutationObserver((records) => { b.mutations += records.length; });
 b.observer.observe(document.body,
   { subtree: true, childList: true, characterData: true, attributes: true });
 const body = document.querySelector('.body[data-section="paper"]');
+const section = [...document.querySelector('#summary').children].find((c) => c.contains(body));
 b.marked = [...document.querySelectorAll('#summary *')]
-  .filter((e) => !body.contains(e) && !e.contains(body));
+  .filter((e) => !section.contains(e));
 return b.marked.length;
 "#;
 /// The section's text length as the page shows it (closed editor).
