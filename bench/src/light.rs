@@ -489,11 +489,24 @@ impl LightPeer {
 
     /// Inserts `s` at a random position; returns the change's hash.
     pub fn edit(&self, s: &str) -> (ChangeHash, Instant) {
+        self.edit_text(
+            |doc| doc.get(ROOT, "text").expect("get").expect("text").1,
+            s,
+        )
+    }
+
+    /// Inserts `s` at a random position of the text `text` finds (after
+    /// applying what has arrived); returns the change's hash.
+    pub fn edit_text(
+        &self,
+        text: impl FnOnce(&Automerge) -> automerge::ObjId,
+        s: &str,
+    ) -> (ChangeHash, Instant) {
         let (old, change, t) = {
             let mut state = lock(&self.state);
             state.catch_up();
             let old = state.heads.clone();
-            let obj = state.doc.get(ROOT, "text").expect("get").expect("text").1;
+            let obj = text(&state.doc);
             let len = state.doc.length(&obj);
             let pos = rand::random_range(0..=len);
             let t = Instant::now();

@@ -9,7 +9,10 @@
 //! `light.rs` (one document per connection) and `docs_peer.rs` (many).
 //! Besides those: `client` (the web client's size and first load in
 //! headless Chromium, `client.rs`) and `anchors` (comment-anchor
-//! resolution, `anchors.rs`), ours only, and `cluster` (several of our
+//! resolution, `anchors.rs`) and `browser-large` (the web client on a
+//! workshop written by the paper trace: time to interactive, keystrokes
+//! and remote changes timed in the page, `browser_large.rs`), ours only,
+//! and `cluster` (several of our
 //! nodes on one PostgreSQL: cross-node latency and the PostgreSQL store's
 //! throughput against sled, `cluster.rs`).
 //!
@@ -23,6 +26,7 @@ use report::{Metric, Report};
 use target::{Kind, Programs, Target};
 
 mod anchors;
+mod browser_large;
 mod client;
 mod cluster;
 mod docs_peer;
@@ -56,7 +60,7 @@ struct Args {
     #[arg(long, default_value = "tests/js/sync-server.mjs")]
     js_server: PathBuf,
     /// Scenarios to run: fanout, large, import, many, storm, anchors,
-    /// client, cluster. Default: all (with --quick: fanout, large, many,
+    /// client, browser-large, cluster. Default: all (with --quick: fanout, large, many,
     /// storm).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
@@ -82,6 +86,14 @@ struct Args {
     /// Keystrokes sent to the large document. Default 200 (--quick: 20).
     #[arg(long)]
     keystrokes: Option<usize>,
+    /// Keys the host types into the large section in browser-large.
+    /// Default 100 (--quick: 20).
+    #[arg(long)]
+    browser_keystrokes: Option<usize>,
+    /// Remote single-character changes browser-large sends to the page.
+    /// Default 50 (--quick: 10).
+    #[arg(long)]
+    remote_changes: Option<usize>,
     /// Small documents in the many-documents scenario. Default 10000
     /// (--quick: 500).
     #[arg(long)]
@@ -221,7 +233,15 @@ async fn main() -> anyhow::Result<()> {
             &["fanout", "large", "many", "storm"]
         } else {
             &[
-                "anchors", "client", "fanout", "large", "import", "many", "storm", "cluster",
+                "anchors",
+                "client",
+                "fanout",
+                "large",
+                "import",
+                "many",
+                "storm",
+                "browser-large",
+                "cluster",
             ]
         };
         all.iter().map(|s| (*s).to_owned()).collect()
@@ -231,7 +251,15 @@ async fn main() -> anyhow::Result<()> {
     for s in &scenarios {
         anyhow::ensure!(
             [
-                "fanout", "large", "import", "many", "storm", "anchors", "client", "cluster"
+                "fanout",
+                "large",
+                "import",
+                "many",
+                "storm",
+                "anchors",
+                "client",
+                "browser-large",
+                "cluster"
             ]
             .contains(&s.as_str()),
             "unknown scenario {s}"
@@ -349,6 +377,26 @@ async fn main() -> anyhow::Result<()> {
             })
             .await;
         }
+    }
+    if has("browser-large") && kinds.contains(&Kind::Ours) {
+        let saved = browser_large::saved_doc(&args.paper, &args.cache_dir)?;
+        let typed = args
+            .browser_keystrokes
+            .unwrap_or(if quick { 20 } else { 100 });
+        let remote = args.remote_changes.unwrap_or(if quick { 10 } else { 50 });
+        let saved = &saved;
+        measure(
+            &mut report,
+            Kind::Ours,
+            &programs,
+            &[],
+            "browser, large doc",
+            |mut t| async move {
+                let r = browser_large::run(&mut t, saved, typed, remote).await;
+                (t, r)
+            },
+        )
+        .await;
     }
     if has("cluster") {
         eprintln!("== cluster: ours");

@@ -47,6 +47,17 @@ pub fn saved_doc(trace: &Path, cache_dir: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn build(trace: &Path) -> anyhow::Result<Automerge> {
+    let trace = read(trace)?;
+    let mut doc = Automerge::new();
+    let mut tx = doc.transaction();
+    let text = tx.put_object(ROOT, "text", ObjType::Text)?;
+    tx.commit();
+    replay(&trace, &mut doc, &text)?;
+    Ok(doc)
+}
+
+/// The trace, decompressed and parsed.
+pub fn read(trace: &Path) -> anyhow::Result<serde_json::Value> {
     let file = std::fs::File::open(trace).with_context(|| {
         format!(
             "opening the paper trace {} (flag --paper PATH)",
@@ -55,17 +66,27 @@ fn build(trace: &Path) -> anyhow::Result<Automerge> {
     })?;
     let mut json = String::new();
     flate2::read::GzDecoder::new(file).read_to_string(&mut json)?;
-    let trace: serde_json::Value = serde_json::from_str(&json)?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+/// Replays the trace into the (empty) text `text` of `doc`: its start
+/// content as one change (if any), then one change per transaction;
+/// checks that the text ends as the trace's `endContent`.
+pub fn replay(
+    trace: &serde_json::Value,
+    doc: &mut Automerge,
+    text: &automerge::ObjId,
+) -> anyhow::Result<()> {
     let start = trace["startContent"].as_str().unwrap_or("");
     let end = trace["endContent"]
         .as_str()
         .context("the trace has no endContent")?;
     let txns = trace["txns"].as_array().context("the trace has no txns")?;
-    let mut doc = Automerge::new();
-    let mut tx = doc.transaction();
-    let text = tx.put_object(ROOT, "text", ObjType::Text)?;
-    tx.splice_text(&text, 0, 0, start)?;
-    tx.commit();
+    if !start.is_empty() {
+        let mut tx = doc.transaction();
+        tx.splice_text(text, 0, 0, start)?;
+        tx.commit();
+    }
     for txn in txns {
         let patches = txn["patches"].as_array().context("a txn without patches")?;
         let mut tx = doc.transaction();
@@ -73,16 +94,16 @@ fn build(trace: &Path) -> anyhow::Result<Automerge> {
             let pos = p[0].as_u64().context("patch position")? as usize;
             let del = p[1].as_i64().context("patch deletion")? as isize;
             let ins = p[2].as_str().unwrap_or("");
-            tx.splice_text(&text, pos, del, ins)?;
+            tx.splice_text(text, pos, del, ins)?;
         }
         tx.commit();
     }
-    let result = doc.text(&text)?;
+    let result = doc.text(text)?;
     anyhow::ensure!(
         result == end,
         "replaying the trace did not give its endContent ({} vs {} characters)",
         result.len(),
         end.len()
     );
-    Ok(doc)
+    Ok(())
 }

@@ -111,7 +111,7 @@ impl Target {
     }
 
     async fn spawn(&mut self) -> anyhow::Result<()> {
-        let data = self.dir.path().join("data");
+        let data = self.data_dir();
         let mut command = match self.kind {
             Kind::Ours => {
                 let mut c = tokio::process::Command::new(&self.programs.ours);
@@ -203,6 +203,18 @@ impl Target {
     /// Stops the server and starts it again on the same data: a cold server.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.stop().await?;
+        self.spawn().await
+    }
+
+    /// The server's data directory (ours: a sled store no one may open
+    /// while the server runs).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the server again on the same data after [`Target::stop`].
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.child.is_none(), "the server is still running");
         self.spawn().await
     }
 

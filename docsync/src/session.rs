@@ -50,7 +50,18 @@ struct DocState {
     /// is known to hold, kept across disconnections (and, by the
     /// application, across reloads) to count the changes still waiting.
     acked: Option<Vec<ChangeHash>>,
+    /// The bytes last given to keep locally (see [`Session::save`]), and
+    /// the heads they hold.
+    local: Vec<u8>,
+    local_heads: Vec<ChangeHash>,
+    /// How much of `local` is changes appended since its whole save.
+    appended: usize,
 }
+
+/// Past this many bytes of appended changes (about 500 keystrokes), the
+/// local copy is saved whole again: loading appended changes costs more
+/// than loading the same changes saved whole.
+const MAX_APPENDED_BYTES: usize = 64 * 1024;
 
 impl DocState {
     fn new(doc: Automerge) -> Self {
@@ -60,6 +71,9 @@ impl DocState {
             unavailable: false,
             their_heads: None,
             acked: None,
+            local: Vec::new(),
+            local_heads: Vec::new(),
+            appended: 0,
         }
     }
 }
@@ -235,9 +249,33 @@ impl Session {
         }
     }
 
-    /// The document as bytes, to keep locally.
-    pub fn save(&self, id: DocumentId) -> Option<Vec<u8>> {
-        self.docs.get(&id).map(|s| s.doc.save())
+    /// The document as bytes, to keep locally: the last whole save with
+    /// the changes made since appended (`Automerge::load` takes both). A
+    /// whole save walks the history (tens of ms in the browser on a
+    /// long-edited document, on every keystroke); appending a change takes
+    /// microseconds. Saved whole again when the appended part grows large
+    /// or the document is not the one saved before.
+    pub fn save(&mut self, id: DocumentId) -> Option<Vec<u8>> {
+        let state = self.docs.get_mut(&id)?;
+        let continues = !state.local.is_empty()
+            && state
+                .local_heads
+                .iter()
+                .all(|h| state.doc.get_change_meta_by_hash(h).is_some());
+        let since = if continues {
+            state.doc.save_after(&state.local_heads)
+        } else {
+            Vec::new()
+        };
+        if !continues || state.appended + since.len() > MAX_APPENDED_BYTES {
+            state.local = state.doc.save();
+            state.appended = 0;
+        } else {
+            state.local.extend_from_slice(&since);
+            state.appended += since.len();
+        }
+        state.local_heads = state.doc.get_heads();
+        Some(state.local.clone())
     }
 
     /// Presence data for the document's other peers.
@@ -281,7 +319,12 @@ impl Session {
                 state.their_heads = Some(decoded.heads.clone());
                 state.acked = Some(decoded.heads.clone());
                 let before = state.doc.get_heads();
-                if let Err(e) = state.doc.receive_sync_message(&mut state.sync, decoded) {
+                // Not automerge's own: it walks the whole history on every
+                // message (hundreds of ms per keystroke in the browser on a
+                // long-edited document; `bench --scenarios browser-large`).
+                if let Err(e) =
+                    crate::fast_sync::receive_sync_message(&mut state.doc, &mut state.sync, decoded)
+                {
                     events.push(Event::Error(format!("could not apply changes: {e}")));
                     return (out, events);
                 }
@@ -326,6 +369,11 @@ impl Session {
         } else {
             SyncKind::Sync
         };
+        // Generating computes clocks over the history: skip it when there
+        // is provably nothing to send (an acknowledgement of our heads).
+        if crate::fast_sync::nothing_to_send(&state.doc, &state.sync) {
+            return None;
+        }
         let data = state.doc.generate_sync_message(&mut state.sync)?.encode();
         Some(Message::Sync(SyncMessage {
             kind,
@@ -352,6 +400,36 @@ mod tests {
     use super::*;
     use automerge::transaction::Transactable;
     use automerge::{ObjType, ROOT, ReadDoc};
+
+    #[test]
+    fn a_small_change_is_appended_to_the_local_copy_not_saved_whole() {
+        let id = DocumentId::random();
+        let mut client = Session::new(PeerId::new("browser").expect("peer id"));
+        client.open(id, None);
+        let ((), _) = client.change(id, |d| {
+            let mut tx = d.transaction();
+            tx.put_object(ROOT, "text", ObjType::Text).expect("text");
+            tx.commit();
+        });
+        let mut saved = client.save(id).expect("saved");
+        for i in 0..50 {
+            let ((), _) = client.change(id, |d| {
+                let text = d.get(ROOT, "text").expect("get").expect("text").1;
+                let mut tx = d.transaction();
+                tx.splice_text(&text, i, 0, "x").expect("splice");
+                tx.commit();
+            });
+            let next = client.save(id).expect("saved");
+            assert!(next.starts_with(&saved), "the change is appended");
+            let loaded = Automerge::load(&next).expect("loads");
+            assert_eq!(loaded.get_heads(), client.doc(id).expect("doc").get_heads());
+            saved = next;
+        }
+        // A document replaced under the same id is saved whole.
+        client.discard(id);
+        let fresh = client.save(id).expect("saved");
+        assert_eq!(fresh, Automerge::new().save());
+    }
 
     /// A server stand-in: one automerge document and one sync state per
     /// client, relaying nothing.

@@ -507,6 +507,29 @@ pub fn import_page(
     Ok(created)
 }
 
+/// Makes a workshop of the saved summary document `saved` (see
+/// [`workshops::Workshops::adopt`]) in the data directory `data` (which no
+/// running server may hold), flushed to disk. The benchmarks' way to give
+/// a workshop a long history.
+pub fn import_document(
+    data: &std::path::Path,
+    saved: &[u8],
+) -> Result<workshops::WorkshopRecord, StartError> {
+    let store_error = |source| StartError::Store {
+        dir: data.to_path_buf(),
+        source,
+    };
+    let doc = automerge::Automerge::load(saved).map_err(|e| StartError::Demo(e.to_string()))?;
+    let summary =
+        model::summary::Summary::read(&doc).map_err(|e| StartError::Demo(e.to_string()))?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(data).map_err(store_error)?);
+    let record = workshops::Workshops::new(store.clone())
+        .adopt(&doc, &summary)
+        .map_err(|e| StartError::Demo(e.to_string()))?;
+    store.flush().map_err(store_error)?;
+    Ok(record)
+}
+
 /// On the first start of a fresh data directory, creates the demo workshops.
 fn create_demo_workshops(
     store: &dyn Store,

@@ -153,16 +153,35 @@ impl Workshops {
     /// Creates a workshop and its summary document. Durable after the
     /// store's next flush; the caller flushes.
     pub fn create(&self, summary: &Summary) -> Result<WorkshopRecord, WorkshopError> {
-        let id = DocumentId::random();
         let mut doc = Automerge::new();
         summary.write_new(&mut doc)?;
+        self.adopt(&doc, summary)
+    }
+
+    /// Makes a workshop of a summary document written elsewhere (with
+    /// history: the benchmarks' large document), as [`Workshops::create`]
+    /// makes one of its new document; `summary` is what it reads as. Its
+    /// actors belong to the server, like the server's own.
+    pub fn adopt(
+        &self,
+        doc: &Automerge,
+        summary: &Summary,
+    ) -> Result<WorkshopRecord, WorkshopError> {
+        let id = DocumentId::random();
         self.store.append(&id, &doc.save())?;
-        // The server's own actor belongs to no user: nobody can claim it.
-        self.store.put(
-            Table::Actors,
-            doc.get_actor().to_bytes(),
-            SYSTEM_USER.as_bytes(),
-        )?;
+        // The server's own actors belong to no user: nobody can claim them.
+        let mut actors: Vec<_> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.actor_id().clone())
+            .collect();
+        actors.push(doc.get_actor().clone());
+        actors.sort();
+        actors.dedup();
+        for actor in actors {
+            self.store
+                .put(Table::Actors, actor.to_bytes(), SYSTEM_USER.as_bytes())?;
+        }
         let record = WorkshopRecord {
             id: id.to_string(),
             title: summary.workshop.title.clone(),

@@ -400,6 +400,26 @@ impl Browser {
         Ok(())
     }
 
+    /// Runs `js` in every document this browser loads from now on, before
+    /// the page's own scripts (Chromium's
+    /// `Page.addScriptToEvaluateOnNewDocument`, through ChromeDriver's CDP
+    /// passthrough): for instruments that must be in place before the
+    /// client starts (the client bench wraps the WebSocket's handler).
+    pub async fn on_every_document(&self, js: &str) -> anyhow::Result<()> {
+        let command = json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": { "source": js },
+        });
+        self.driver
+            .post(
+                &format!("/session/{}/goog/cdp/execute", self.session_id().await?),
+                &command.to_string(),
+            )
+            .await
+            .context("adding a script to every new document")?;
+        Ok(())
+    }
+
     async fn session_id(&self) -> anyhow::Result<String> {
         self.client
             .session_id()

@@ -98,14 +98,6 @@ pub fn button(action: &str, label: &str) -> El {
         .text(label)
 }
 
-/// Replaces an element's children.
-pub fn replace_children(parent: &Element, children: impl IntoIterator<Item = El>) {
-    parent.set_text_content(None);
-    for c in children {
-        let _ = parent.append_child(&c.0);
-    }
-}
-
 /// The nearest ancestor (or self) with the attribute.
 pub fn closest_with(target: &web_sys::EventTarget, attr: &str) -> Option<Element> {
     let el = target.dyn_ref::<Element>()?;

@@ -1,11 +1,13 @@
 //! The views: functions of the model that draw one region of the page
-//! each ([`Region`]). Drawing rebuilds a region from scratch (documents
-//! are small); what the user is in the middle of survives it: typed text
+//! each ([`Region`]). Drawing builds a region afresh and keeps the old
+//! elements that came out the same (`keep`); what the user is in the
+//! middle of survives it: typed text
 //! lives in the model's inputs, the focused field or control gets the
 //! focus back (`focus`), and the section editor keeps its caret on the
 //! same characters through remote changes (automerge cursors, `summary`).
 
 pub mod history;
+pub mod keep;
 pub mod margin;
 pub mod review;
 pub mod sidebar;

@@ -10,7 +10,7 @@ use model::threads::{self, Anchor, ThreadView};
 use super::{date_text, input, labelled, textarea};
 use crate::state::{Composer, Filter, Model, Tab};
 use crate::update::EXPIRY_CHOICES;
-use crate::web::dom::{El, button, by_id, el, replace_children};
+use crate::web::dom::{El, button, by_id, el};
 use crate::web::focus;
 
 pub fn draw(a: &Model) {
@@ -71,7 +71,7 @@ pub fn draw(a: &Model) {
         Tab::History => super::history::view(a, doc),
         Tab::Share => share_view(a),
     });
-    replace_children(&aside, children);
+    super::keep::replace_changed(&aside, children);
     focus::restore(f);
 }
 

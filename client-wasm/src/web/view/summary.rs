@@ -11,7 +11,7 @@ use web_sys::{Element, HtmlTextAreaElement};
 
 use super::{input, labelled, textarea};
 use crate::state::{Model, Sel};
-use crate::web::dom::{El, button, by_id, data, document, el, replace_children, window};
+use crate::web::dom::{El, button, by_id, data, document, el, window};
 use crate::web::focus;
 
 /// The section editor's selection as automerge cursors (section, start,
@@ -83,7 +83,7 @@ pub fn draw(a: &Model) {
         );
     }
     children.push(actions_view(a, &s));
-    replace_children(&main, children);
+    super::keep::replace_changed(&main, children);
     if let Some((sel, text)) = selected {
         reselect(&sel, text);
     }
