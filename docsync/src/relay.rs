@@ -369,7 +369,12 @@ impl Relay {
 
     /// `Some(answer)` when the live path decides, `None` to fall back.
     fn generate_live(&self, state: &mut State) -> Option<Option<Message>> {
-        if state.needs_reset || !state.their_need.as_ref().is_some_and(Vec::is_empty) {
+        // Changes automerge holds back for missing dependencies make it ask
+        // for those (`need`): let automerge answer.
+        if state.needs_reset
+            || !state.their_need.as_ref().is_some_and(Vec::is_empty)
+            || !self.doc.get_missing_deps(&[]).is_empty()
+        {
             return None;
         }
         // They have our document up to pending change `from`, and we share
