@@ -320,7 +320,7 @@ pub struct Checked {
     /// The changes the document did not have, in the order they came.
     pub changes: Vec<Change>,
     /// A whole history that arrived at once for a document that has none
-    /// (see [`whole_history`]): loaded once, checked change by change, and
+    /// (see `whole_history`): loaded once, checked change by change, and
     /// taken as the document instead of applying its changes one by one.
     /// `message.changes` is then empty.
     pub document: Option<Automerge>,

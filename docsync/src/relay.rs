@@ -515,7 +515,7 @@ impl Relay {
     }
 
     /// Loads the document unless each of `changes` is pending already or
-    /// provably new (see [`Relay::provably_new`]): then [`ChangeLog::knows`]
+    /// provably new (see `Relay::provably_new`): then [`ChangeLog::knows`]
     /// tells exactly which of them we have.
     pub fn load_unless_provably_new(&mut self, changes: &[Change]) -> Result<(), AutomergeError> {
         if self.is_loaded() {
