@@ -334,9 +334,13 @@ impl Relay {
         {
             return None;
         }
-        if state.have_responded && state.last_sent_heads == self.heads {
-            // Sent already; they have not answered yet.
-            return Some(None);
+        if state.have_responded {
+            // Sent already, and they have not answered yet: what is new
+            // since goes the usual way (not the whole document again).
+            if state.last_sent_heads == self.heads {
+                return Some(None);
+            }
+            return None;
         }
         let saved = match &self.saved {
             Some(saved) => saved.bytes.clone(),
