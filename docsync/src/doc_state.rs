@@ -1027,6 +1027,17 @@ mod tests {
     use automerge::transaction::Transactable as _;
     use automerge::{Change, ObjType, ROOT, ReadDoc};
 
+    /// Limits that never compact, flush early or evict.
+    fn unbounded() -> Limits {
+        Limits {
+            max_document_bytes: u64::MAX,
+            compact_after_chunks: u64::MAX,
+            max_pending: 4096,
+            apply_when_quiet_ms: 2000,
+            idle_evict_ms: u64::MAX,
+        }
+    }
+
     fn insert(doc: &mut Automerge, at: usize, s: &str) {
         let text = doc.get(ROOT, "text").expect("get").expect("text").1;
         let mut tx = doc.transaction();
@@ -1070,13 +1081,7 @@ mod tests {
     fn a_whole_history_sent_at_once_is_taken_as_the_document() {
         use automerge::sync::{self, SyncDoc as _};
 
-        let limits = Limits {
-            max_document_bytes: u64::MAX,
-            compact_after_chunks: u64::MAX,
-            max_pending: 4096,
-            apply_when_quiet_ms: 2000,
-            idle_evict_ms: u64::MAX,
-        };
+        let limits = unbounded();
         let mut client = Automerge::new().with_actor(automerge::ActorId::from([5u8; 16]));
         let mut tx = client.transaction();
         tx.put_object(ROOT, "text", ObjType::Text).expect("text");
@@ -1218,13 +1223,7 @@ mod tests {
         let mut other = base.fork().with_actor(automerge::ActorId::from([9u8; 16]));
         insert(&mut other, 0, "remote ");
         let chunk = other.save_after(&base.get_heads());
-        let limits = Limits {
-            max_document_bytes: u64::MAX,
-            compact_after_chunks: u64::MAX,
-            max_pending: 4096,
-            apply_when_quiet_ms: 2000,
-            idle_evict_ms: u64::MAX,
-        };
+        let limits = unbounded();
         let server = PeerId::new("server").expect("peer id");
         let loaded = |doc: &Automerge| Loaded {
             doc: Relay::new(doc.clone()),

@@ -350,11 +350,7 @@ impl Relay {
         for change in &self.pending {
             whole.extend_from_slice(change.raw_bytes());
         }
-        let mut flags = MessageFlags::new();
-        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
-        if state.read_only {
-            flags.set(MessageFlags::READ_ONLY);
-        }
+        let flags = our_flags(state);
         state.have_responded = true;
         state.last_sent_heads.clone_from(&self.heads);
         state.in_flight = true;
@@ -433,11 +429,7 @@ impl Relay {
             let chunks = to_send.iter().map(|c| c.raw_bytes().to_vec()).collect();
             (chunks, MessageVersion::V1)
         };
-        let mut flags = MessageFlags::new();
-        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
-        if state.read_only {
-            flags.set(MessageFlags::READ_ONLY);
-        }
+        let flags = our_flags(state);
         state.have_responded = true;
         state.last_sent_heads.clone_from(&self.heads);
         state.sent_hashes.extend(to_send.iter().map(|c| c.hash()));
@@ -600,6 +592,16 @@ impl ChangeLog for Relay {
 /// bytes 4..8 of the chunk) is right. automerge checks it when loading and
 /// drops a change that fails, but not in `Change::from_bytes`; a change with
 /// a wrong checksum goes through automerge here too.
+/// The flags automerge sets on a message it generates for `state`.
+fn our_flags(state: &State) -> MessageFlags {
+    let mut flags = MessageFlags::new();
+    flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+    if state.read_only {
+        flags.set(MessageFlags::READ_ONLY);
+    }
+    flags
+}
+
 /// automerge's `receive_sync_message` for a message with no heads and no
 /// changes (a peer that has nothing: its first message), which reads
 /// nothing of the document: the peer shares none of our heads, and we
